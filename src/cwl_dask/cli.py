@@ -1,0 +1,186 @@
+"""The ``cwl-dask`` command line.
+
+Only argument handling lives here: each command builds a request and calls the module that
+does the work. Errors cwl-dask raises on purpose are printed as one short message and mapped
+to their exit code; tracebacks appear only with ``--debug``.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import Callable
+from typing import Any
+
+import click
+
+from cwl_dask.errors import EXIT_FAILED, CwlDaskError
+
+_logger = logging.getLogger("cwl_dask")
+
+EXIT_INTERRUPTED = 130
+
+
+def _configure_logging(quiet: bool, debug: bool) -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(levelname)s %(message)s"))
+    _logger.handlers[:] = [handler]
+    _logger.propagate = False
+    _logger.setLevel(logging.DEBUG if debug else logging.WARNING if quiet else logging.INFO)
+
+
+def _guarded(debug: bool, action: Callable[[], int]) -> int:
+    """Run ``action``; turn errors into a message and an exit code."""
+    try:
+        return action()
+    except CwlDaskError as err:
+        if debug:
+            raise
+        click.echo(f"cwl-dask: error: {err}", err=True)
+        return err.exit_code
+    except KeyboardInterrupt:
+        click.echo("cwl-dask: interrupted", err=True)
+        return EXIT_INTERRUPTED
+    except Exception as err:
+        if debug:
+            raise
+        click.echo(f"cwl-dask: internal error: {type(err).__name__}: {err} (see --debug)", err=True)
+        return EXIT_FAILED
+
+
+def _parse_memory(value: str | None) -> float | None:
+    """``--memory``: a plain number is MiB (as CWL's ramMin); ``8GiB``/``512MB`` work too."""
+    if value is None:
+        return None
+    try:
+        return float(value)
+    except ValueError:
+        pass
+    from dask.utils import parse_bytes
+
+    try:
+        return parse_bytes(value) / 2**20
+    except ValueError as err:
+        raise click.BadParameter(f"not a memory size: {value!r}") from err
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="cwl-dask", prog_name="cwl-dask")
+def cli() -> None:
+    """Run CWL workflows and EO Application Packages on Dask."""
+
+
+@cli.command(
+    context_settings={"ignore_unknown_options": True},
+    epilog="""Examples:
+
+\b
+  cwl-dask run cwl-samples/eo-ndvi/app-package.cwl cwl-samples/eo-ndvi/params.yml
+  cwl-dask run --outdir out cwl-samples/hello/hello.cwl --message "Hi"
+  cwl-dask run --scheduler tcp://10.0.0.5:8786 --workdir /shared/runs pkg.cwl#main job.yml
+""",
+)
+@click.argument("workflow")
+@click.argument("job_args", nargs=-1, type=click.UNPROCESSED, metavar="[JOB] [--INPUT VALUE]...")
+@click.option("--outdir", default=".", show_default=True, help="Where final outputs go.")
+@click.option(
+    "--workdir",
+    default=None,
+    help="Parent of the run's intermediate files; must be shared by all workers. "
+    "Default: a temporary directory, removed on success and kept on failure.",
+)
+@click.option("--quiet", is_flag=True, help="Only warnings and errors on stderr.")
+@click.option("--debug", is_flag=True, help="Verbose logs and tracebacks.")
+@click.option(
+    "--no-container",
+    "container",
+    flag_value="none",
+    help="Run tools on the host; DockerRequirement under 'requirements' is unsupported (33).",
+)
+@click.option("--podman", "container", flag_value="podman", help="Run containers with podman.")
+@click.option(
+    "--singularity", "container", flag_value="singularity", help="Run containers with singularity."
+)
+@click.option("--docker", "container", flag_value="docker", default=True, help="Use docker (default).")
+@click.option(
+    "--relax-path-checks", is_flag=True, help="Accept file names with unusual characters."
+)
+@click.option("--cores", type=float, default=None, help="Cores of the local cluster (default: all).")
+@click.option(
+    "--memory", default=None, help="Memory of the local cluster, MiB or e.g. 8GiB (default: all)."
+)
+@click.option(
+    "--scheduler", default=None, help="Address of a running Dask scheduler to use instead."
+)
+def run(
+    workflow: str,
+    job_args: tuple[str, ...],
+    outdir: str,
+    workdir: str | None,
+    quiet: bool,
+    debug: bool,
+    container: Any,
+    relax_path_checks: bool,
+    cores: float | None,
+    memory: str | None,
+    scheduler: str | None,
+) -> None:
+    """Run WORKFLOW (a .cwl file, path#id for one process of a $graph) with JOB.
+
+    Prints the output object as JSON on stdout, as cwltool does. Exit codes: 0 success,
+    1 the workflow failed, 2 invalid document/input/usage, 33 unsupported requirement.
+    """
+    from cwl_dask.clusters import LocalBackend, SchedulerBackend
+    from cwl_dask.launch import RunRequest
+    from cwl_dask.launch import run as launch
+    from cwl_dask.stdio import reserved_stdout
+
+    _configure_logging(quiet, debug)
+    memory_mib = _parse_memory(memory)
+
+    def action() -> int:
+        backend = (
+            SchedulerBackend(scheduler) if scheduler else LocalBackend(cores, memory_mib)
+        )
+        request = RunRequest(
+            workflow=workflow,
+            backend=backend,
+            job_args=list(job_args),
+            outdir=outdir,
+            workdir=workdir,
+            quiet=quiet,
+            debug=debug,
+            container=container,
+            relax_path_checks=relax_path_checks,
+        )
+        with reserved_stdout() as out:
+            return launch(request, out)
+
+    sys.exit(_guarded(debug, action))
+
+
+@cli.command()
+@click.argument("workflow")
+@click.option("--relax-path-checks", is_flag=True, help="Accept unusual file names.")
+@click.option("--debug", is_flag=True, help="Tracebacks on errors.")
+def validate(workflow: str, relax_path_checks: bool, debug: bool) -> None:
+    """Validate WORKFLOW with cwltool and print a one-screen summary of it."""
+    from cwl_dask.loading import load_process
+    from cwl_dask.summary import describe
+
+    _configure_logging(quiet=True, debug=debug)
+
+    def action() -> int:
+        process = load_process(workflow, relax_path_checks=relax_path_checks)
+        click.echo(describe(process))
+        return 0
+
+    sys.exit(_guarded(debug, action))
+
+
+def main() -> None:
+    cli()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,47 @@
+"""The one error hierarchy of cwl-dask, with the exit code each kind of failure maps to.
+
+Every error a user can cause or meet carries a short message meant to be printed as is;
+the CLI prints it (no traceback unless ``--debug``) and exits with ``exit_code``.
+The exit codes follow cwltool and cwltest: 1 for a workflow that ran and failed, 2 for
+bad usage or input detected before anything ran, 33 for an unsupported requirement.
+"""
+
+from __future__ import annotations
+
+from cwltool.errors import WorkflowException
+
+EXIT_SUCCESS = 0
+EXIT_FAILED = 1
+EXIT_INVALID = 2
+EXIT_UNSUPPORTED = 33
+
+
+class CwlDaskError(WorkflowException):
+    """Base of every error cwl-dask raises on purpose.
+
+    It derives from cwltool's ``WorkflowException`` so that, raised inside cwltool's
+    machinery (the executor runs under ``cwltool.main``), it is reported as a workflow
+    error with its message rather than as an "unhandled error".
+    """
+
+    exit_code = EXIT_FAILED
+
+
+class InvalidInputError(CwlDaskError):
+    """The document, the job order or the command line is wrong; nothing ran."""
+
+    exit_code = EXIT_INVALID
+
+
+class BackendError(CwlDaskError):
+    """The Dask cluster cannot be reached, started, or cannot run what the workflow asks."""
+
+    exit_code = EXIT_INVALID
+
+
+class UnsatisfiableRequest(BackendError):
+    """A step asks for more cores or memory than any worker of the cluster has."""
+
+
+class StepFailed(CwlDaskError):
+    """A tool invocation ended in ``permanentFail``; the message names the step."""

@@ -1,0 +1,139 @@
+"""One run, end to end: cwltool's main loop with cwl-dask's executor and tool factory.
+
+cwltool stays the CWL semantics library here as well — document loading, job-order
+parsing (files and ``--input value`` arguments), input validation, output relocation and
+the JSON it prints are cwltool's — with two hooks: ``construct_tool_object`` (tools whose
+invocations become Dask tasks) and the ``JobExecutor`` (the Dask driver loop). This module
+only prepares the work directory, the contexts and the backend, and maps the outcome to
+cwl-dask's exit codes.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass, field
+from typing import IO, Literal
+
+from cwltool.argparser import arg_parser
+from cwltool.context import LoadingContext
+from cwltool.main import main as cwltool_main
+
+from cwl_dask import __version__
+from cwl_dask.clusters import Backend
+from cwl_dask.errors import (
+    EXIT_FAILED,
+    EXIT_INVALID,
+    EXIT_SUCCESS,
+    EXIT_UNSUPPORTED,
+    InvalidInputError,
+)
+from cwl_dask.executor import DaskExecutor
+from cwl_dask.tool import DaskRuntimeContext, make_tool
+
+_logger = logging.getLogger("cwl_dask")
+
+ContainerEngine = Literal["docker", "podman", "singularity", "none"]
+
+
+@dataclass
+class RunRequest:
+    """What ``cwl-dask run`` was asked to do."""
+
+    workflow: str
+    backend: Backend
+    job_args: list[str] = field(default_factory=list)
+    outdir: str = "."
+    workdir: str | None = None
+    quiet: bool = False
+    debug: bool = False
+    container: ContainerEngine = "docker"
+    relax_path_checks: bool = False
+
+
+def version() -> str:
+    from importlib.metadata import version as package_version
+
+    return f"cwl-dask {__version__} (cwltool {package_version('cwltool')})"
+
+
+def _make_run_dir(workdir: str | None) -> str:
+    """A fresh directory for this run's intermediate files, unique even for concurrent runs."""
+    parent = os.path.abspath(workdir) if workdir else tempfile.gettempdir()
+    try:
+        os.makedirs(parent, exist_ok=True)
+        return tempfile.mkdtemp(prefix="cwl-dask-", dir=parent)
+    except OSError as err:
+        raise InvalidInputError(f"cannot create the work directory under {parent}: {err}") from err
+
+
+def cwltool_arguments(request: RunRequest, run_dir: str) -> list[str]:
+    """The cwltool command line equivalent to the request, with our directory layout."""
+    argv = [
+        "--outdir",
+        os.path.abspath(request.outdir),
+        "--tmp-outdir-prefix",
+        os.path.join(run_dir, "out", ""),
+        "--tmpdir-prefix",
+        os.path.join(run_dir, "tmp", ""),
+        # Intermediate outputs are removed with the run directory, on success only.
+        "--leave-tmpdir",
+    ]
+    if request.quiet:
+        argv.append("--quiet")
+    if request.debug:
+        argv.append("--debug")
+    if request.relax_path_checks:
+        argv.append("--relax-path-checks")
+    argv.extend(
+        {"none": ["--no-container"], "podman": ["--podman"], "singularity": ["--singularity"]}.get(
+            request.container, []
+        )
+    )
+    return [*argv, request.workflow, *request.job_args]
+
+
+def run(request: RunRequest, stdout: IO[str]) -> int:
+    """Run the workflow, print its output object on ``stdout``, return the exit code."""
+    request.backend.start()  # the cluster boots while cwltool loads the document
+    run_dir = _make_run_dir(request.workdir)
+    for sub in ("out", "tmp", "logs"):
+        os.makedirs(os.path.join(run_dir, sub))
+    code = EXIT_FAILED
+    try:
+        try:
+            args = arg_parser().parse_args(cwltool_arguments(request, run_dir))
+        except SystemExit as err:
+            return EXIT_INVALID if err.code else EXIT_SUCCESS
+        runtime_context = DaskRuntimeContext(vars(args))
+        loading_context = LoadingContext(vars(args))
+        loading_context.construct_tool_object = make_tool
+        executor = DaskExecutor(request.backend, run_dir, loading_context)
+        code = cwltool_main(
+            args=args,
+            executor=executor,
+            loadingContext=loading_context,
+            runtimeContext=runtime_context,
+            stdout=stdout,
+            versionfunc=version,
+        )
+        code = _exit_code(code, executor)
+        return code
+    finally:
+        request.backend.close()
+        if code == EXIT_SUCCESS:
+            shutil.rmtree(run_dir, ignore_errors=True)
+        else:
+            _logger.error("intermediate files and logs are kept in %s", run_dir)
+
+
+def _exit_code(code: int, executor: DaskExecutor) -> int:
+    if code in (EXIT_SUCCESS, EXIT_UNSUPPORTED):
+        return code
+    if executor.error is not None:
+        return executor.error.exit_code
+    if not executor.started or executor.rejected_input is not None:
+        return EXIT_INVALID  # the document, the job order or the inputs were refused
+    return EXIT_FAILED

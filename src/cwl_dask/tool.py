@@ -1,0 +1,151 @@
+"""Driver side of a tool: cwltool's ``construct_tool_object`` hook.
+
+CommandLineTools and ExpressionTools are loaded as the subclasses below, whose ``job()``
+yields one :class:`RemoteJob` per invocation instead of running anything. The executor
+turns each RemoteJob into a Dask task (see :mod:`cwl_dask.executor`); everything else
+(workflows, scatter, conditionals, valueFrom) stays cwltool's own code on the driver.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Generator
+from typing import TYPE_CHECKING, Any, cast
+
+from cwltool.command_line_tool import CommandLineTool, ExpressionTool
+from cwltool.context import LoadingContext, RuntimeContext
+from cwl_utils.expression import needs_parsing
+from cwltool.process import Process, shortname, uniquename
+from cwltool.utils import CWLObjectType, OutputCallbackType
+from cwltool.workflow import default_make_tool
+from ruamel.yaml.comments import CommentedMap
+
+if TYPE_CHECKING:
+    from cwl_dask.executor import Dispatcher
+
+
+class DaskRuntimeContext(RuntimeContext):
+    """cwltool's RuntimeContext plus the dispatcher that submits RemoteJobs to Dask.
+
+    cwltool copies the context for every step (``copy.copy``), so the attribute reaches
+    every job the workflow machinery creates.
+    """
+
+    dispatcher: Dispatcher | None = None
+
+
+class RemoteJob:
+    """One tool invocation, ready to become a Dask task.
+
+    It quacks like the jobs cwltool's executors run (``run(runtimeContext)``, ``outdir``),
+    but ``run`` only hands the invocation to the dispatcher.
+    """
+
+    outdir: str | None = None
+
+    def __init__(
+        self,
+        tool: DaskProcessMixin,
+        job_order: CWLObjectType,
+        output_callback: OutputCallbackType,
+        runtime_context: RuntimeContext,
+    ) -> None:
+        self.tool = tool
+        self.job_order = job_order
+        self.output_callback = output_callback
+        self.runtime_context = runtime_context
+        self.step = runtime_context.name or shortname(cast(str, tool.tool.get("id", "job")))
+        self.name = uniquename(self.step)
+
+    @property
+    def key_prefix(self) -> str:
+        """The task-key prefix Dask groups by: the step name, without dashes.
+
+        ``dask.utils.key_split`` cuts keys at ``-`` and drops hex/numeric words, so a
+        dash-free step name keeps the dashboard's groups equal to the workflow's steps.
+        """
+        return re.sub(r"[^0-9A-Za-z_.]", "_", self.step) or "step"
+
+    def resource_request(self) -> dict[str, float]:
+        """The cores and RAM (MiB) this invocation asks for, as cwltool evaluates them."""
+        return self.tool.resource_request(self.job_order, self.runtime_context)
+
+    def run(self, runtimeContext: RuntimeContext, tmpdir_lock: Any = None) -> None:
+        dispatcher = cast(DaskRuntimeContext, self.runtime_context).dispatcher
+        if dispatcher is None:
+            raise RuntimeError("a RemoteJob can only run under cwl-dask's DaskExecutor")
+        dispatcher.submit(self)
+
+
+class DaskProcessMixin(Process):
+    """What the Dask CommandLineTool and ExpressionTool share."""
+
+    _static_request: dict[str, float] | None = None
+
+    def job(
+        self,
+        job_order: CWLObjectType,
+        output_callbacks: OutputCallbackType | None,
+        runtimeContext: RuntimeContext,
+    ) -> Generator[RemoteJob, None, None]:
+        yield RemoteJob(self, job_order, cast(OutputCallbackType, output_callbacks), runtimeContext)
+
+    def resource_request(
+        self, job_order: CWLObjectType, runtime_context: RuntimeContext
+    ) -> dict[str, float]:
+        """Evaluate ``ResourceRequirement`` with cwltool's own ``evalResources``.
+
+        Without expressions the answer is the same for every invocation and computed once;
+        with expressions the inputs are bound on the driver (``_init_job``) with placeholder
+        directories, as cwltool does for its cache keys, so nothing is created on disk.
+        """
+        requirement, _ = self.get_requirement("ResourceRequirement")
+        dynamic = any(isinstance(v, str) and needs_parsing(v) for v in (requirement or {}).values())
+        if not dynamic and self._static_request is not None:
+            return self._static_request
+        probe = runtime_context.copy()
+        probe.outdir, probe.tmpdir, probe.stagedir = "/out", "/tmp", "/stage"  # noqa: S108
+        probe.select_resources = None
+        builder = self._init_job(job_order, probe) if dynamic else None
+        resources = self.evalResources(builder, probe)  # type: ignore[arg-type]
+        request = {"cores": float(resources["cores"]), "ram": float(resources["ram"])}
+        if not dynamic:
+            self._static_request = request
+        return request
+
+    def shipped_document(self) -> CommentedMap:
+        """The tool document with its effective requirements and hints, for the worker."""
+        doc = CommentedMap(self.tool.items())
+        doc["requirements"] = self.requirements
+        doc["hints"] = self.hints
+        return doc
+
+
+class DaskCommandLineTool(DaskProcessMixin, CommandLineTool):
+    """A CommandLineTool whose invocations run as Dask tasks."""
+
+    def job(
+        self,
+        job_order: CWLObjectType,
+        output_callbacks: OutputCallbackType | None,
+        runtimeContext: RuntimeContext,
+    ) -> Generator[RemoteJob, None, None]:
+        # Fail on the driver, before anything is submitted, when the container settings
+        # cannot run this tool (e.g. --no-container with DockerRequirement): exit code 33.
+        self.make_job_runner(runtimeContext)
+        yield from super().job(job_order, output_callbacks, runtimeContext)
+
+
+class DaskExpressionTool(DaskProcessMixin, ExpressionTool):
+    """An ExpressionTool whose invocations run as Dask tasks."""
+
+
+def make_tool(toolpath_object: CommentedMap, loading_context: LoadingContext) -> Process:
+    """``LoadingContext.construct_tool_object``: Dask-backed tools, cwltool's workflows."""
+    match toolpath_object.get("class"):
+        case "CommandLineTool":
+            return DaskCommandLineTool(toolpath_object, loading_context)
+        case "ExpressionTool":
+            return DaskExpressionTool(toolpath_object, loading_context)
+        case _:
+            return default_make_tool(toolpath_object, loading_context)

@@ -1,0 +1,186 @@
+"""Worker side: rebuild a tool from its shipped document and run one invocation with cwltool.
+
+A Dask task carries only picklable data: a :class:`ToolPackage` (scattered once per tool),
+the invocation's concrete job order and a few runtime options. The worker does all of the
+tool's work with cwltool itself — staging, command line, containers, execution, output
+collection — so containers, InitialWorkDir, secondaryFiles and JavaScript behave exactly
+as in cwltool, and the driver only wires the workflow.
+
+This module must stay importable without side effects: Dask pickles :func:`run_invocation`
+by reference, so every worker imports it (and its per-process tool cache) once.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import traceback
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Any
+
+from cwltool.command_line_tool import CommandLineTool, ExpressionTool
+from cwltool.context import LoadingContext, RuntimeContext
+from cwltool.docker import PodmanCommandLineJob
+from cwltool.errors import UnsupportedRequirement, WorkflowException
+from cwltool.job import JobBase
+from cwltool.loghandler import _logger as cwltool_logger
+from cwltool.loghandler import defaultStreamHandler
+from cwltool.process import Process
+from schema_salad.exceptions import ValidationException
+
+LOG_TAIL_LINES = 25
+
+
+@dataclass(frozen=True)
+class ToolPackage:
+    """Everything a worker needs to rebuild one tool exactly as the driver loaded it.
+
+    ``doc`` is the processed tool document whose ``requirements``/``hints`` are the tool's
+    *effective* lists (inherited from the workflow and step included), so nothing depends on
+    the workflow document being loaded again on the worker.
+    """
+
+    token: str
+    doc: Any
+    metadata: Any
+    loading_options: dict[str, Any]
+    formatgraph: Any = None
+
+
+@dataclass
+class Outcome:
+    """What a task returns to the driver: the output object or why there is none."""
+
+    status: str
+    output: dict[str, Any] | None = None
+    message: str = ""
+    log_path: str = ""
+    log_tail: list[str] = field(default_factory=list)
+    unsupported: bool = False
+
+
+class RootfulPodmanJob(PodmanCommandLineJob):
+    """cwltool's podman job, minus ``--userns=keep-id`` when running as root.
+
+    cwltool always adds ``--userns=keep-id`` for podman, which rootful podman refuses
+    ("keep-id is only supported in rootless mode"). As root the container already runs
+    with the caller's ids (``--user=0:0``), so the flag is simply dropped.
+    """
+
+    def create_runtime(
+        self, env: Any, runtimeContext: RuntimeContext
+    ) -> tuple[list[str], str | None]:
+        runtime, cidfile = super().create_runtime(env, runtimeContext)
+        if os.geteuid() == 0:
+            runtime = [arg for arg in runtime if arg != "--userns=keep-id"]
+        return runtime, cidfile
+
+
+class WorkerCommandLineTool(CommandLineTool):
+    """The worker's CommandLineTool: cwltool's, with rootful podman support."""
+
+    def make_job_runner(self, runtimeContext: RuntimeContext) -> type[JobBase]:
+        runner = super().make_job_runner(runtimeContext)
+        if runner is PodmanCommandLineJob:
+            return RootfulPodmanJob
+        return runner
+
+
+_tools: dict[str, Process] = {}
+_tools_lock = threading.Lock()
+
+
+def _tool_for(package: ToolPackage) -> Process:
+    """Build the tool once per worker process; every later invocation reuses it."""
+    with _tools_lock:
+        tool = _tools.get(package.token)
+        if tool is None:
+            loading = LoadingContext(package.loading_options)
+            loading.metadata = package.metadata
+            loading.requirements = []
+            loading.hints = []
+            cls = WorkerCommandLineTool if package.doc["class"] == "CommandLineTool" else ExpressionTool
+            tool = cls(package.doc, loading)
+            if package.formatgraph is not None:
+                tool.formatgraph = package.formatgraph
+            _tools[package.token] = tool
+        return tool
+
+
+class _ThreadLogHandler(logging.Handler):
+    """Copies cwltool's log records of one invocation (one worker thread) into its log file."""
+
+    def __init__(self, stream: Any) -> None:
+        super().__init__(logging.DEBUG)
+        self.stream = stream
+        self.thread = threading.get_ident()
+        self.setFormatter(logging.Formatter("%(levelname)s %(message)s"))
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if record.thread == self.thread:
+            self.stream.write(self.format(record) + "\n")
+            self.stream.flush()
+
+
+def _tail(path: str, lines: int = LOG_TAIL_LINES) -> list[str]:
+    try:
+        with open(path, encoding="utf-8", errors="replace") as handle:
+            return [line.rstrip("\n") for line in deque(handle, maxlen=lines)]
+    except OSError:
+        return []
+
+
+def run_invocation(
+    package: ToolPackage,
+    job_order: dict[str, Any],
+    name: str,
+    options: dict[str, Any],
+    log_path: str,
+) -> Outcome:
+    """Run one tool invocation as cwltool would, returning its outputs and status.
+
+    Tool stdout/stderr (when the tool does not redirect them) and cwltool's messages about
+    this job go to ``log_path``, so the driver can show the tail when the step fails, also
+    when the worker runs on another machine.
+    """
+    tool = _tool_for(package)
+    runtime = RuntimeContext(options)
+    runtime.name = name
+    runtime.workflow_eval_lock = threading.Condition(threading.RLock())
+    defaultStreamHandler.setLevel(options.get("log_level", logging.INFO))
+    outcome = _run(tool, job_order, runtime, log_path)
+    outcome.log_path = log_path
+    if outcome.status != "success":
+        outcome.log_tail = _tail(log_path)
+    return outcome
+
+
+def _run(tool: Process, job_order: dict[str, Any], runtime: RuntimeContext, log_path: str) -> Outcome:
+    results: list[tuple[Any, str]] = []
+    os.makedirs(os.path.dirname(log_path), exist_ok=True)
+    with open(log_path, "a", encoding="utf-8") as log:
+        # cwltool closes the streams it was given once the tool ends: give it its own.
+        runtime.default_stdout = open(log_path, "ab")  # noqa: SIM115
+        runtime.default_stderr = open(log_path, "ab")  # noqa: SIM115
+        handler = _ThreadLogHandler(log)
+        cwltool_logger.addHandler(handler)
+        try:
+            for job in tool.job(job_order, lambda out, status: results.append((out, status)), runtime):
+                if job is not None:
+                    job.run(runtime)
+        except UnsupportedRequirement as err:
+            return Outcome("permanentFail", message=str(err), unsupported=True)
+        except (WorkflowException, ValidationException) as err:
+            log.write(f"ERROR {err}\n")
+            return Outcome("permanentFail", message=str(err))
+        except Exception as err:  # noqa: BLE001 - any crash must come back as a step failure
+            log.write(traceback.format_exc())
+            return Outcome("permanentFail", message=f"{type(err).__name__}: {err}")
+        finally:
+            cwltool_logger.removeHandler(handler)
+    if not results:
+        return Outcome("permanentFail", message="the tool produced no result")
+    output, status = results[-1]
+    return Outcome(status, output=output)
