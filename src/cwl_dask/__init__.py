@@ -1,4 +1,4 @@
-"""cwl-dask: run CWL workflows and EO Application Packages with each tool invocation as a Dask task."""
+"""cwl-dask: run CWL workflows and EO Application Packages, each tool invocation a Dask task."""
 
 from importlib.metadata import PackageNotFoundError, version
 

@@ -101,13 +101,25 @@ def cli() -> None:
 @click.option(
     "--singularity", "container", flag_value="singularity", help="Run containers with singularity."
 )
-@click.option("--docker", "container", flag_value="docker", default=True, help="Use docker (default).")
+@click.option(
+    "--docker",
+    "container",
+    flag_value="docker",
+    help="Run containers with docker. Default: docker or podman, whichever answers, else none.",
+)
 @click.option(
     "--relax-path-checks", is_flag=True, help="Accept file names with unusual characters."
 )
-@click.option("--cores", type=float, default=None, help="Cores of the local cluster (default: all).")
+@click.option(
+    "--cores", type=float, default=None, help="Cores of the local cluster (default: all)."
+)
 @click.option(
     "--memory", default=None, help="Memory of the local cluster, MiB or e.g. 8GiB (default: all)."
+)
+@click.option(
+    "--worker-processes",
+    is_flag=True,
+    help="Run the local cluster's worker in its own process (default: in this process).",
 )
 @click.option(
     "--scheduler", default=None, help="Address of a running Dask scheduler to use instead."
@@ -123,6 +135,7 @@ def run(
     relax_path_checks: bool,
     cores: float | None,
     memory: str | None,
+    worker_processes: bool,
     scheduler: str | None,
 ) -> None:
     """Run WORKFLOW (a .cwl file, path#id for one process of a $graph) with JOB.
@@ -139,8 +152,12 @@ def run(
     memory_mib = _parse_memory(memory)
 
     def action() -> int:
+        from cwl_dask.engines import detect_engine
+
         backend = (
-            SchedulerBackend(scheduler) if scheduler else LocalBackend(cores, memory_mib)
+            SchedulerBackend(scheduler)
+            if scheduler
+            else LocalBackend(cores, memory_mib, processes=worker_processes)
         )
         request = RunRequest(
             workflow=workflow,
@@ -150,7 +167,7 @@ def run(
             workdir=workdir,
             quiet=quiet,
             debug=debug,
-            container=container,
+            container=container or detect_engine(),
             relax_path_checks=relax_path_checks,
         )
         with reserved_stdout() as out:
@@ -169,6 +186,7 @@ def validate(workflow: str, relax_path_checks: bool, debug: bool) -> None:
     from cwl_dask.summary import describe
 
     _configure_logging(quiet=True, debug=debug)
+    logging.getLogger("cwltool").setLevel(logging.DEBUG if debug else logging.WARNING)
 
     def action() -> int:
         process = load_process(workflow, relax_path_checks=relax_path_checks)

@@ -49,7 +49,7 @@ class Backend(ABC):
     def _connect_safely(self) -> None:
         try:
             self._client = self.connect()
-        except BaseException as err:  # noqa: BLE001 - re-raised in the caller's thread
+        except BaseException as err:
             self._error = err
 
     def client(self) -> Any:
@@ -110,14 +110,18 @@ def _machine_memory_mib() -> float:
 class LocalBackend(Backend):
     """An embedded ``LocalCluster`` on this machine (the default).
 
-    One worker process owns the whole machine and declares its cores and RAM as Dask
-    resources, so Dask runs as many invocations at once as their requests fit — the same
-    rule as cwltool ``--parallel``. A request larger than the machine is run anyway with
-    what there is (as cwltool does) after a warning, since waiting would never end.
+    One worker owns the whole machine and declares its cores and RAM as Dask resources, so
+    Dask runs as many invocations at once as their requests fit — the same rule as cwltool
+    ``--parallel``. A request larger than the machine is run anyway with what there is (as
+    cwltool does) after a warning, since waiting would never end.
+
+    By default the worker lives in the driver process: tools are subprocesses either way, and
+    an in-process worker starts ~2.5 s faster than a spawned one (which must import cwltool
+    again). ``processes=True`` gives a separate worker process (a Nanny), as remote clusters have.
     """
 
     def __init__(
-        self, cores: float | None = None, memory_mib: float | None = None, processes: bool = True
+        self, cores: float | None = None, memory_mib: float | None = None, processes: bool = False
     ) -> None:
         super().__init__()
         self.cores = float(cores or os.cpu_count() or 1)
@@ -141,7 +145,6 @@ class LocalBackend(Backend):
             memory_limit=0,
             dashboard_address=":0",
             silence_logs=logging.ERROR,
-            worker_class="distributed.Nanny" if self.processes else "distributed.Worker",
             preload=["cwl_dask.worker"],
         )
         return Client(self.cluster)

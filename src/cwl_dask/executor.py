@@ -32,7 +32,16 @@ _logger = logging.getLogger("cwl_dask")
 
 #: Runtime options that describe *this* job on the driver and must not travel.
 _DRIVER_ONLY_OPTIONS = frozenset(
-    {"outdir", "tmpdir", "stagedir", "name", "part_of", "toplevel", "validate_only", "process_run_id"}
+    {
+        "outdir",
+        "tmpdir",
+        "stagedir",
+        "name",
+        "part_of",
+        "toplevel",
+        "validate_only",
+        "process_run_id",
+    }
 )
 #: Loading options a worker needs to rebuild a tool as the driver did.
 _LOADING_OPTIONS = ("relax_path_checks", "podman", "singularity", "debug", "strict", "eval_timeout")
@@ -94,12 +103,24 @@ class Dispatcher:
         self._pending: dict[str, RemoteJob] = {}
         self._finished = as_completed([], with_results=True, raise_errors=False)
         self._packages: dict[int, Any] = {}
+        self._names: dict[str, int] = {}
+
+    def unique_name(self, step: str) -> str:
+        """``step``, ``step_2``, ``step_3``… as cwltool names jobs, counted per run.
+
+        cwltool's own ``uniquename`` registers names process-wide; a worker in this process
+        would then rename ``step`` to ``step_2`` in its logs.
+        """
+        count = self._names[step] = self._names.get(step, 0) + 1
+        return step if count == 1 else f"{step}_{count}"
 
     def _package(self, tool: DaskProcessMixin) -> Any:
         """Scatter each tool's document once per run; tasks refer to it by future."""
         future = self._packages.get(id(tool))
         if future is None:
-            graph = tool.formatgraph if tool.formatgraph is not None and len(tool.formatgraph) else None
+            graph = (
+                tool.formatgraph if tool.formatgraph is not None and len(tool.formatgraph) else None
+            )
             package = ToolPackage(
                 token=uuid.uuid4().hex,
                 doc=tool.shipped_document(),
@@ -235,7 +256,11 @@ class DaskExecutor(JobExecutor):
             raise
 
     def _drive(
-        self, process: Process, job_order: CWLObjectType, logger: logging.Logger, runtime_context: Any
+        self,
+        process: Process,
+        job_order: CWLObjectType,
+        logger: logging.Logger,
+        runtime_context: Any,
     ) -> None:
         dispatcher = self.dispatcher
         assert dispatcher is not None
@@ -254,7 +279,7 @@ class DaskExecutor(JobExecutor):
 
 def _check_inputs(process: Process, job_order: CWLObjectType, runtime_context: Any) -> None:
     probe = runtime_context.copy()
-    probe.outdir, probe.tmpdir, probe.stagedir = "/out", "/tmp", "/stage"  # noqa: S108
+    probe.outdir, probe.tmpdir, probe.stagedir = "/out", "/tmp", "/stage"
     try:
         process._init_job(job_order, probe)
     except WorkflowException as err:

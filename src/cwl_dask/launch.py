@@ -15,7 +15,7 @@ import os
 import shutil
 import tempfile
 from dataclasses import dataclass, field
-from typing import IO, Literal
+from typing import IO
 
 from cwltool.argparser import arg_parser
 from cwltool.context import LoadingContext
@@ -23,6 +23,7 @@ from cwltool.main import main as cwltool_main
 
 from cwl_dask import __version__
 from cwl_dask.clusters import Backend
+from cwl_dask.engines import ContainerEngine
 from cwl_dask.errors import (
     EXIT_FAILED,
     EXIT_INVALID,
@@ -34,8 +35,6 @@ from cwl_dask.executor import DaskExecutor
 from cwl_dask.tool import DaskRuntimeContext, make_tool
 
 _logger = logging.getLogger("cwl_dask")
-
-ContainerEngine = Literal["docker", "podman", "singularity", "none"]
 
 
 @dataclass

@@ -12,10 +12,10 @@ import re
 from collections.abc import Generator
 from typing import TYPE_CHECKING, Any, cast
 
+from cwl_utils.expression import needs_parsing
 from cwltool.command_line_tool import CommandLineTool, ExpressionTool
 from cwltool.context import LoadingContext, RuntimeContext
-from cwl_utils.expression import needs_parsing
-from cwltool.process import Process, shortname, uniquename
+from cwltool.process import Process, shortname
 from cwltool.utils import CWLObjectType, OutputCallbackType
 from cwltool.workflow import default_make_tool
 from ruamel.yaml.comments import CommentedMap
@@ -55,7 +55,8 @@ class RemoteJob:
         self.output_callback = output_callback
         self.runtime_context = runtime_context
         self.step = runtime_context.name or shortname(cast(str, tool.tool.get("id", "job")))
-        self.name = uniquename(self.step)
+        dispatcher = cast(DaskRuntimeContext, runtime_context).dispatcher
+        self.name = dispatcher.unique_name(self.step) if dispatcher else self.step
 
     @property
     def key_prefix(self) -> str:
@@ -104,7 +105,7 @@ class DaskProcessMixin(Process):
         if not dynamic and self._static_request is not None:
             return self._static_request
         probe = runtime_context.copy()
-        probe.outdir, probe.tmpdir, probe.stagedir = "/out", "/tmp", "/stage"  # noqa: S108
+        probe.outdir, probe.tmpdir, probe.stagedir = "/out", "/tmp", "/stage"
         probe.select_resources = None
         builder = self._init_job(job_order, probe) if dynamic else None
         resources = self.evalResources(builder, probe)  # type: ignore[arg-type]

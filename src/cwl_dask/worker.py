@@ -101,7 +101,11 @@ def _tool_for(package: ToolPackage) -> Process:
             loading.metadata = package.metadata
             loading.requirements = []
             loading.hints = []
-            cls = WorkerCommandLineTool if package.doc["class"] == "CommandLineTool" else ExpressionTool
+            cls = (
+                WorkerCommandLineTool
+                if package.doc["class"] == "CommandLineTool"
+                else ExpressionTool
+            )
             tool = cls(package.doc, loading)
             if package.formatgraph is not None:
                 tool.formatgraph = package.formatgraph
@@ -157,7 +161,9 @@ def run_invocation(
     return outcome
 
 
-def _run(tool: Process, job_order: dict[str, Any], runtime: RuntimeContext, log_path: str) -> Outcome:
+def _run(
+    tool: Process, job_order: dict[str, Any], runtime: RuntimeContext, log_path: str
+) -> Outcome:
     results: list[tuple[Any, str]] = []
     os.makedirs(os.path.dirname(log_path), exist_ok=True)
     with open(log_path, "a", encoding="utf-8") as log:
@@ -167,7 +173,9 @@ def _run(tool: Process, job_order: dict[str, Any], runtime: RuntimeContext, log_
         handler = _ThreadLogHandler(log)
         cwltool_logger.addHandler(handler)
         try:
-            for job in tool.job(job_order, lambda out, status: results.append((out, status)), runtime):
+            for job in tool.job(
+                job_order, lambda out, status: results.append((out, status)), runtime
+            ):
                 if job is not None:
                     job.run(runtime)
         except UnsupportedRequirement as err:
@@ -175,7 +183,7 @@ def _run(tool: Process, job_order: dict[str, Any], runtime: RuntimeContext, log_
         except (WorkflowException, ValidationException) as err:
             log.write(f"ERROR {err}\n")
             return Outcome("permanentFail", message=str(err))
-        except Exception as err:  # noqa: BLE001 - any crash must come back as a step failure
+        except Exception as err:
             log.write(traceback.format_exc())
             return Outcome("permanentFail", message=f"{type(err).__name__}: {err}")
         finally:

@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# Run the official CWL v1.2 conformance suite against cwl-dask and check the floor.
+#
+#   ci/conformance.sh [podman|nocontainer|auto]     (default: auto)
+#
+# auto = podman when the stand-in images of ci/setup-podman.sh exist, else nocontainer.
+# Results (JUnit XML, badges, per-tag summary) go to $CONFORMANCE_OUT (default
+# conformance-out/MODE). Exits non-zero when a test listed in
+# ci/conformance/floor-MODE.txt did not pass.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+SUITE=${CWL_V12_SUITE:-$ROOT/../shared/cwl-v1.2}
+MODE=${1:-auto}
+if [ "$MODE" = auto ]; then
+  if command -v podman >/dev/null && podman image exists docker.io/library/python:3-slim 2>/dev/null; then
+    MODE=podman
+  else
+    MODE=nocontainer
+  fi
+fi
+case "$MODE" in
+  podman) RUNNER_ARGS="run --podman --relax-path-checks" ;;
+  nocontainer) RUNNER_ARGS="run --no-container --relax-path-checks" ;;
+  *) echo "usage: $0 [podman|nocontainer|auto]" >&2; exit 2 ;;
+esac
+[ -f "$SUITE/conformance_tests.yaml" ] || { echo "conformance suite not found at $SUITE (set CWL_V12_SUITE)" >&2; exit 2; }
+
+OUT=${CONFORMANCE_OUT:-$ROOT/conformance-out/$MODE}
+rm -rf "$OUT" && mkdir -p "$OUT"
+WORK=$(mktemp -d)
+trap 'rm -rf "$WORK"' EXIT
+# The suite is read-only in CI and the pytest plugin only collects *.cwltest.yaml: work on a copy.
+cp -r "$SUITE" "$WORK/suite" && chmod -R u+w "$WORK/suite"
+cp "$WORK/suite/conformance_tests.yaml" "$WORK/suite/conformance_tests.cwltest.yaml"
+# illegal_symlink run on the host leaves this behind, and it breaks a later container run.
+rm -f /tmp/original.txt
+
+echo "conformance: mode=$MODE runner='cwl-dask $RUNNER_ARGS' suite=$SUITE" >&2
+start=$(date +%s)
+status=0
+( cd "$WORK/suite" && python -m pytest conformance_tests.cwltest.yaml -p no:cacheprovider \
+    -q -n "${CONFORMANCE_JOBS:-2}" --timeout=240 -o addopts="" \
+    --cwl-runner cwl-dask --cwl-args="$RUNNER_ARGS" \
+    --junitxml="$OUT/junit.xml" --cwl-badgedir="$OUT/badges" ) > "$OUT/pytest.log" 2>&1 || status=$?
+tail -n 3 "$OUT/pytest.log" >&2
+echo "conformance: pytest exit $status after $(( $(date +%s) - start )) s" >&2
+
+python "$ROOT/ci/conformance_report.py" \
+  --index "$WORK/suite/conformance_tests.yaml" --junit "$OUT/junit.xml" \
+  --floor "$ROOT/ci/conformance/floor-$MODE.txt" --summary "$OUT/summary.md"

@@ -1,0 +1,136 @@
+"""Per-tag summary of a conformance run, and the floor check.
+
+Reads the suite's index (with its ``$import``-ed sub-indexes) for the tags, the JUnit XML of
+cwltest's pytest plugin for the outcome of each test, and the floor file: the ids of the tests
+that must pass. Exits 1 if one of them did not, and lists tests that pass beyond the floor so
+the floor can be raised.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import xml.etree.ElementTree as ET
+from collections import Counter
+from pathlib import Path
+
+from ruamel.yaml import YAML
+
+TAG_ORDER = [
+    "required",
+    "command_line_tool",
+    "expression_tool",
+    "workflow",
+    "scatter",
+    "subworkflow",
+    "conditional",
+    "inline_javascript",
+    "initial_work_dir",
+    "secondary_files",
+    "shell_command",
+    "docker",
+    "networkaccess",
+    "step_input",
+    "multiple_input",
+    "schema_def",
+    "resource",
+    "env_var",
+    "format_checking",
+    "inplace_update",
+    "input_object_requirements",
+    "inputs_should_parse",
+    "json_schema_invalid",
+    "load_listing",
+    "multiple",
+    "timelimit",
+    "work_reuse",
+]
+
+
+def load_index(path: Path) -> dict[str, list[str]]:
+    """Test id -> tags, following ``$import`` entries relative to each index file."""
+    tags: dict[str, list[str]] = {}
+    for entry in YAML(typ="safe").load(path.read_text()):
+        if "$import" in entry:
+            tags.update(load_index(path.parent / entry["$import"]))
+        else:
+            tags[entry["id"]] = list(entry.get("tags", []))
+    return tags
+
+
+def load_outcomes(junit: Path) -> dict[str, str]:
+    """Test id -> passed | failed | unsupported, from the plugin's JUnit XML."""
+    outcomes: dict[str, str] = {}
+    for case in ET.parse(junit).getroot().iter("testcase"):
+        name = case.get("name", "")
+        if case.find("failure") is not None or case.find("error") is not None:
+            outcomes[name] = "failed"
+        elif case.find("skipped") is not None:
+            outcomes[name] = "unsupported"
+        else:
+            outcomes[name] = "passed"
+    return outcomes
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--index", type=Path, required=True)
+    parser.add_argument("--junit", type=Path, required=True)
+    parser.add_argument("--floor", type=Path, required=True)
+    parser.add_argument("--summary", type=Path)
+    args = parser.parse_args()
+
+    tags = load_index(args.index)
+    outcomes = load_outcomes(args.junit)
+    missing = sorted(set(tags) - set(outcomes))
+    for test in missing:
+        outcomes[test] = "failed"
+
+    rows = ["| tag | total | passed | failed | unsupported |", "|---|---|---|---|---|"]
+    groups = {"all": list(tags)}
+    for tag in TAG_ORDER + sorted({t for ts in tags.values() for t in ts} - set(TAG_ORDER)):
+        members = [t for t, ts in tags.items() if tag in ts]
+        if members:
+            groups[tag] = members
+    for tag, members in groups.items():
+        counts = Counter(outcomes[t] for t in members)
+        rows.append(
+            f"| {tag} | {len(members)} | {counts['passed']} | {counts['failed']} | "
+            f"{counts['unsupported']} |"
+        )
+    not_passed = sorted(t for t in tags if outcomes[t] != "passed")
+    summary = (
+        "\n".join(rows)
+        + "\n\nnot passed: "
+        + (", ".join(f"{t} ({outcomes[t]})" for t in not_passed) or "none")
+        + "\n"
+    )
+    print(summary)
+    if args.summary:
+        args.summary.write_text(summary)
+
+    floor = (
+        [
+            line.split("#", 1)[0].strip()
+            for line in args.floor.read_text().splitlines()
+            if line.split("#", 1)[0].strip()
+        ]
+        if args.floor.exists()
+        else []
+    )
+    below = [t for t in floor if outcomes.get(t) != "passed"]
+    above = sorted(t for t in tags if outcomes[t] == "passed" and t not in set(floor))
+    passed = sum(1 for o in outcomes.values() if o == "passed")
+    print(f"conformance: {passed}/{len(tags)} passed; floor {len(floor)} ({args.floor.name})")
+    if above:
+        print(
+            f"conformance: {len(above)} tests pass beyond the floor; raise it: {', '.join(above)}"
+        )
+    if below:
+        print(f"conformance: BELOW THE FLOOR, these no longer pass: {', '.join(below)}")
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,29 @@
+"""Loading and validating CWL documents with cwltool, with errors a user can act on."""
+
+from __future__ import annotations
+
+import os
+
+from cwltool.context import LoadingContext
+from cwltool.errors import WorkflowException
+from cwltool.load_tool import load_tool
+from cwltool.process import Process
+from schema_salad.exceptions import ValidationException
+
+from cwl_dask.errors import InvalidInputError
+
+
+def load_process(reference: str, relax_path_checks: bool = False) -> Process:
+    """Load, validate and resolve a process the way ``cwl-dask run`` (and cwltool) would.
+
+    ``reference`` is a path or URI, optionally ``#id`` to pick one process of a ``$graph``;
+    without a fragment a ``$graph`` resolves to ``#main``.
+    """
+    path = reference.split("#", 1)[0]
+    if "://" not in path and not os.path.exists(path):
+        raise InvalidInputError(f"no such file: {path}")
+    context = LoadingContext({"relax_path_checks": relax_path_checks})
+    try:
+        return load_tool(reference, context)
+    except (ValidationException, WorkflowException) as err:
+        raise InvalidInputError(f"{reference} is not valid CWL:\n{err}") from err

@@ -1,0 +1,80 @@
+"""Shared helpers: run the real ``cwl-dask`` and ``cwltool`` commands in subprocesses."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+SAMPLES = ROOT / "cwl-samples"
+DATA = Path(__file__).resolve().parent / "data"
+
+
+@dataclass
+class Completed:
+    code: int
+    stdout: str
+    stderr: str
+
+    def output(self) -> dict[str, Any]:
+        """The output object: stdout must be exactly one JSON document."""
+        return json.loads(self.stdout)
+
+
+def _run(command: list[str], cwd: Path, timeout: float) -> Completed:
+    proc = subprocess.run(
+        command, cwd=cwd, capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL
+    )
+    return Completed(proc.returncode, proc.stdout, proc.stderr)
+
+
+@pytest.fixture
+def cwl_dask(tmp_path: Path):
+    """Run ``cwl-dask ARGS`` in a fresh directory; returns a :class:`Completed`."""
+
+    def run(*args: str | Path, timeout: float = 240) -> Completed:
+        command = [sys.executable, "-m", "cwl_dask", *map(str, args)]
+        return _run(command, tmp_path, timeout)
+
+    return run
+
+
+@pytest.fixture
+def cwltool(tmp_path: Path):
+    """Run the reference runner the same way, for side-by-side comparisons."""
+
+    def run(*args: str | Path, timeout: float = 240) -> Completed:
+        command = [sys.executable, "-m", "cwltool", *map(str, args)]
+        return _run(command, tmp_path, timeout)
+
+    return run
+
+
+def normalise(value: Any) -> Any:
+    """An output object without the parts that differ between runs and runners.
+
+    Locations and paths depend on the output directory; what must match is the shape,
+    the names, the sizes and the checksums.
+    """
+    if isinstance(value, dict):
+        if value.get("class") in ("File", "Directory"):
+            kept = {
+                k: normalise(v)
+                for k, v in value.items()
+                if k not in ("location", "path", "dirname", "nameroot", "nameext")
+            }
+            if "listing" in kept:
+                kept["listing"] = sorted(kept["listing"], key=lambda e: e["basename"])
+            if "secondaryFiles" in kept:
+                kept["secondaryFiles"] = sorted(kept["secondaryFiles"], key=lambda e: e["basename"])
+            return kept
+        return {k: normalise(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [normalise(v) for v in value]
+    return value

@@ -1,0 +1,95 @@
+"""Bad input gets a short message and the documented exit code, never a traceback."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from conftest import DATA, SAMPLES
+
+
+def test_invalid_cwl_exits_2_naming_the_problem(cwl_dask, tmp_path: Path) -> None:
+    broken = tmp_path / "broken.cwl"
+    broken.write_text(
+        "cwlVersion: v1.2\nclass: CommandLineTool\ninputs: {}\noutputs: {}\nbaseCommand: 3\n"
+    )
+    result = cwl_dask("run", broken)
+    assert result.code == 2
+    assert "baseCommand" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert result.stdout == ""
+
+
+def test_missing_required_input_exits_2_naming_the_input(cwl_dask) -> None:
+    result = cwl_dask("run", "--no-container", SAMPLES / "eo-ndvi" / "app-package.cwl")
+    assert result.code == 2
+    assert "stac_items" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_missing_input_of_a_lone_tool_exits_2(cwl_dask, tmp_path: Path) -> None:
+    tool = tmp_path / "needs.cwl"
+    tool.write_text(
+        "cwlVersion: v1.2\nclass: CommandLineTool\nbaseCommand: cat\n"
+        "inputs:\n  src: {type: File, inputBinding: {position: 1}}\noutputs: []\n"
+    )
+    result = cwl_dask("run", "--no-container", tool)
+    assert result.code == 2
+    assert "src" in result.stderr
+
+
+def test_failing_tool_exits_1_naming_the_step_and_its_stderr(cwl_dask) -> None:
+    result = cwl_dask("run", "--no-container", DATA / "fail.cwl")
+    assert result.code == 1
+    assert "step 'explode' failed" in result.stderr
+    assert "disk on fire" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_failure_keeps_the_work_directory_and_names_it(cwl_dask, tmp_path: Path) -> None:
+    result = cwl_dask("run", "--no-container", "--workdir", tmp_path / "work", DATA / "fail.cwl")
+    assert result.code == 1
+    kept = [p for p in (tmp_path / "work").iterdir()]
+    assert len(kept) == 1
+    assert str(kept[0]) in result.stderr
+
+
+def test_success_removes_the_work_directory(cwl_dask, tmp_path: Path) -> None:
+    hello = SAMPLES / "hello"
+    work = tmp_path / "work"
+    result = cwl_dask(
+        "run",
+        "--no-container",
+        "--workdir",
+        work,
+        "--outdir",
+        tmp_path / "o",
+        hello / "hello.cwl",
+        hello / "params.yml",
+    )
+    assert result.code == 0, result.stderr
+    assert list(work.iterdir()) == []
+
+
+def test_required_docker_without_containers_is_unsupported_33(cwl_dask) -> None:
+    result = cwl_dask("run", "--no-container", DATA / "needs-docker.cwl")
+    assert result.code == 33
+    assert "DockerRequirement" in result.stderr
+
+
+def test_tool_output_on_stdout_never_reaches_our_stdout(cwl_dask) -> None:
+    result = cwl_dask("run", "--no-container", DATA / "chatty.cwl")
+    assert result.code == 0, result.stderr
+    assert "tool says hi" not in result.stdout
+    assert result.output()["result"]["basename"] == "result.txt"
+
+
+def test_unknown_option_is_a_usage_error(cwl_dask) -> None:
+    result = cwl_dask("run", "--no-such-option-here")
+    assert result.code == 2
+    assert "Traceback" not in result.stderr
+
+
+def test_inputs_can_be_given_as_options_after_the_workflow(cwl_dask) -> None:
+    result = cwl_dask("run", "--no-container", SAMPLES / "hello" / "hello.cwl", "--message", "Hi")
+    assert result.code == 0, result.stderr
+    assert result.output()
