@@ -78,6 +78,11 @@ def main() -> int:
     parser.add_argument("--junit", type=Path, required=True)
     parser.add_argument("--floor", type=Path, required=True)
     parser.add_argument("--summary", type=Path)
+    parser.add_argument(
+        "--write-floor",
+        action="store_true",
+        help="rewrite the floor file with every test that passed",
+    )
     args = parser.parse_args()
 
     tags = load_index(args.index)

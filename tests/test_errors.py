@@ -93,3 +93,11 @@ def test_inputs_can_be_given_as_options_after_the_workflow(cwl_dask) -> None:
     result = cwl_dask("run", "--no-container", SAMPLES / "hello" / "hello.cwl", "--message", "Hi")
     assert result.code == 0, result.stderr
     assert result.output()
+
+
+def test_failed_run_leaves_outdir_untouched(cwl_dask, tmp_path: Path) -> None:
+    outdir = tmp_path / "out"
+    result = cwl_dask("run", "--no-container", "--outdir", outdir, DATA / "fail.cwl")
+    assert result.code == 1
+    assert not outdir.exists() or list(outdir.iterdir()) == []
+    assert result.stdout == ""

@@ -241,6 +241,10 @@ class DaskExecutor(JobExecutor):
             )
             runtime_context.dispatcher = self.dispatcher
             self._drive(process, job_order_object, logger, runtime_context)
+            if self.final_status and self.final_status[0] != "success":
+                # Only a successful run moves outputs to --outdir; a failed run's finished
+                # outputs stay in the (kept) run directory, so nothing half-done lands there.
+                self.final_output = [None]
         except ValidationException as err:
             if self.dispatcher is None or not self.dispatcher.submitted:
                 self.rejected_input = err

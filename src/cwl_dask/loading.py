@@ -8,6 +8,7 @@ from cwltool.context import LoadingContext
 from cwltool.errors import WorkflowException
 from cwltool.load_tool import load_tool
 from cwltool.process import Process
+from cwltool.workflow import default_make_tool
 from schema_salad.exceptions import ValidationException
 
 from cwl_dask.errors import InvalidInputError
@@ -23,6 +24,7 @@ def load_process(reference: str, relax_path_checks: bool = False) -> Process:
     if "://" not in path and not os.path.exists(path):
         raise InvalidInputError(f"no such file: {path}")
     context = LoadingContext({"relax_path_checks": relax_path_checks})
+    context.construct_tool_object = default_make_tool
     try:
         return load_tool(reference, context)
     except (ValidationException, WorkflowException) as err:
