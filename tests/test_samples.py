@@ -46,3 +46,29 @@ def test_eo_sample_produces_a_stac_catalog(cwl_dask, tmp_path: Path) -> None:
     for item in items:
         for asset in item.assets.values():
             assert Path(asset.get_absolute_href()).is_file()
+
+
+def _podman_ready() -> bool:
+    import shutil
+    import subprocess
+
+    if shutil.which("podman") is None:
+        return False
+    probe = subprocess.run(
+        ["podman", "image", "exists", "docker.io/library/python:3-slim"], capture_output=True
+    )
+    return probe.returncode == 0
+
+
+@pytest.mark.podman
+@pytest.mark.skipif(not _podman_ready(), reason="needs podman and ci/setup-podman.sh's images")
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_sample_in_podman_containers_matches_the_host_run(
+    name: str, cwl_dask, tmp_path: Path
+) -> None:
+    workflow, params = CASES[name]
+    contained = cwl_dask("run", "--podman", "--outdir", tmp_path / "pod", workflow, params)
+    assert contained.code == 0, contained.stderr
+    assert "podman" in contained.stderr  # the command lines cwltool logs are podman's
+    host = cwl_dask("run", "--no-container", "--outdir", tmp_path / "host", workflow, params)
+    assert normalise(contained.output()) == normalise(host.output())

@@ -16,7 +16,7 @@ import logging
 import os
 import threading
 import traceback
-from collections import deque
+from collections import OrderedDict, deque
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -88,15 +88,20 @@ class WorkerCommandLineTool(CommandLineTool):
         return runner
 
 
-_tools: dict[str, Process] = {}
+#: Tools built by this worker process, most recently used last. Bounded: a long-lived
+#: remote worker serves many runs, and each run ships its own tool packages.
+_tools: OrderedDict[str, Process] = OrderedDict()
 _tools_lock = threading.Lock()
+TOOL_CACHE_SIZE = 256
 
 
 def _tool_for(package: ToolPackage) -> Process:
     """Build the tool once per worker process; every later invocation reuses it."""
     with _tools_lock:
         tool = _tools.get(package.token)
-        if tool is None:
+        if tool is not None:
+            _tools.move_to_end(package.token)
+        else:
             loading = LoadingContext(package.loading_options)
             loading.metadata = package.metadata
             loading.requirements = []
@@ -110,6 +115,8 @@ def _tool_for(package: ToolPackage) -> Process:
             if package.formatgraph is not None:
                 tool.formatgraph = package.formatgraph
             _tools[package.token] = tool
+            if len(_tools) > TOOL_CACHE_SIZE:
+                _tools.popitem(last=False)
         return tool
 
 
