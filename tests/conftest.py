@@ -11,6 +11,8 @@ from typing import Any
 
 import pytest
 
+pytest_plugins = ["conftest_gateway"]
+
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = ROOT / "cwl-samples"
 DATA = Path(__file__).resolve().parent / "data"

@@ -64,6 +64,16 @@ def _parse_memory(value: str | None) -> float | None:
         raise click.BadParameter(f"not a memory size: {value!r}") from err
 
 
+def _plan_cluster(workflow: str, job_args: list[str], relax_path_checks: bool) -> Any:
+    """The planner's ClusterSpec for a run, from the document and the job file if any."""
+    from cwl_dask.loading import load_process
+    from cwl_dask.sizing import load_job_order, plan
+
+    job = job_args[0] if job_args and not job_args[0].startswith("-") else None
+    process = load_process(workflow, relax_path_checks=relax_path_checks)
+    return plan(process, load_job_order(job) if job else None).spec
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="cwl-dask", prog_name="cwl-dask")
 def cli() -> None:
@@ -78,6 +88,9 @@ def cli() -> None:
   cwl-dask run cwl-samples/eo-ndvi/app-package.cwl cwl-samples/eo-ndvi/params.yml
   cwl-dask run --outdir out cwl-samples/hello/hello.cwl --message "Hi"
   cwl-dask run --scheduler tcp://10.0.0.5:8786 --workdir /shared/runs pkg.cwl#main job.yml
+  cwl-dask run --gateway https://gateway.example.org --worker-cores 4 --worker-memory 16GiB \
+      --max-workers 10 --workdir /shared/runs pkg.cwl#main job.yml
+  cwl-dask run --cluster mysite.clusters:slurm --workdir /shared/runs pkg.cwl#main job.yml
 """,
 )
 @click.argument("workflow")
@@ -124,6 +137,48 @@ def cli() -> None:
 @click.option(
     "--scheduler", default=None, help="Address of a running Dask scheduler to use instead."
 )
+@click.option("--gateway", default=None, help="Create the cluster on this Dask Gateway (URL).")
+@click.option(
+    "--gateway-auth",
+    type=click.Choice(["basic", "kerberos", "jupyterhub"]),
+    default=None,
+    help="Gateway authentication (default: Dask config gateway.auth.type).",
+)
+@click.option(
+    "--gateway-cluster", default=None, help="Use this running gateway cluster (left running)."
+)
+@click.option("--keep-cluster", is_flag=True, help="Leave the new gateway cluster running.")
+@click.option(
+    "--cluster",
+    "cluster_factory",
+    default=None,
+    metavar="MODULE:FACTORY",
+    help="Create the cluster with this factory (any Dask cluster class; see the README).",
+)
+@click.option(
+    "--worker-cores",
+    type=click.FloatRange(min=0, min_open=True),
+    default=None,
+    help="Cores of each worker of a created (gateway, --cluster) cluster "
+    "(default: the largest step's request, see `cwl-dask plan`).",
+)
+@click.option(
+    "--worker-memory",
+    default=None,
+    help="Memory of each such worker, MiB or e.g. 16GiB (default: from the plan).",
+)
+@click.option(
+    "--min-workers",
+    type=click.IntRange(min=0),
+    default=None,
+    help="Fewest workers (default: from the plan).",
+)
+@click.option(
+    "--max-workers",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Most workers (default: the widest parallelism of the plan).",
+)
 def run(
     workflow: str,
     job_args: tuple[str, ...],
@@ -137,28 +192,52 @@ def run(
     memory: str | None,
     worker_processes: bool,
     scheduler: str | None,
+    gateway: str | None,
+    gateway_auth: str | None,
+    gateway_cluster: str | None,
+    keep_cluster: bool,
+    cluster_factory: str | None,
+    worker_cores: float | None,
+    worker_memory: str | None,
+    min_workers: int | None,
+    max_workers: int | None,
 ) -> None:
     """Run WORKFLOW (a .cwl file, path#id for one process of a $graph) with JOB.
 
     Prints the output object as JSON on stdout, as cwltool does. Exit codes: 0 success,
     1 the workflow failed, 2 invalid document/input/usage, 33 unsupported requirement.
     """
-    from cwl_dask.clusters import LocalBackend, SchedulerBackend
+    from cwl_dask.clusters import make_backend
+    from cwl_dask.errors import InvalidInputError
     from cwl_dask.launch import RunRequest
     from cwl_dask.launch import run as launch
     from cwl_dask.stdio import reserved_stdout
 
     _configure_logging(quiet, debug)
     memory_mib = _parse_memory(memory)
+    try:
+        backend = make_backend(
+            scheduler=scheduler,
+            gateway=gateway,
+            gateway_auth=gateway_auth,
+            gateway_cluster=gateway_cluster,
+            keep_cluster=keep_cluster,
+            cluster=cluster_factory,
+            worker_cores=worker_cores,
+            worker_memory_mib=_parse_memory(worker_memory),
+            min_workers=min_workers,
+            max_workers=max_workers,
+            local_cores=cores,
+            local_memory_mib=memory_mib,
+            local_processes=worker_processes,
+            planner=lambda: _plan_cluster(workflow, list(job_args), relax_path_checks),
+        )
+    except InvalidInputError as err:
+        raise click.UsageError(str(err)) from None
 
     def action() -> int:
         from cwl_dask.engines import detect_engine
 
-        backend = (
-            SchedulerBackend(scheduler)
-            if scheduler
-            else LocalBackend(cores, memory_mib, processes=worker_processes)
-        )
         request = RunRequest(
             workflow=workflow,
             backend=backend,

@@ -232,6 +232,7 @@ class DaskExecutor(JobExecutor):
                 # A workflow checks its inputs on the driver; a lone tool would only check
                 # them on the worker, so check here to reject bad input before submitting.
                 _check_inputs(process, job_order_object, runtime_context)
+            self.backend.check_storage(self.run_dir)
             self.dispatcher = Dispatcher(
                 self.backend.client(),
                 self.backend,
