@@ -33,7 +33,7 @@ def cluster() -> Iterator[LocalCluster]:
         threads_per_worker=4,
         processes=True,
         resources={"cores": 2, "ram": 4096},
-        dashboard_address=None,
+        dashboard_address=":0",
     ) as running:
         yield running
 
