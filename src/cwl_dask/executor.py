@@ -23,8 +23,9 @@ from cwltool.utils import CWLObjectType
 from cwltool.workflow import Workflow
 from schema_salad.exceptions import ValidationException
 
-from cwl_dask.clusters import Backend
+from cwl_dask.clusters import RESOURCE_CORES, RESOURCE_RAM, Backend
 from cwl_dask.errors import CwlDaskError
+from cwl_dask.events import InvocationRecord, RunObserver
 from cwl_dask.tool import DaskProcessMixin, DaskRuntimeContext, RemoteJob
 from cwl_dask.worker import Outcome, ToolPackage, run_invocation
 
@@ -91,6 +92,7 @@ class Dispatcher:
         options: dict[str, Any],
         loading_options: dict[str, Any],
         log_dir: str,
+        observer: RunObserver | None = None,
     ) -> None:
         from distributed import as_completed
 
@@ -99,8 +101,10 @@ class Dispatcher:
         self.options = options
         self.loading_options = loading_options
         self.log_dir = log_dir
+        self.observer = observer or RunObserver()
         self.submitted = 0
-        self._pending: dict[str, RemoteJob] = {}
+        self.records: list[InvocationRecord] = []
+        self._pending: dict[str, tuple[RemoteJob, dict[str, float] | None]] = {}
         self._finished = as_completed([], with_results=True, raise_errors=False)
         self._packages: dict[int, Any] = {}
         self._names: dict[str, int] = {}
@@ -148,9 +152,10 @@ class Dispatcher:
             resources=resources,
             pure=False,
         )
-        self._pending[future.key] = job
+        self._pending[future.key] = (job, resources)
         self._finished.add(future)
         self.submitted += 1
+        self.observer.submitted(job.name, job.step, resources)
 
     @property
     def busy(self) -> bool:
@@ -167,7 +172,7 @@ class Dispatcher:
 
     def _deliver(self, batch: list[tuple[Any, Any]]) -> None:
         for future, result in batch:
-            job = self._pending.pop(future.key)
+            job, resources = self._pending.pop(future.key)
             if future.status == "finished":
                 outcome: Outcome = result
             else:
@@ -177,7 +182,23 @@ class Dispatcher:
                 raise UnsupportedRequirement(outcome.message)
             if outcome.status != "success":
                 _report_failure(job, outcome)
+            self._record(job, resources, outcome)
             job.output_callback(outcome.output or {}, outcome.status)
+
+    def _record(self, job: RemoteJob, resources: dict[str, float] | None, outcome: Outcome) -> None:
+        record = InvocationRecord(
+            name=job.name,
+            step=job.step,
+            status=outcome.status,
+            cores=(resources or {}).get(RESOURCE_CORES, 0.0),
+            ram_mib=(resources or {}).get(RESOURCE_RAM, 0.0),
+            started=outcome.started,
+            finished=outcome.finished,
+            exit_code=outcome.exit_code,
+            log_path=outcome.log_path,
+        )
+        self.records.append(record)
+        self.observer.finished(record, len(self.records), self.submitted)
 
     def cancel_all(self) -> None:
         futures = list(self._finished.futures)
@@ -206,9 +227,18 @@ class DaskExecutor(JobExecutor):
     every registered directory, which is quadratic with one directory per job.
     """
 
-    def __init__(self, backend: Backend, run_dir: str, loading_context: Any) -> None:
+    def __init__(
+        self,
+        backend: Backend,
+        run_dir: str,
+        loading_context: Any,
+        observer: RunObserver | None = None,
+        logs_dir: str | None = None,
+    ) -> None:
         super().__init__()
         self.backend = backend
+        self.observer = observer
+        self.logs_dir = logs_dir or os.path.join(run_dir, "logs")
         self.loading_options = {k: getattr(loading_context, k) for k in _LOADING_OPTIONS}
         self.run_dir = run_dir
         self.started = False
@@ -238,7 +268,8 @@ class DaskExecutor(JobExecutor):
                 self.backend,
                 shippable_options(runtime_context),
                 self.loading_options,
-                os.path.join(self.run_dir, "logs"),
+                self.logs_dir,
+                self.observer,
             )
             runtime_context.dispatcher = self.dispatcher
             self._drive(process, job_order_object, logger, runtime_context)

@@ -10,12 +10,14 @@ cwl-dask's exit codes.
 
 from __future__ import annotations
 
+import io
+import json
 import logging
 import os
 import shutil
 import tempfile
 from dataclasses import dataclass, field
-from typing import IO
+from typing import IO, Any
 
 from cwltool.argparser import arg_parser
 from cwltool.context import LoadingContext
@@ -31,6 +33,7 @@ from cwl_dask.errors import (
     EXIT_UNSUPPORTED,
     InvalidInputError,
 )
+from cwl_dask.events import InvocationRecord, RunObserver
 from cwl_dask.executor import DaskExecutor
 from cwl_dask.tool import DaskRuntimeContext, make_tool
 
@@ -50,6 +53,8 @@ class RunRequest:
     debug: bool = False
     container: ContainerEngine = "docker"
     relax_path_checks: bool = False
+    logs_dir: str | None = None  # per-invocation logs; default: inside the run directory
+    observer: RunObserver | None = None
 
 
 def version() -> str:
@@ -94,22 +99,51 @@ def cwltool_arguments(request: RunRequest, run_dir: str) -> list[str]:
     return [*argv, request.workflow, *request.job_args]
 
 
+@dataclass
+class RunResult:
+    """A finished run, for callers that use cwl-dask as a library (the ZOO runner)."""
+
+    code: int
+    output: dict[str, Any] | None
+    records: list[InvocationRecord]
+    run_dir: str | None  # kept on failure, None once removed
+
+
 def run(request: RunRequest, stdout: IO[str]) -> int:
     """Run the workflow, print its output object on ``stdout``, return the exit code."""
+    return _run(request, stdout).code
+
+
+def run_captured(request: RunRequest) -> RunResult:
+    """Run the workflow and return its output object instead of printing it."""
+    buffer = io.StringIO()
+    result = _run(request, buffer)
+    text = buffer.getvalue().strip()
+    result.output = json.loads(text) if text else None
+    return result
+
+
+def _run(request: RunRequest, stdout: IO[str]) -> RunResult:
     request.backend.start()  # the cluster boots while cwltool loads the document
     run_dir = _make_run_dir(request.workdir)
     for sub in ("out", "tmp", "logs"):
         os.makedirs(os.path.join(run_dir, sub))
-    code = EXIT_FAILED
+    logs_dir = (
+        os.path.abspath(request.logs_dir) if request.logs_dir else os.path.join(run_dir, "logs")
+    )
+    result = RunResult(EXIT_FAILED, None, [], run_dir)
     try:
         try:
             args = arg_parser().parse_args(cwltool_arguments(request, run_dir))
         except SystemExit as err:
-            return EXIT_INVALID if err.code else EXIT_SUCCESS
+            result.code = EXIT_INVALID if err.code else EXIT_SUCCESS
+            return result
         runtime_context = DaskRuntimeContext(vars(args))
         loading_context = LoadingContext(vars(args))
         loading_context.construct_tool_object = make_tool
-        executor = DaskExecutor(request.backend, run_dir, loading_context)
+        executor = DaskExecutor(
+            request.backend, run_dir, loading_context, request.observer, logs_dir
+        )
         code = cwltool_main(
             args=args,
             executor=executor,
@@ -118,12 +152,15 @@ def run(request: RunRequest, stdout: IO[str]) -> int:
             stdout=stdout,
             versionfunc=version,
         )
-        code = _exit_code(code, executor)
-        return code
+        result.code = _exit_code(code, executor)
+        if executor.dispatcher is not None:
+            result.records = executor.dispatcher.records
+        return result
     finally:
         request.backend.close()
-        if code == EXIT_SUCCESS:
+        if result.code == EXIT_SUCCESS:
             shutil.rmtree(run_dir, ignore_errors=True)
+            result.run_dir = None
         else:
             _logger.error("intermediate files and logs are kept in %s", run_dir)
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
+import time
 import traceback
 from collections import OrderedDict, deque
 from dataclasses import dataclass, field
@@ -59,6 +60,9 @@ class Outcome:
     log_path: str = ""
     log_tail: list[str] = field(default_factory=list)
     unsupported: bool = False
+    started: float | None = None
+    finished: float | None = None
+    exit_code: int | None = None
 
 
 class RootfulPodmanJob(PodmanCommandLineJob):
@@ -120,17 +124,28 @@ def _tool_for(package: ToolPackage) -> Process:
         return tool
 
 
+#: cwltool's message for a tool's non-zero exit: where the exit code can be read from.
+_EXIT_MESSAGE = "[job %s] exited with status: %d"
+
+
 class _ThreadLogHandler(logging.Handler):
-    """Copies cwltool's log records of one invocation (one worker thread) into its log file."""
+    """Copies cwltool's log records of one invocation (one worker thread) into its log file.
+
+    It also notes the exit code cwltool reports for a failing command, which the job object
+    does not keep.
+    """
 
     def __init__(self, stream: Any) -> None:
         super().__init__(logging.DEBUG)
         self.stream = stream
         self.thread = threading.get_ident()
+        self.exit_code: int | None = None
         self.setFormatter(logging.Formatter("%(levelname)s %(message)s"))
 
     def emit(self, record: logging.LogRecord) -> None:
         if record.thread == self.thread:
+            if record.msg == _EXIT_MESSAGE and isinstance(record.args, tuple):
+                self.exit_code = int(record.args[1])
             self.stream.write(self.format(record) + "\n")
             self.stream.flush()
 
@@ -161,7 +176,9 @@ def run_invocation(
     runtime.name = name
     runtime.workflow_eval_lock = threading.Condition(threading.RLock())
     defaultStreamHandler.setLevel(options.get("log_level", logging.INFO))
+    started = time.time()
     outcome = _run(tool, job_order, runtime, log_path)
+    outcome.started, outcome.finished = started, time.time()
     outcome.log_path = log_path
     if outcome.status != "success":
         outcome.log_tail = _tail(log_path)
@@ -198,4 +215,7 @@ def _run(
     if not results:
         return Outcome("permanentFail", message="the tool produced no result")
     output, status = results[-1]
-    return Outcome(status, output=output)
+    exit_code = handler.exit_code
+    if exit_code is None and status == "success" and isinstance(tool, CommandLineTool):
+        exit_code = 0
+    return Outcome(status, output=output, exit_code=exit_code)
