@@ -1,0 +1,127 @@
+"""The one backend interface: a Client, the shape of its workers, cleanup."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from typing import Any
+
+from cwl_dask.errors import UnsatisfiableRequest
+
+_logger = logging.getLogger("cwl_dask")
+
+#: The worker resources every backend's workers declare and every task asks for.
+RESOURCE_CORES = "cores"
+RESOURCE_RAM = "ram"  # MiB, as CWL's ramMin
+
+
+@dataclass(frozen=True)
+class WorkerShape:
+    """The largest single worker: what one tool invocation can ever get."""
+
+    cores: float
+    ram: float  # MiB
+
+
+class Backend(ABC):
+    """A source of a Dask ``Client`` and of the shape of the workers behind it."""
+
+    #: Workers may run on other machines: the run directory must be checked to be shared.
+    remote = True
+
+    def __init__(self) -> None:
+        self._client: Any = None
+        self._error: BaseException | None = None
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        """Begin connecting in the background; :meth:`client` waits for it."""
+        if self._thread is None and self._client is None:
+            self._thread = threading.Thread(target=self._connect_safely, daemon=True)
+            self._thread.start()
+
+    def _connect_safely(self) -> None:
+        try:
+            self._client = self.connect()
+        except BaseException as err:
+            self._error = err
+
+    def client(self) -> Any:
+        """The connected ``distributed.Client`` (connecting now if not started)."""
+        if self._client is None:
+            if self._thread is None:
+                self._connect_safely()
+            else:
+                self._thread.join()
+            if self._error is not None:
+                raise self._error
+        return self._client
+
+    @abstractmethod
+    def connect(self) -> Any:
+        """Create the cluster or reach it, and return a connected Client."""
+
+    @abstractmethod
+    def worker_shape(self) -> WorkerShape | None:
+        """The largest worker, or None when the workers declare no cores/ram resources."""
+
+    @property
+    def description(self) -> str:
+        return type(self).__name__
+
+    def fit(self, step: str, request: dict[str, float]) -> dict[str, float] | None:
+        """The Dask ``resources=`` annotation for a request, or an error if none can fit.
+
+        A request larger than every worker would wait forever in Dask, so it fails here,
+        naming the step and the numbers, before it is submitted.
+        """
+        shape = self.worker_shape()
+        if shape is None:
+            return None
+        if request[RESOURCE_CORES] > shape.cores or request[RESOURCE_RAM] > shape.ram:
+            raise UnsatisfiableRequest(
+                f"step '{step}' asks for {request[RESOURCE_CORES]:g} cores and "
+                f"{request[RESOURCE_RAM]:g} MiB, but the largest worker of {self.description} "
+                f"has {shape.cores:g} cores and {shape.ram:g} MiB"
+            )
+        return dict(request)
+
+    def check_storage(self, path: str) -> None:
+        """Fail unless the workers see ``path`` (the run directory) as the driver does.
+
+        A no-op for backends whose workers share this machine; see :func:`probe_shared_storage`.
+        """
+        if self.remote:
+            from cwl_dask.clusters.storage import probe_shared_storage
+
+            probe_shared_storage(self.client(), path)
+
+    def close(self) -> None:
+        """Release the client and anything the backend created."""
+        if self._thread is not None:
+            self._thread.join()
+        if self._client is not None:
+            self._client.close()
+            self._client = None
+
+
+def _declared_shape(client: Any, where: str) -> WorkerShape | None:
+    """The largest ``cores``/``ram`` resources the connected workers declare, or None."""
+    workers = client.scheduler_info(n_workers=-1)["workers"].values()
+    declared = [w.get("resources", {}) for w in workers]
+    declared = [r for r in declared if RESOURCE_CORES in r and RESOURCE_RAM in r]
+    if declared:
+        return WorkerShape(
+            max(r[RESOURCE_CORES] for r in declared), max(r[RESOURCE_RAM] for r in declared)
+        )
+    _logger.warning(
+        "the workers at %s declare no 'cores'/'ram' resources, so tasks run without "
+        "resource limits; start workers with --resources 'cores=N,ram=MiB'",
+        where,
+    )
+    return None
+
+
+# --------------------------------------------------------------------------- Dask Gateway

@@ -1,0 +1,184 @@
+"""Choosing and sizing the backend from the command line, the Dask config and the plan."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from cwl_dask.clusters.base import (
+    Backend,
+    _logger,
+)
+from cwl_dask.clusters.factory import ClusterClassBackend
+from cwl_dask.clusters.gateway import GatewayBackend
+from cwl_dask.clusters.local import LocalBackend
+from cwl_dask.clusters.scheduler import SchedulerBackend
+from cwl_dask.errors import InvalidInputError
+
+#: The values of the Dask config key ``cwl-dask.backend``.
+BACKEND_KINDS = ("local", "scheduler", "gateway", "cluster")
+
+
+#: Worker size and count when neither the user nor the planner says: cores, MiB, min, max.
+_DEFAULT_SIZE: tuple[float, float, int, int] = (2, 4096, 0, 4)
+
+
+def _cluster_size(
+    cores: float | None,
+    memory_mib: float | None,
+    minimum: int | None,
+    maximum: int | None,
+    planner: Callable[[], Any] | None,
+) -> tuple[float, float, int, int]:
+    """What the user gave, completed from the workflow's plan, completed from defaults."""
+    given = (cores, memory_mib, minimum, maximum)
+    planned: tuple[Any, ...] = (None, None, None, None)
+    if None in given and planner is not None:
+        try:
+            spec = planner()
+        except Exception as err:  # sizing is advice; the run itself reports real errors
+            _logger.warning(
+                "could not size the cluster from the workflow (%s); using defaults", err
+            )
+        else:
+            planned = (
+                spec.worker_cores,
+                spec.worker_memory_mib,
+                spec.min_workers,
+                spec.max_workers,
+            )
+            _logger.info(
+                "cluster sized from the workflow's ResourceRequirements: workers of %g cores and "
+                "%g MiB, %d to %d of them",
+                *planned,
+            )
+    chosen = [
+        value if value is not None else plan if plan is not None else default
+        for value, plan, default in zip(given, planned, _DEFAULT_SIZE, strict=True)
+    ]
+    return float(chosen[0]), float(chosen[1]), int(chosen[2]), int(chosen[3])
+
+
+def make_backend(
+    *,
+    scheduler: str | None = None,
+    gateway: str | None = None,
+    gateway_auth: str | None = None,
+    gateway_cluster: str | None = None,
+    keep_cluster: bool = False,
+    cluster: str | None = None,
+    image: str | None = None,
+    worker_cores: float | None = None,
+    worker_memory_mib: float | None = None,
+    min_workers: int | None = None,
+    max_workers: int | None = None,
+    local_cores: float | None = None,
+    local_memory_mib: float | None = None,
+    local_processes: bool = False,
+    planner: Callable[[], Any] | None = None,
+) -> Backend:
+    """The backend the command line and the Dask config ask for (nothing is started yet).
+
+    At most one of ``scheduler``, ``gateway``/``gateway_cluster`` and ``cluster`` may be
+    given; with none, the Dask config key ``cwl-dask.backend`` (``local``, ``scheduler``,
+    ``gateway``, ``cluster``; default ``local``) decides, with the address in
+    ``cwl-dask.scheduler``, ``gateway.address`` or the factory in ``cwl-dask.cluster``.
+    The worker size and count apply to the backends that create their cluster (gateway,
+    cluster); whatever is not given comes from ``planner`` (the workflow's
+    :class:`~cwl_dask.sizing.ClusterSpec`), else from defaults. Raises
+    :class:`InvalidInputError` for a contradictory choice.
+    """
+    import dask
+
+    chosen = {
+        "--scheduler": "scheduler" if scheduler else None,
+        "--gateway": "gateway" if gateway else None,
+        "--gateway-cluster": "gateway" if gateway_cluster else None,
+        "--cluster": "cluster" if cluster else None,
+    }
+    given = {option: kind for option, kind in chosen.items() if kind}
+    if len(set(given.values())) > 1:
+        raise InvalidInputError(
+            f"{' and '.join(given)} cannot be used together: choose one backend "
+            "(--scheduler, --gateway or --cluster)"
+        )
+    if given:
+        kind = next(iter(given.values()))
+    else:
+        kind = str(dask.config.get("cwl-dask.backend", None) or "local")
+        if kind not in BACKEND_KINDS:
+            raise InvalidInputError(
+                f"the Dask config key cwl-dask.backend is {kind!r}; expected one of "
+                f"{', '.join(BACKEND_KINDS)}"
+            )
+    gateway_only = {
+        "--gateway-auth": gateway_auth,
+        "--keep-cluster": keep_cluster,
+        "image": image,
+    }
+    misplaced = [option for option, value in gateway_only.items() if value]
+    if misplaced and kind != "gateway":
+        raise InvalidInputError(
+            f"{', '.join(misplaced)}: only for a Dask Gateway (--gateway URL, or the Dask "
+            "config cwl-dask.backend: gateway)"
+        )
+    local_only = {
+        "--cores": local_cores,
+        "--memory": local_memory_mib,
+        "--worker-processes": local_processes,
+    }
+    misplaced = [option for option, value in local_only.items() if value]
+    if misplaced and kind != "local":
+        raise InvalidInputError(
+            f"{', '.join(misplaced)} size the local cluster; with a {kind} backend use "
+            "--worker-cores/--worker-memory"
+        )
+    if kind in ("gateway", "cluster"):
+        worker_cores, worker_memory_mib, min_workers, max_workers = _cluster_size(
+            worker_cores, worker_memory_mib, min_workers, max_workers, planner
+        )
+    else:
+        worker_cores, worker_memory_mib, min_workers, max_workers = _DEFAULT_SIZE
+    if worker_cores <= 0 or worker_memory_mib <= 0:
+        raise InvalidInputError("--worker-cores and --worker-memory must be positive")
+    if not 0 <= min_workers <= max_workers or max_workers < 1:
+        raise InvalidInputError(
+            f"need 0 <= --min-workers <= --max-workers and --max-workers >= 1, got "
+            f"{min_workers} and {max_workers}"
+        )
+
+    if kind == "scheduler":
+        address = scheduler or dask.config.get("cwl-dask.scheduler", None)
+        if not address:
+            raise InvalidInputError(
+                "the scheduler backend needs an address: --scheduler or the Dask config key "
+                "cwl-dask.scheduler"
+            )
+        return SchedulerBackend(str(address))
+    if kind == "gateway":
+        return GatewayBackend(
+            gateway,
+            gateway_auth,
+            worker_cores=worker_cores,
+            worker_memory_mib=worker_memory_mib,
+            image=image,
+            minimum=min_workers,
+            maximum=max_workers,
+            cluster_name=gateway_cluster,
+            keep_cluster=keep_cluster,
+        )
+    if kind == "cluster":
+        factory = cluster or dask.config.get("cwl-dask.cluster", None)
+        if not factory:
+            raise InvalidInputError(
+                "the cluster backend needs a factory: --cluster module:factory or the Dask "
+                "config key cwl-dask.cluster"
+            )
+        return ClusterClassBackend(
+            str(factory),
+            worker_cores=worker_cores,
+            worker_memory_mib=worker_memory_mib,
+            minimum=min_workers,
+            maximum=max_workers,
+        )
+    return LocalBackend(local_cores, local_memory_mib, processes=local_processes)
