@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 from cwltool.context import LoadingContext
 from cwltool.errors import WorkflowException
@@ -20,9 +21,12 @@ def load_process(reference: str, relax_path_checks: bool = False) -> Process:
     ``reference`` is a path or URI, optionally ``#id`` to pick one process of a ``$graph``;
     without a fragment a ``$graph`` resolves to ``#main``.
     """
-    path = reference.split("#", 1)[0]
-    if "://" not in path and not os.path.exists(path):
-        raise InvalidInputError(f"no such file: {path}")
+    path, _, fragment = reference.partition("#")
+    if "://" not in path:
+        if not os.path.exists(path):
+            raise InvalidInputError(f"no such file: {path}")
+        # A relative path with a fragment does not resolve in cwltool's loader; a URI does.
+        reference = Path(path).resolve().as_uri() + (f"#{fragment}" if fragment else "")
     context = LoadingContext({"relax_path_checks": relax_path_checks})
     context.construct_tool_object = default_make_tool
     try:

@@ -1,0 +1,24 @@
+"""Running ZOO-Project services (OGC API Processes) with cwl-dask.
+
+A drop-in for zoo-calrissian-runner: ``ZooDaskRunner(cwl, conf, inputs, outputs,
+execution_handler)`` with the same methods and hook calls, every tool invocation a Dask
+task on the backend the Dask config chooses (see README, "ZOO-Project").
+"""
+
+from cwl_dask.zoo.handler import ExecutionHandler
+from cwl_dask.zoo.package import load_package
+from cwl_dask.zoo.runner import Execution, ZooDaskRunner
+from cwl_dask.zoo.stub import ZooStub, zoo_module
+from cwl_dask.zoo.zooio import ZooConf, ZooInputs, ZooOutputs
+
+__all__ = [
+    "Execution",
+    "ExecutionHandler",
+    "ZooConf",
+    "ZooDaskRunner",
+    "ZooInputs",
+    "ZooOutputs",
+    "ZooStub",
+    "load_package",
+    "zoo_module",
+]

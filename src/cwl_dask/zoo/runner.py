@@ -1,0 +1,335 @@
+"""``ZooDaskRunner``: zoo-calrissian-runner's interface, every tool invocation a Dask task."""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import os
+import re
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+from cwl_dask.events import InvocationRecord
+from cwl_dask.zoo.handler import ExecutionHandler
+from cwl_dask.zoo.package import entry_process, input_types, with_environment
+from cwl_dask.zoo.report import LAST, ProgressObserver, failure_message, usage_report
+from cwl_dask.zoo.stub import zoo_module
+from cwl_dask.zoo.zooio import (
+    ZooConf,
+    ZooInputs,
+    ZooOutputs,
+    container_engine,
+)
+
+_logger = logging.getLogger("cwl_dask.zoo")
+
+
+class Execution:
+    """What the run left: ``get_log()``, ``get_tool_logs()``, ``get_output()``,
+    ``get_usage_report()`` (the names pycalrissian's execution object has)."""
+
+    def __init__(self, log_path: Path) -> None:
+        self.log_path = log_path
+        self.output: dict[str, Any] | None = None
+        self.records: list[InvocationRecord] = []
+        self.usage_report: dict[str, Any] = {}
+        self.code: int | None = None
+
+    def get_log(self) -> str:
+        return self.log_path.read_text(encoding="utf-8") if self.log_path.exists() else ""
+
+    def get_tool_logs(self) -> list[str]:
+        return [r.log_path for r in self.records if r.log_path and os.path.exists(r.log_path)]
+
+    def get_output(self) -> dict[str, Any] | None:
+        return self.output
+
+    def get_usage_report(self) -> dict[str, Any]:
+        return self.usage_report
+
+    def is_succeeded(self) -> bool:
+        return self.code == 0
+
+
+class ZooDaskRunner:
+    """Runs a ZOO service's Application Package with cwl-dask (see README, "ZOO-Project")."""
+
+    def __init__(
+        self,
+        cwl: dict[str, Any],
+        conf: dict[str, Any],
+        inputs: dict[str, Any],
+        outputs: dict[str, Any],
+        execution_handler: Any = None,
+    ) -> None:
+        self.cwl = cwl
+        self.zoo_conf = ZooConf(conf)
+        self.conf = self.zoo_conf
+        self.workflow = entry_process(cwl, self.zoo_conf.workflow_id)
+        self.inputs = ZooInputs(inputs, input_types(self.workflow))
+        self.outputs = ZooOutputs(outputs)
+        self.handler = execution_handler or ExecutionHandler(conf=conf, outputs=outputs)
+        self.execution: Execution | None = None
+        self._namespace: str | None = None
+        self._plan: Any = None
+        self._package_path: Path | None = None
+        self._run_cwl: dict[str, Any] = cwl  # the package as run (with the tools' environment)
+
+    # -- identity and directories -------------------------------------------------------
+    def get_workflow_id(self) -> str:
+        return self.zoo_conf.workflow_id
+
+    @staticmethod
+    def shorten_namespace(name: str) -> str:
+        return name[:63].rstrip("-")
+
+    def get_namespace_name(self) -> str:
+        """``<workflow-id>-<usid>`` (as calrissian): the run's directory under tmpPath."""
+        if self._namespace is None:
+            chosen = getattr(self.handler, "get_namespace", lambda: None)()
+            lenv = self.zoo_conf.conf.get("lenv", {})
+            wf = self.get_workflow_id().replace("_", "-")
+            if chosen:
+                self._namespace = str(chosen)
+            elif lenv.get("usid"):
+                self._namespace = self.shorten_namespace(f"{wf}-{lenv['usid']}")
+            else:
+                stamp = time.strftime("%Y%m%d%H%M%S")
+                self._namespace = self.shorten_namespace(f"{wf}-{stamp}-{uuid.uuid4()}")
+            self._namespace = re.sub(r"[^A-Za-z0-9._-]", "-", self._namespace)
+        return self._namespace
+
+    def work_dir(self) -> Path:
+        conf = self.zoo_conf.conf
+        tmp = conf.get("main", {}).get("tmpPath") or conf.get("tmpPath") or "/tmp"
+        return Path(tmp).resolve() / self.get_namespace_name()
+
+    # -- parameters ---------------------------------------------------------------------
+    def get_workflow_inputs(self, mandatory: bool = False) -> list[str]:
+        return [n for n, t in self.inputs.types.items() if t.mandatory or not mandatory]
+
+    def assert_parameters(self, mandatory: bool = True) -> bool:
+        missing = [n for n in self.get_workflow_inputs(mandatory) if not self.inputs.provided(n)]
+        if missing:
+            self.update_status(2, f"missing mandatory inputs: {', '.join(missing)}")
+            _logger.error("missing mandatory inputs: %s", ", ".join(missing))
+            return False
+        return True
+
+    def get_processing_parameters(self) -> dict[str, Any]:
+        return self.inputs.get_processing_parameters()
+
+    # -- sizing -------------------------------------------------------------------------
+    def _write_package(self) -> Path:
+        if self._package_path is None:
+            work = self.work_dir()
+            work.mkdir(parents=True, exist_ok=True)
+            self._package_path = work / "app-package.cwl"
+            self._package_path.write_text(json.dumps(self._run_cwl, indent=2), encoding="utf-8")
+        return self._package_path
+
+    def get_cluster_spec(self) -> Any:
+        """The planner's ClusterSpec for this package and these inputs (cached)."""
+        if self._plan is None:
+            from cwl_dask.loading import load_process
+            from cwl_dask.sizing import plan
+
+            # A file URI: load_process does not find "path#tool" for a tool of a $graph.
+            uri = f"{self._write_package().as_uri()}#{self.get_workflow_id()}"
+            process = load_process(uri)
+            self._plan = plan(process, self.get_processing_parameters()).spec
+        return self._plan
+
+    def get_max_cores(self) -> int:
+        """Cores the run may use at once: planned worker cores x max workers."""
+        try:
+            spec = self.get_cluster_spec()
+        except Exception as err:
+            _logger.warning("could not plan the run (%s); DEFAULT_MAX_CORES applies", err)
+            return int(os.environ.get("DEFAULT_MAX_CORES") or 2)
+        return math.ceil(spec.worker_cores * spec.max_workers)
+
+    def get_max_ram(self) -> str:
+        """RAM the run may use at once, ``"<MiB>Mi"``: planned worker memory x max workers."""
+        try:
+            spec = self.get_cluster_spec()
+        except Exception as err:
+            _logger.warning("could not plan the run (%s); DEFAULT_MAX_RAM applies", err)
+            return f"{int(os.environ.get('DEFAULT_MAX_RAM') or 4096)}Mi"
+        return f"{math.ceil(spec.worker_memory_mib * spec.max_workers)}Mi"
+
+    # -- status -------------------------------------------------------------------------
+    def update_status(self, progress: int, message: str = "") -> None:
+        conf = self.zoo_conf.conf
+        conf.setdefault("lenv", {})["message"] = message
+        zoo_module().update_status(conf, int(progress))
+
+    # -- the run ------------------------------------------------------------------------
+    def _backend(self) -> Any:
+        import dask
+
+        from cwl_dask.clusters import make_backend
+
+        gateway = None
+        if dask.config.get("cwl-dask.backend", None) in (None, "gateway"):
+            gateway = os.environ.get("DASK_GATEWAY_URL") or None
+        return make_backend(gateway=gateway, planner=self.get_cluster_spec)
+
+    def execute(self, wall_time: float | None = None) -> int:
+        zoo = zoo_module()
+        handler = self.handler
+        self.update_status(2, "Pre-execution hook")
+        _call(handler, "pre_execution_hook")
+        if not self.assert_parameters():
+            return zoo.SERVICE_FAILED
+        self.update_status(5, "starting execution")
+        work = self.work_dir()
+        work.mkdir(parents=True, exist_ok=True)
+        execution = self.execution = Execution(work / "job.log")
+        log = _JobLog(execution.log_path)
+        namespace = self.get_namespace_name()
+        log.write(f"run {namespace}: workflow #{self.get_workflow_id()} in {work}")
+        if wall_time:
+            log.write(f"wall_time={wall_time} s is not enforced by cwl-dask")
+        _call(handler, "get_secrets")
+        _call(handler, "set_job_id", job_id=namespace)
+        self.update_status(15, "preparing the job order")
+        try:
+            inputs = self.get_processing_parameters()
+        except (TypeError, ValueError) as err:
+            self.update_status(100, f"execution failed: invalid input: {err}")
+            log.write(f"failure: invalid input: {err}")
+            return zoo.SERVICE_FAILED
+        params = {**inputs, **(_call(handler, "get_additional_parameters") or {})}
+        for name, value in params.items():
+            kind = self.inputs.types.get(name)
+            if kind is not None and kind.base == "URI":
+                if isinstance(value, str):
+                    params[name] = {"value": value}
+                elif isinstance(value, list):
+                    params[name] = [{"value": v} if isinstance(v, str) else v for v in value]
+        env = _call(handler, "get_pod_env_vars") or {}
+        if _call(handler, "get_pod_node_selector"):
+            log.write("get_pod_node_selector() is ignored: Dask places tasks by resources")
+        if env:
+            log.write(f"environment of every tool: {', '.join(sorted(env))}")
+            self._run_cwl = with_environment(self.cwl, self.get_workflow_id(), env)
+            self._package_path = None  # rewritten with the environment
+        job_path = work / "job.json"
+        job_path.write_text(json.dumps(params, indent=2), encoding="utf-8")
+        self.update_status(21, "Submit execution")
+        code, message = self._run(job_path, log)
+        self.update_status(LAST, "delivering outputs, logs and usage report")
+        output = execution.output if code == 0 else None
+        self.outputs.set_output(output)
+        kwargs = {
+            "log": execution.get_log(),
+            "output": output,
+            "usage_report": execution.usage_report,
+            "tool_logs": execution.get_tool_logs(),
+        }
+        _call(handler, "handle_outputs", **kwargs)
+        self.update_status(97, "Post-execution hook")
+        _call(handler, "post_execution_hook", **kwargs)
+        if code == 0:
+            self.update_status(100, "execution successful")
+            return zoo.SERVICE_SUCCEEDED
+        self.update_status(100, f"execution failed: {message}")
+        return zoo.SERVICE_FAILED
+
+    def _run(self, job_path: Path, log: _JobLog) -> tuple[int, str]:
+        from cwl_dask.errors import EXIT_FAILED
+        from cwl_dask.launch import RunRequest, run_captured
+
+        execution = self.execution
+        assert execution is not None
+        work = job_path.parent
+        observer = ProgressObserver(self.update_status, log.write)
+        message = ""
+        capture = log.capture()
+        with capture:
+            try:
+                request = RunRequest(
+                    workflow=f"{self._write_package()}#{self.get_workflow_id()}",
+                    job_args=[str(job_path)],
+                    backend=self._backend(),
+                    logs_dir=str(work / "logs"),
+                    outdir=str(work / "outputs"),
+                    workdir=str(work / "work"),
+                    container=container_engine(self.zoo_conf.conf),  # type: ignore[arg-type]
+                    quiet=True,
+                    observer=observer,
+                )
+                self.update_status(23, "execution submitted")
+                result = run_captured(request)
+                code, execution.output, execution.records = (
+                    result.code,
+                    result.output,
+                    result.records,
+                )
+            except Exception as err:  # a run that could not start is a failed run
+                code, message = EXIT_FAILED, f"{type(err).__name__}: {err}"
+                _logger.exception("the run failed to start")
+        execution.code = code
+        ram = int(self.get_max_ram().removesuffix("Mi"))
+        execution.usage_report = usage_report(execution.records, self.get_max_cores(), ram)
+        (work / "report.json").write_text(json.dumps(execution.usage_report, indent=2))
+        if code == 0:
+            (work / "output.json").write_text(json.dumps(execution.output, indent=2))
+            log.write("the run succeeded")
+        else:
+            why = capture.errors[0] if capture.errors else f"exit code {code}, see the job log"
+            message = failure_message(execution.records) or message or f"the run failed: {why}"
+            log.write(f"failure: {message}")
+        return code, message
+
+
+def _call(handler: Any, name: str, **kwargs: Any) -> Any:
+    """Call a hook if the handler has it (duck typing: any handler class works)."""
+    method = getattr(handler, name, None)
+    return method(**kwargs) if callable(method) else None
+
+
+class _JobLog:
+    """The run's job log: our own lines plus cwltool's and cwl-dask's log records."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        path.write_text("", encoding="utf-8")
+
+    def write(self, line: str) -> None:
+        stamp = time.strftime("%Y-%m-%dT%H:%M:%S")
+        with self.path.open("a", encoding="utf-8") as f:
+            f.write(f"{stamp} {line}\n")
+
+    def capture(self) -> _Capture:
+        return _Capture(self.path)
+
+
+class _Capture:
+    def __init__(self, path: Path) -> None:
+        self.errors: list[str] = []
+        capture = self
+
+        class Handler(logging.FileHandler):
+            def emit(self, record: logging.LogRecord) -> None:
+                if record.levelno >= logging.ERROR and "are kept in" not in record.getMessage():
+                    capture.errors.append(record.getMessage().strip().splitlines()[-1])
+                super().emit(record)
+
+        self.handler = Handler(path, encoding="utf-8")
+        self.handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
+        self.handler.setLevel(logging.INFO)
+        self.loggers = [logging.getLogger(n) for n in ("cwltool", "cwl_dask")]
+
+    def __enter__(self) -> None:
+        for logger in self.loggers:
+            logger.addHandler(self.handler)
+
+    def __exit__(self, *exc: object) -> None:
+        for logger in self.loggers:
+            logger.removeHandler(self.handler)
+        self.handler.close()
