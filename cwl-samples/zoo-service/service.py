@@ -8,10 +8,8 @@ deployed one here, else ``../eo-ndvi/app-package.cwl`` (this repository's sample
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote, urlparse
 
 from cwl_dask.zoo import ExecutionHandler, ZooDaskRunner, load_package, zoo_module
 
@@ -25,21 +23,20 @@ def _package_path() -> Path:
     return deployed if deployed.exists() else HERE.parent / "eo-ndvi" / "app-package.cwl"
 
 
-def _local_path(location: str) -> str:
-    parsed = urlparse(location)
-    return unquote(parsed.path) if parsed.scheme in ("", "file") else location
+def feature_collection(output: dict[str, Any], collection_id: str) -> dict[str, Any]:
+    """Every STAC Item the workflow produced, as the FeatureCollection ZOO returns.
 
+    cwl-dask's STAC module finds the catalogs in the output object and checks that every
+    link and asset resolves, so a broken catalog fails here with a clear message.
+    """
+    from cwl_dask import stac
 
-def feature_collection(catalog_dir: str) -> dict[str, Any]:
-    """Every Item of the STAC catalog in ``catalog_dir``, asset hrefs made absolute."""
-    import pystac
-
-    catalog = pystac.Catalog.from_file(os.path.join(_local_path(catalog_dir), "catalog.json"))
-    features = []
-    for item in catalog.get_items(recursive=True):
-        item.make_asset_hrefs_absolute()
-        features.append(item.to_dict(include_self_link=False))
-    return {"type": "FeatureCollection", "features": features}
+    summaries = [
+        stac.inspect_catalog(path, output_id)
+        for output_id, paths in stac.find_stac(output).items()
+        for path in paths
+    ]
+    return stac.feature_collection(summaries, collection_id)
 
 
 class Handler(ExecutionHandler):
@@ -55,7 +52,7 @@ class Handler(ExecutionHandler):
 
     def handle_outputs(self, log, output, usage_report, tool_logs) -> None:
         if output and output.get("results"):
-            self.feature_collection = feature_collection(output["results"]["location"])
+            self.feature_collection = feature_collection(output, self.conf["lenv"]["usid"])
         services_logs = {}
         for i, path in enumerate(tool_logs or []):
             suffix = f"_{i}" if i else ""

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import click
@@ -179,6 +180,19 @@ def cli() -> None:
     default=None,
     help="Most workers (default: the widest parallelism of the plan).",
 )
+@click.option(
+    "--stac",
+    is_flag=True,
+    help="After success, check the STAC catalogs among the outputs and print a summary "
+    "on stderr; a broken catalog exits 1.",
+)
+@click.option(
+    "--stac-collection",
+    default=None,
+    metavar="ID",
+    callback=lambda _ctx, _param, value: _collection_id(value),
+    help="With --stac (implied): also write OUTDIR/ID.json, a Collection of all items.",
+)
 def run(
     workflow: str,
     job_args: tuple[str, ...],
@@ -201,6 +215,8 @@ def run(
     worker_memory: str | None,
     min_workers: int | None,
     max_workers: int | None,
+    stac: bool,
+    stac_collection: str | None,
 ) -> None:
     """Run WORKFLOW (a .cwl file, path#id for one process of a $graph) with JOB.
 
@@ -248,6 +264,8 @@ def run(
             debug=debug,
             container=container or detect_engine(),
             relax_path_checks=relax_path_checks,
+            stac=stac or stac_collection is not None,
+            stac_collection=stac_collection,
         )
         with reserved_stdout() as out:
             return launch(request, out)
@@ -353,6 +371,46 @@ def plan(
         process = load_process(workflow, relax_path_checks=relax_path_checks)
         result = make_plan(process, job_order, options)
         click.echo(json.dumps(result.to_json(), indent=2) if as_json else format_plan(result))
+        return 0
+
+    sys.exit(_guarded(debug, action))
+
+
+def _collection_id(value: str | None) -> str | None:
+    """``--stac-collection``: a STAC id that is also a plain file name in OUTDIR."""
+    if value is not None and (not value or "/" in value or value.startswith(".")):
+        raise click.BadParameter(f"{value!r}: a collection id is a file name (no '/', no '.')")
+    return value
+
+
+@cli.command(
+    "stac",
+    epilog="""Examples:
+
+\b
+  cwl-dask stac out/
+  cwl-dask stac --json out/catalog/catalog.json
+""",
+)
+@click.argument("target", type=click.Path(exists=True, path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
+@click.option("--debug", is_flag=True, help="Tracebacks on errors.")
+def stac_command(target: Path, as_json: bool, debug: bool) -> None:
+    """Check the STAC catalogs of a finished run: TARGET is its --outdir or a STAC file.
+
+    Every catalog.json (or collection.json) under TARGET is checked as `run --stac` does:
+    links and assets must resolve to local files. Exit codes: 0 all good, 1 a catalog is
+    broken (the message names the file and the href), 2 no STAC found.
+    """
+    import json
+
+    from cwl_dask.stac import check_directory
+
+    _configure_logging(quiet=True, debug=debug)
+
+    def action() -> int:
+        report = check_directory(target)
+        click.echo(json.dumps(report.to_json(), indent=2) if as_json else report.describe())
         return 0
 
     sys.exit(_guarded(debug, action))

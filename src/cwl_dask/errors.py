@@ -45,3 +45,9 @@ class UnsatisfiableRequest(BackendError):
 
 class StepFailed(CwlDaskError):
     """A tool invocation ended in ``permanentFail``; the message names the step."""
+
+
+class StacError(CwlDaskError):
+    """A STAC catalog among the outputs is broken; the message names the output, file, href."""
+
+    exit_code = EXIT_FAILED

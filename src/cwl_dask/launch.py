@@ -15,6 +15,7 @@ import json
 import logging
 import os
 import shutil
+import sys
 import tempfile
 from dataclasses import dataclass, field
 from typing import IO, Any
@@ -55,6 +56,8 @@ class RunRequest:
     relax_path_checks: bool = False
     logs_dir: str | None = None  # per-invocation logs; default: inside the run directory
     observer: RunObserver | None = None
+    stac: bool = False  # check the STAC outputs after success, summary on stderr
+    stac_collection: str | None = None  # also write <outdir>/<id>.json wrapping all items
 
 
 def version() -> str:
@@ -111,7 +114,35 @@ class RunResult:
 
 def run(request: RunRequest, stdout: IO[str]) -> int:
     """Run the workflow, print its output object on ``stdout``, return the exit code."""
-    return _run(request, stdout).code
+    if not (request.stac or request.stac_collection):
+        return _run(request, stdout).code
+    buffer = io.StringIO()  # the output object is needed, and may change, before printing
+    result = _run(request, buffer)
+    text = buffer.getvalue()
+    if result.code == EXIT_SUCCESS and text.strip():
+        _check_stac(request, text, stdout)
+    else:
+        stdout.write(text)
+    return result.code
+
+
+def _check_stac(request: RunRequest, text: str, stdout: IO[str]) -> None:
+    """``--stac``: make catalogs self-contained, print the output object, check the STAC.
+
+    Catalog files that had to be rewritten change size and checksum, so the output object
+    printed is updated; the summary goes to stderr (stdout keeps the output object alone).
+    A broken catalog raises StacError (exit 1) once the output object is printed.
+    """
+    from cwl_dask import stac
+
+    output = json.loads(text)
+    if stac.make_outputs_self_contained(output):
+        trailing = text[len(text.rstrip()) :]
+        text = json.dumps(output, indent=4, ensure_ascii=False) + trailing
+    stdout.write(text)
+    stdout.flush()
+    report = stac.check_outputs(output, request.outdir, request.stac_collection)
+    print(json.dumps(report.to_json()), file=sys.stderr, flush=True)
 
 
 def run_captured(request: RunRequest) -> RunResult:
