@@ -125,6 +125,12 @@ def cli() -> None:
     "--relax-path-checks", is_flag=True, help="Accept file names with unusual characters."
 )
 @click.option(
+    "--entry",
+    default=None,
+    metavar="ID",
+    help="The process of a $graph to run (default: #main, else the first Workflow).",
+)
+@click.option(
     "--cores", type=float, default=None, help="Cores of the local cluster (default: all)."
 )
 @click.option(
@@ -202,6 +208,7 @@ def run(
     debug: bool,
     container: Any,
     relax_path_checks: bool,
+    entry: str | None,
     cores: float | None,
     memory: str | None,
     worker_processes: bool,
@@ -227,11 +234,13 @@ def run(
     from cwl_dask.errors import InvalidInputError
     from cwl_dask.launch import RunRequest
     from cwl_dask.launch import run as launch
+    from cwl_dask.loading import resolve_entry
     from cwl_dask.stdio import reserved_stdout
 
     _configure_logging(quiet, debug)
     memory_mib = _parse_memory(memory)
     try:
+        workflow = resolve_entry(workflow, entry)
         backend = make_backend(
             scheduler=scheduler,
             gateway=gateway,

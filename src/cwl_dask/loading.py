@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 from pathlib import Path
 
@@ -10,9 +11,13 @@ from cwltool.errors import WorkflowException
 from cwltool.load_tool import load_tool
 from cwltool.process import Process
 from cwltool.workflow import default_make_tool
+from ruamel.yaml import YAML
+from ruamel.yaml.error import YAMLError
 from schema_salad.exceptions import ValidationException
 
 from cwl_dask.errors import InvalidInputError
+
+_logger = logging.getLogger("cwl_dask")
 
 
 def load_process(reference: str, relax_path_checks: bool = False) -> Process:
@@ -33,3 +38,55 @@ def load_process(reference: str, relax_path_checks: bool = False) -> Process:
         return load_tool(reference, context)
     except (ValidationException, WorkflowException) as err:
         raise InvalidInputError(f"{reference} is not valid CWL:\n{err}") from err
+
+
+def resolve_entry(reference: str, entry: str | None = None) -> str:
+    """The process of a document to run: ``reference`` with the right ``#id``.
+
+    ``entry`` (``--entry``) picks one explicitly. Without a fragment, a ``$graph`` runs
+    ``#main`` (cwltool's and the OGC Best Practice's rule) or, when there is no ``main``, its
+    first Workflow — what ZOO-Project does with the packages it deploys, whose entry Workflow
+    is rarely called ``main``. Anything this cannot read is left for cwltool to report.
+    """
+    path, _, fragment = reference.partition("#")
+    if entry and fragment and entry.lstrip("#") != fragment:
+        raise InvalidInputError(f"{reference} names #{fragment} but --entry says #{entry}")
+    if fragment and not entry:
+        return reference
+    ids = _graph_processes(path)
+    if entry:
+        wanted = entry.lstrip("#")
+        if ids is not None and wanted not in ids:
+            raise InvalidInputError(
+                f"no process #{wanted} in {path}; it has "
+                + ", ".join(f"#{i} ({cls})" for i, cls in ids.items())
+            )
+        return f"{path}#{wanted}"
+    if not ids or "main" in ids:
+        return reference
+    workflows = [i for i, cls in ids.items() if cls == "Workflow"]
+    if not workflows:
+        return reference
+    _logger.info(
+        "%s has no #main: running #%s, its first Workflow (choose with --entry)", path, workflows[0]
+    )
+    return f"{path}#{workflows[0]}"
+
+
+def _graph_processes(path: str) -> dict[str, str] | None:
+    """``{id: class}`` of a local ``$graph`` document, in order; None if not one."""
+    if "://" in path and not path.startswith("file://"):
+        return None
+    local = path[len("file://") :] if path.startswith("file://") else path
+    try:
+        with open(local, encoding="utf-8") as handle:
+            document = YAML(typ="safe", pure=True).load(handle)
+    except (OSError, YAMLError):
+        return None
+    if not isinstance(document, dict) or not isinstance(document.get("$graph"), list):
+        return None
+    processes = {}
+    for process in document["$graph"]:
+        if isinstance(process, dict) and "id" in process:
+            processes[str(process["id"]).rpartition("#")[2]] = str(process.get("class", "?"))
+    return processes
