@@ -1,0 +1,417 @@
+"""Side-by-side benchmark: cwl-dask against cwltool (serial, ``--parallel``) and toil-cwl-runner.
+
+    python -m benchmarks                          # the standard workloads, 3 repetitions
+    python -m benchmarks --workloads scale --reps 1 --plot wall.png
+    python -m benchmarks --workloads scaleout     # 256 × sleep 1 on 8/16/32/64 workers
+
+The machine running this is usually shared and noisy, so absolute seconds mean little: every
+workload runs all runners *alternately* (the order rotates each repetition) in one
+invocation, and the table reports medians and the ratio cwl-dask/peer from the same spell.
+Each run gets a fresh temporary directory as its working directory.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+CLUSTERS = HERE / "clusters.py"
+
+
+@dataclass(frozen=True)
+class Workload:
+    name: str
+    cwl: str
+    job: str
+    jobs: int
+    scatter_n: int | None = None  # a point of the wall-vs-N curve
+    cluster: str | None = None  # cwl-dask --cluster factory (scale-out); peers then skipped
+    startup_of: str | None = None  # this workload measures the start-up of that one
+
+
+def _workloads() -> dict[str, Workload]:
+    items = [
+        Workload("one_step", "one_step.cwl", "one_step.yml", 1),
+        *(
+            Workload(f"scatter_{n}", "scatter.cwl", f"scatter_{n}.yml", n, scatter_n=n)
+            for n in (10, 100, 1000, 3000, 10000)
+        ),
+        Workload("chain", "chain.cwl", "chain.yml", 20),
+        Workload("diamond_fanout", "diamond_fanout.cwl", "diamond_fanout.yml", 101),
+        Workload("sleep_scatter", "sleep_scatter.cwl", "sleep_scatter.yml", 8),
+        Workload("cpu_scatter", "cpu_scatter.cwl", "cpu_scatter.yml", 8),
+    ]
+    for workers in (8, 16, 32, 64):
+        cluster = f"{CLUSTERS}:workers_{workers}"
+        items.append(
+            Workload(f"scaleout_{workers}w_startup", "sleep_scatter.cwl", "sleep_scatter_1.yml", 1,
+                     cluster=cluster, startup_of=f"scaleout_{workers}w")
+        )
+        items.append(
+            Workload(f"scaleout_{workers}w", "sleep_scatter.cwl", "sleep_scatter_256.yml", 256,
+                     cluster=cluster)
+        )
+    return {w.name: w for w in items}
+
+
+WORKLOADS = _workloads()
+GROUPS = {
+    "standard": [
+        "one_step", "scatter_10", "scatter_100", "scatter_1000", "chain", "diamond_fanout",
+        "sleep_scatter", "cpu_scatter",
+    ],
+    "scale": ["scatter_1000", "scatter_3000", "scatter_10000"],
+    "scaleout": [w for w in WORKLOADS if w.startswith("scaleout_")],
+}
+GROUPS["all"] = list(dict.fromkeys(GROUPS["standard"] + GROUPS["scale"] + GROUPS["scaleout"]))
+
+RUNNERS = ("cwl-dask", "cwltool", "cwltool-parallel", "toil")
+
+
+def _executable(name: str) -> str | None:
+    """A console script from this interpreter's environment first, else from PATH."""
+    here = Path(sys.executable).parent / name
+    return str(here) if here.exists() else shutil.which(name)
+
+
+def available_runners() -> list[str]:
+    found = ["cwl-dask"]
+    if _executable("cwltool"):
+        found += ["cwltool", "cwltool-parallel"]
+    if _executable("toil-cwl-runner"):
+        found.append("toil")
+    return found
+
+
+def command(runner: str, workload: Workload, run_dir: str) -> list[str]:
+    cwl, job = str(HERE / workload.cwl), str(HERE / "jobs" / workload.job)
+    out = os.path.join(run_dir, "out")
+    if runner == "cwl-dask":
+        extra = ["--cluster", workload.cluster] if workload.cluster else []
+        return [sys.executable, "-m", "cwl_dask", "run", "--quiet", "--no-container",
+                *extra, "--outdir", out, cwl, job]
+    if runner in ("cwltool", "cwltool-parallel"):
+        parallel = ["--parallel"] if runner == "cwltool-parallel" else []
+        return [_executable("cwltool") or "cwltool", "--quiet", "--no-container", *parallel,
+                "--outdir", out, cwl, job]
+    if runner == "toil":
+        return [_executable("toil-cwl-runner") or "toil-cwl-runner", "--quiet",
+                "--batchSystem", "single_machine", "--jobStore", os.path.join(run_dir, "js"),
+                "--workDir", os.path.join(run_dir, "tmp"), "--clean", "always",
+                "--outdir", out, cwl, job]  # fmt: skip
+    raise ValueError(runner)
+
+
+@dataclass
+class Sample:
+    wall: float
+    cpu: float  # user + sys of the whole tree (reaped descendants included)
+    peak_rss_mb: float  # the tree's summed RSS, sampled, or the largest process if larger
+    ok: bool
+    note: str = ""
+
+
+def measure(cmd: list[str], cwd: str, timeout: float) -> Sample:
+    """Run ``cmd``, returning wall and CPU seconds and the process tree's peak RSS."""
+    import psutil
+
+    env = dict(os.environ)
+    # toil needs its helpers (cwl-docker-extract) on PATH even without containers.
+    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
+    with open(os.path.join(cwd, "stdout.json"), "wb") as out, open(
+        os.path.join(cwd, "stderr.txt"), "wb"
+    ) as err:
+        start = time.perf_counter()
+        proc = subprocess.Popen(cmd, cwd=cwd, stdout=out, stderr=err, env=env,
+                                start_new_session=True)  # fmt: skip
+        peak = 0.0
+        done = threading.Event()
+
+        def sample_tree() -> None:
+            nonlocal peak
+            try:
+                root = psutil.Process(proc.pid)
+            except psutil.Error:
+                return
+            while not done.wait(0.25):
+                total = 0
+                try:
+                    for p in [root, *root.children(recursive=True)]:
+                        try:
+                            total += p.memory_info().rss
+                        except psutil.Error:
+                            pass
+                except psutil.Error:
+                    return
+                peak = max(peak, total / 2**20)
+
+        sampler = threading.Thread(target=sample_tree, daemon=True)
+        sampler.start()
+        timer = threading.Timer(timeout, lambda: os.killpg(proc.pid, signal.SIGKILL))
+        timer.start()
+        _, status, usage = os.wait4(proc.pid, 0)
+        wall = time.perf_counter() - start
+        timer.cancel()
+        done.set()
+        sampler.join()
+        proc.returncode = os.waitstatus_to_exitcode(status)
+    peak = max(peak, usage.ru_maxrss / 1024)
+    cpu = usage.ru_utime + usage.ru_stime
+    if proc.returncode != 0:
+        note = "timeout" if proc.returncode == -signal.SIGKILL else f"exit {proc.returncode}"
+        return Sample(wall, cpu, peak, False, note)
+    try:
+        json.loads(Path(cwd, "stdout.json").read_text())
+    except ValueError:
+        return Sample(wall, cpu, peak, False, "no output object")
+    return Sample(wall, cpu, peak, True)
+
+
+@dataclass
+class Result:
+    workload: str
+    runner: str
+    samples: list[Sample] = field(default_factory=list)
+
+    @property
+    def ok(self) -> list[Sample]:
+        return [s for s in self.samples if s.ok]
+
+    def median(self, attr: str = "wall") -> float | None:
+        values = [getattr(s, attr) for s in self.ok]
+        return statistics.median(values) if values else None
+
+    def peak(self) -> float | None:
+        return max((s.peak_rss_mb for s in self.ok), default=None)
+
+
+def runners_for(workload: Workload, runners: list[str], args: argparse.Namespace) -> list[str]:
+    if workload.cluster:
+        return [r for r in runners if r == "cwl-dask"]
+    chosen = []
+    for runner in runners:
+        limit = args.toil_max_jobs if runner == "toil" else args.peer_max_jobs
+        if runner == "cwl-dask" or workload.jobs <= limit:
+            chosen.append(runner)
+    return chosen
+
+
+def run_benchmarks(args: argparse.Namespace) -> list[Result]:
+    runners = [r for r in args.runners if r in available_runners()]
+    missing = sorted(set(args.runners) - set(runners))
+    if missing:
+        print(f"not installed, skipped: {', '.join(missing)}", file=sys.stderr)
+    results: list[Result] = []
+    for name in args.workloads:
+        workload = WORKLOADS[name]
+        chosen = runners_for(workload, runners, args)
+        by_runner = {r: Result(name, r) for r in chosen}
+        results.extend(by_runner.values())
+        for rep in range(args.reps):
+            shift = rep % len(chosen)
+            for runner in chosen[shift:] + chosen[:shift]:  # rotate: no runner always first
+                with tempfile.TemporaryDirectory(prefix=f"bench-{runner}-") as run_dir:
+                    sample = measure(command(runner, workload, run_dir), run_dir, args.timeout)
+                    if not sample.ok and args.keep_failed:
+                        kept = tempfile.mkdtemp(prefix=f"bench-failed-{runner}-")
+                        shutil.copytree(run_dir, kept, dirs_exist_ok=True)
+                        sample.note += f" (kept in {kept})"
+                by_runner[runner].samples.append(sample)
+                status = "ok" if sample.ok else sample.note
+                print(f"{name:28} {runner:17} rep {rep + 1}: {sample.wall:8.2f} s "
+                      f"{sample.peak_rss_mb:7.0f} MB  {status}", file=sys.stderr, flush=True)  # fmt: skip
+    return results
+
+
+def _fmt(value: float | None, digits: int = 2) -> str:
+    return "—" if value is None else f"{value:.{digits}f}"
+
+
+def table(results: list[Result]) -> str:
+    """Markdown: per workload the median wall (and peak RSS) per runner, and the ratios."""
+    runners = [r for r in RUNNERS if any(x.runner == r for x in results)]
+    peers = [r for r in runners if r != "cwl-dask"]
+    index = {(r.workload, r.runner): r for r in results}
+    head = ["workload", "jobs", *(f"{r} s (MB)" for r in runners), *(f"÷ {p}" for p in peers)]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for name in dict.fromkeys(r.workload for r in results):
+        cells = [name, str(WORKLOADS[name].jobs)]
+        for runner in runners:
+            res = index.get((name, runner))
+            if res is None or not res.samples:
+                cells.append("—")
+            elif not res.ok:
+                cells.append(res.samples[-1].note)
+            else:
+                cells.append(f"{res.median():.2f} ({res.peak():.0f})")
+        ours = index.get((name, "cwl-dask"))
+        for peer in peers:
+            theirs = index.get((name, peer))
+            mine = ours.median() if ours else None
+            other = theirs.median() if theirs else None
+            cells.append(_fmt(mine / other) if mine and other else "—")
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def slopes(results: list[Result]) -> list[str]:
+    """Per runner: least-squares ``wall = a + b·N`` over the scatters with N ≥ 100."""
+    out = []
+    for runner in RUNNERS:
+        points = [
+            (WORKLOADS[r.workload].scatter_n, r.median())
+            for r in results
+            if r.runner == runner and WORKLOADS[r.workload].scatter_n and r.median() is not None
+        ]
+        points = sorted((n, w) for n, w in points if n and n >= 100)
+        if len(points) < 2:
+            continue
+        xs, ys = [float(n) for n, _ in points], [w for _, w in points]
+        mx, my = statistics.fmean(xs), statistics.fmean(ys)
+        b = sum((x - mx) * (y - my) for x, y in zip(xs, ys)) / sum((x - mx) ** 2 for x in xs)
+        (n1, w1), (n2, w2) = points[-2], points[-1]
+        out.append(
+            f"{runner}: wall ≈ {my - b * mx:.2f} s + {1000 * b:.2f} ms·N (N = "
+            f"{', '.join(str(int(x)) for x in xs)}); marginal {n1}→{n2}: "
+            f"{1000 * (w2 - w1) / (n2 - n1):.2f} ms/job"
+        )
+    return out
+
+
+def overheads(results: list[Result]) -> list[str]:
+    """Wall minus the runner's own start-up (one_step, or a 1-job run on the same cluster)."""
+    index = {(r.workload, r.runner): r for r in results}
+    out = []
+    for res in results:
+        workload = WORKLOADS[res.workload]
+        base_name = next(
+            (w.name for w in WORKLOADS.values() if w.startup_of == res.workload),
+            "one_step" if res.workload in ("sleep_scatter", "cpu_scatter") else None,
+        )
+        base = index.get((base_name, res.runner)) if base_name else None
+        if base is None or res.median() is None or base.median() is None:
+            continue
+        net = res.median() - base.median()
+        ideal = ""
+        if workload.cluster:
+            workers = int(workload.name.split("_")[1].rstrip("w"))
+            ideal = f", ideal {256 / workers:.0f} s"
+        out.append(f"{res.workload} {res.runner}: {res.median():.2f} s − start-up "
+                   f"{base.median():.2f} s = {net:.2f} s{ideal}")  # fmt: skip
+    return out
+
+
+def plot(results: list[Result], path: str) -> None:
+    """Wall time against scatter length N, log-log, one line per runner."""
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        sys.exit("--plot needs matplotlib: pip install 'cwl-dask[bench]'")
+    fig, ax = plt.subplots(figsize=(6, 4.5))
+    for runner in RUNNERS:
+        points = sorted(
+            (WORKLOADS[r.workload].scatter_n, r.median())
+            for r in results
+            if r.runner == runner and WORKLOADS[r.workload].scatter_n and r.median() is not None
+        )
+        if points:
+            ax.plot(*zip(*points), marker="o", label=runner)
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel("scatter length N (trivial echo jobs)")
+    ax.set_ylabel("median wall time, s")
+    ax.set_title("scatter.cwl: wall time vs N")
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    print(f"plot written to {path}", file=sys.stderr)
+
+
+def report(results: list[Result]) -> str:
+    parts = [table(results)]
+    fits = slopes(results)
+    if fits:
+        parts.append("Per-job slope:\n" + "\n".join(f"- {f}" for f in fits))
+    net = overheads(results)
+    if net:
+        parts.append("Net of start-up:\n" + "\n".join(f"- {n}" for n in net))
+    return "\n\n".join(parts)
+
+
+def _parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)  # fmt: skip
+    parser.add_argument("--workloads", default="standard",
+                        help=f"comma-separated names or groups ({', '.join(GROUPS)}); names: "
+                        f"{', '.join(WORKLOADS)}")  # fmt: skip
+    parser.add_argument("--runners", default=",".join(RUNNERS),
+                        help="comma-separated subset of " + ", ".join(RUNNERS))  # fmt: skip
+    parser.add_argument("--reps", type=int, default=3, help="repetitions per runner (default 3)")
+    parser.add_argument("--timeout", type=float, default=900, help="seconds per run (900)")
+    parser.add_argument("--peer-max-jobs", type=int, default=3000,
+                        help="skip cwltool on workloads with more jobs (3000: N=10000 takes "
+                        "≈10 min)")  # fmt: skip
+    parser.add_argument("--toil-max-jobs", type=int, default=100,
+                        help="skip toil on workloads with more jobs (100: ≈0.4 s per job)")
+    parser.add_argument("--json", help="also write the raw samples to this file")
+    parser.add_argument("--from-json", help="report (and plot) saved results; run nothing")
+    parser.add_argument("--plot", help="draw wall time vs N (log-log) to this PNG")
+    parser.add_argument("--keep-failed", action="store_true", help="keep failed runs' directories")
+    args = parser.parse_args(argv)
+    names: list[str] = []
+    for item in args.workloads.split(","):
+        item = item.strip()
+        if item in GROUPS:
+            names.extend(GROUPS[item])
+        elif item in WORKLOADS:
+            names.append(item)
+        elif item:
+            parser.error(f"unknown workload {item!r}")
+    args.workloads = list(dict.fromkeys(names))
+    args.runners = [r.strip() for r in args.runners.split(",") if r.strip()]
+    unknown = set(args.runners) - set(RUNNERS)
+    if unknown:
+        parser.error(f"unknown runner(s): {', '.join(sorted(unknown))}")
+    return args
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = _parse_args(argv)
+    if args.from_json:
+        raw = json.loads(Path(args.from_json).read_text())
+        results = [
+            Result(r["workload"], r["runner"], [Sample(**s) for s in r["samples"]])
+            for r in raw["results"]
+        ]
+    else:
+        results = run_benchmarks(args)
+        if args.json:
+            meta = {"when": time.strftime("%Y-%m-%d %H:%M:%S %Z"), "cpus": os.cpu_count(),
+                    "load": os.getloadavg(), "reps": args.reps}  # fmt: skip
+            Path(args.json).write_text(
+                json.dumps({"meta": meta, "results": [asdict(r) for r in results]}, indent=1)
+            )
+    print(report(results))
+    if args.plot:
+        plot(results, args.plot)
+
+
+if __name__ == "__main__":
+    main()
