@@ -2,7 +2,7 @@
 
     python -m benchmarks                          # the standard workloads, 3 repetitions
     python -m benchmarks --workloads scale --reps 1 --plot wall.png
-    python -m benchmarks --workloads scaleout     # 256 × sleep 1 on 8/16/32/64 workers
+    python -m benchmarks --workloads scaleout     # 256 x sleep 1 on 8/16/32/64 workers
 
 The machine running this is usually shared and noisy, so absolute seconds mean little: every
 workload runs all runners *alternately* (the order rotates each repetition) in one
@@ -13,6 +13,7 @@ Each run gets a fresh temporary directory as its working directory.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import shutil
@@ -25,7 +26,6 @@ import threading
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
 
 HERE = Path(__file__).resolve().parent
 CLUSTERS = HERE / "clusters.py"
@@ -57,12 +57,23 @@ def _workloads() -> dict[str, Workload]:
     for workers in (8, 16, 32, 64):
         cluster = f"{CLUSTERS}:workers_{workers}"
         items.append(
-            Workload(f"scaleout_{workers}w_startup", "sleep_scatter.cwl", "sleep_scatter_1.yml", 1,
-                     cluster=cluster, startup_of=f"scaleout_{workers}w")
+            Workload(
+                f"scaleout_{workers}w_startup",
+                "sleep_scatter.cwl",
+                "sleep_scatter_1.yml",
+                1,
+                cluster=cluster,
+                startup_of=f"scaleout_{workers}w",
+            )
         )
         items.append(
-            Workload(f"scaleout_{workers}w", "sleep_scatter.cwl", "sleep_scatter_256.yml", 256,
-                     cluster=cluster)
+            Workload(
+                f"scaleout_{workers}w",
+                "sleep_scatter.cwl",
+                "sleep_scatter_256.yml",
+                256,
+                cluster=cluster,
+            )
         )
     return {w.name: w for w in items}
 
@@ -70,8 +81,14 @@ def _workloads() -> dict[str, Workload]:
 WORKLOADS = _workloads()
 GROUPS = {
     "standard": [
-        "one_step", "scatter_10", "scatter_100", "scatter_1000", "chain", "diamond_fanout",
-        "sleep_scatter", "cpu_scatter",
+        "one_step",
+        "scatter_10",
+        "scatter_100",
+        "scatter_1000",
+        "chain",
+        "diamond_fanout",
+        "sleep_scatter",
+        "cpu_scatter",
     ],
     "scale": ["scatter_1000", "scatter_3000", "scatter_10000"],
     "scaleout": [w for w in WORKLOADS if w.startswith("scaleout_")],
@@ -101,17 +118,48 @@ def command(runner: str, workload: Workload, run_dir: str) -> list[str]:
     out = os.path.join(run_dir, "out")
     if runner == "cwl-dask":
         extra = ["--cluster", workload.cluster] if workload.cluster else []
-        return [sys.executable, "-m", "cwl_dask", "run", "--quiet", "--no-container",
-                *extra, "--outdir", out, cwl, job]
+        return [
+            sys.executable,
+            "-m",
+            "cwl_dask",
+            "run",
+            "--quiet",
+            "--no-container",
+            *extra,
+            "--outdir",
+            out,
+            cwl,
+            job,
+        ]
     if runner in ("cwltool", "cwltool-parallel"):
         parallel = ["--parallel"] if runner == "cwltool-parallel" else []
-        return [_executable("cwltool") or "cwltool", "--quiet", "--no-container", *parallel,
-                "--outdir", out, cwl, job]
+        return [
+            _executable("cwltool") or "cwltool",
+            "--quiet",
+            "--no-container",
+            *parallel,
+            "--outdir",
+            out,
+            cwl,
+            job,
+        ]
     if runner == "toil":
-        return [_executable("toil-cwl-runner") or "toil-cwl-runner", "--quiet",
-                "--batchSystem", "single_machine", "--jobStore", os.path.join(run_dir, "js"),
-                "--workDir", os.path.join(run_dir, "tmp"), "--clean", "always",
-                "--outdir", out, cwl, job]  # fmt: skip
+        return [
+            _executable("toil-cwl-runner") or "toil-cwl-runner",
+            "--quiet",
+            "--batchSystem",
+            "single_machine",
+            "--jobStore",
+            os.path.join(run_dir, "js"),
+            "--workDir",
+            os.path.join(run_dir, "tmp"),
+            "--clean",
+            "always",
+            "--outdir",
+            out,
+            cwl,
+            job,
+        ]
     raise ValueError(runner)
 
 
@@ -131,12 +179,14 @@ def measure(cmd: list[str], cwd: str, timeout: float) -> Sample:
     env = dict(os.environ)
     # toil needs its helpers (cwl-docker-extract) on PATH even without containers.
     env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
-    with open(os.path.join(cwd, "stdout.json"), "wb") as out, open(
-        os.path.join(cwd, "stderr.txt"), "wb"
-    ) as err:
+    with (
+        open(os.path.join(cwd, "stdout.json"), "wb") as out,
+        open(os.path.join(cwd, "stderr.txt"), "wb") as err,
+    ):
         start = time.perf_counter()
-        proc = subprocess.Popen(cmd, cwd=cwd, stdout=out, stderr=err, env=env,
-                                start_new_session=True)  # fmt: skip
+        proc = subprocess.Popen(
+            cmd, cwd=cwd, stdout=out, stderr=err, env=env, start_new_session=True
+        )
         peak = 0.0
         done = threading.Event()
 
@@ -150,10 +200,8 @@ def measure(cmd: list[str], cwd: str, timeout: float) -> Sample:
                 total = 0
                 try:
                     for p in [root, *root.children(recursive=True)]:
-                        try:
+                        with contextlib.suppress(psutil.Error):
                             total += p.memory_info().rss
-                        except psutil.Error:
-                            pass
                 except psutil.Error:
                     return
                 peak = max(peak, total / 2**20)
@@ -231,8 +279,12 @@ def run_benchmarks(args: argparse.Namespace) -> list[Result]:
                         sample.note += f" (kept in {kept})"
                 by_runner[runner].samples.append(sample)
                 status = "ok" if sample.ok else sample.note
-                print(f"{name:28} {runner:17} rep {rep + 1}: {sample.wall:8.2f} s "
-                      f"{sample.peak_rss_mb:7.0f} MB  {status}", file=sys.stderr, flush=True)  # fmt: skip
+                print(
+                    f"{name:28} {runner:17} rep {rep + 1}: {sample.wall:8.2f} s "
+                    f"{sample.peak_rss_mb:7.0f} MB  {status}",
+                    file=sys.stderr,
+                    flush=True,
+                )
     return results
 
 
@@ -281,7 +333,9 @@ def slopes(results: list[Result]) -> list[str]:
             continue
         xs, ys = [float(n) for n, _ in points], [w for _, w in points]
         mx, my = statistics.fmean(xs), statistics.fmean(ys)
-        b = sum((x - mx) * (y - my) for x, y in zip(xs, ys)) / sum((x - mx) ** 2 for x in xs)
+        b = sum((x - mx) * (y - my) for x, y in zip(xs, ys, strict=True)) / sum(
+            (x - mx) ** 2 for x in xs
+        )
         (n1, w1), (n2, w2) = points[-2], points[-1]
         out.append(
             f"{runner}: wall ≈ {my - b * mx:.2f} s + {1000 * b:.2f} ms·N (N = "
@@ -309,8 +363,10 @@ def overheads(results: list[Result]) -> list[str]:
         if workload.cluster:
             workers = int(workload.name.split("_")[1].rstrip("w"))
             ideal = f", ideal {256 / workers:.0f} s"
-        out.append(f"{res.workload} {res.runner}: {res.median():.2f} s − start-up "
-                   f"{base.median():.2f} s = {net:.2f} s{ideal}")  # fmt: skip
+        out.append(
+            f"{res.workload} {res.runner}: {res.median():.2f} s - start-up "
+            f"{base.median():.2f} s = {net:.2f} s{ideal}"
+        )
     return out
 
 
@@ -331,7 +387,7 @@ def plot(results: list[Result], path: str) -> None:
             if r.runner == runner and WORKLOADS[r.workload].scatter_n and r.median() is not None
         )
         if points:
-            ax.plot(*zip(*points), marker="o", label=runner)
+            ax.plot(*zip(*points, strict=True), marker="o", label=runner)
     ax.set_xscale("log")
     ax.set_yscale("log")
     ax.set_xlabel("scatter length N (trivial echo jobs)")
@@ -356,20 +412,36 @@ def report(results: list[Result]) -> str:
 
 
 def _parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)  # fmt: skip
-    parser.add_argument("--workloads", default="standard",
-                        help=f"comma-separated names or groups ({', '.join(GROUPS)}); names: "
-                        f"{', '.join(WORKLOADS)}")  # fmt: skip
-    parser.add_argument("--runners", default=",".join(RUNNERS),
-                        help="comma-separated subset of " + ", ".join(RUNNERS))  # fmt: skip
+    parser = argparse.ArgumentParser(
+        prog="python -m benchmarks",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument(
+        "--workloads",
+        default="standard",
+        help=f"comma-separated names or groups ({', '.join(GROUPS)}); names: "
+        f"{', '.join(WORKLOADS)}",
+    )
+    parser.add_argument(
+        "--runners",
+        default=",".join(RUNNERS),
+        help="comma-separated subset of " + ", ".join(RUNNERS),
+    )
     parser.add_argument("--reps", type=int, default=3, help="repetitions per runner (default 3)")
     parser.add_argument("--timeout", type=float, default=900, help="seconds per run (900)")
-    parser.add_argument("--peer-max-jobs", type=int, default=3000,
-                        help="skip cwltool on workloads with more jobs (3000: N=10000 takes "
-                        "≈10 min)")  # fmt: skip
-    parser.add_argument("--toil-max-jobs", type=int, default=100,
-                        help="skip toil on workloads with more jobs (100: ≈0.4 s per job)")
+    parser.add_argument(
+        "--peer-max-jobs",
+        type=int,
+        default=3000,
+        help="skip cwltool on workloads with more jobs (3000: N=10000 takes ≈10 min)",
+    )
+    parser.add_argument(
+        "--toil-max-jobs",
+        type=int,
+        default=100,
+        help="skip toil on workloads with more jobs (100: ≈0.4 s per job)",
+    )
     parser.add_argument("--json", help="also write the raw samples to this file")
     parser.add_argument("--from-json", help="report (and plot) saved results; run nothing")
     parser.add_argument("--plot", help="draw wall time vs N (log-log) to this PNG")
@@ -403,8 +475,12 @@ def main(argv: list[str] | None = None) -> None:
     else:
         results = run_benchmarks(args)
         if args.json:
-            meta = {"when": time.strftime("%Y-%m-%d %H:%M:%S %Z"), "cpus": os.cpu_count(),
-                    "load": os.getloadavg(), "reps": args.reps}  # fmt: skip
+            meta = {
+                "when": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
+                "cpus": os.cpu_count(),
+                "load": os.getloadavg(),
+                "reps": args.reps,
+            }
             Path(args.json).write_text(
                 json.dumps({"meta": meta, "results": [asdict(r) for r in results]}, indent=1)
             )

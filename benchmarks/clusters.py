@@ -1,8 +1,8 @@
-"""Cluster factories for the simulated scale-out: ``cwl-dask run --cluster benchmarks/clusters.py:workers_32``.
+"""Clusters for the simulated scale-out: ``--cluster benchmarks/clusters.py:workers_32``.
 
 A 2-core machine cannot show many machines, but jobs that sleep can: N single-core workers
 (threads of this process, so nothing is imported N times) each declaring ``cores=1``, and
-256 × ``sleep 1`` measure what the scheduler and the driver add, not what the CPUs can do.
+256 x ``sleep 1`` measure what the scheduler and the driver add, not what the CPUs can do.
 
 Each factory takes ``minimum`` and ``maximum`` so cwl-dask leaves the size alone instead of
 making the cluster adaptive.
@@ -18,7 +18,7 @@ WORKER_RAM_MIB = 1024
 
 
 def local_cluster(n_workers: int) -> Any:
-    """``n_workers`` single-core, single-thread in-process workers declaring cwl-dask's resources."""
+    """``n_workers`` single-core in-process workers declaring cwl-dask's resources."""
     from distributed import LocalCluster
 
     return LocalCluster(

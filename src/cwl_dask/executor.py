@@ -23,11 +23,12 @@ from cwltool.utils import CWLObjectType
 from cwltool.workflow import Workflow
 from schema_salad.exceptions import ValidationException
 
+from cwl_dask.batching import BatchPolicy, split
 from cwl_dask.clusters import RESOURCE_CORES, RESOURCE_RAM, Backend
 from cwl_dask.errors import CwlDaskError
 from cwl_dask.events import InvocationRecord, RunObserver
 from cwl_dask.tool import DaskProcessMixin, DaskRuntimeContext, RemoteJob
-from cwl_dask.worker import Outcome, ToolPackage, run_invocation
+from cwl_dask.worker import Outcome, ToolPackage, run_invocation, run_invocations
 
 _logger = logging.getLogger("cwl_dask")
 
@@ -104,7 +105,10 @@ class Dispatcher:
         self.observer = observer or RunObserver()
         self.submitted = 0
         self.records: list[InvocationRecord] = []
-        self._pending: dict[str, tuple[RemoteJob, dict[str, float] | None]] = {}
+        self._pending: dict[str, list[tuple[RemoteJob, dict[str, float] | None]]] = {}
+        #: Ready invocations waiting to be fused into tasks, per (tool, step, request).
+        self._queued: dict[tuple[Any, ...], list[tuple[RemoteJob, dict[str, float] | None]]] = {}
+        self.batching = BatchPolicy.from_config()
         self._finished = as_completed([], with_results=True, raise_errors=False)
         self._packages: dict[int, Any] = {}
         self._names: dict[str, int] = {}
@@ -138,31 +142,61 @@ class Dispatcher:
 
     def submit(self, job: RemoteJob) -> None:
         resources = self.backend.fit(job.step, job.resource_request())
+        slots = self.backend.parallel_slots(resources) if self.batching.enabled else None
+        if slots is None or job.runtime_context.toplevel:
+            self._submit_task([(job, resources)])
+            return
+        group = (id(job.tool), job.key_prefix, tuple(sorted((resources or {}).items())), slots)
+        queue = self._queued.setdefault(group, [])
+        queue.append((job, resources))
+        if len(queue) >= self.batching.flush_at(slots):
+            self._flush(group)
+
+    def _flush(self, group: tuple[Any, ...]) -> None:
+        queue = self._queued.pop(group)
+        for batch in split(queue, self.batching.size(len(queue), group[-1])):
+            self._submit_task(batch)
+
+    def flush(self) -> None:
+        """Submit every queued invocation (the workflow cannot advance without them)."""
+        for group in list(self._queued):
+            self._flush(group)
+
+    def _submit_task(self, batch: list[tuple[RemoteJob, dict[str, float] | None]]) -> None:
+        """One Dask task for one invocation, or for a batch of the same step's invocations."""
+        job, resources = batch[0]
         options = self.options
         if job.runtime_context.toplevel:
             options = {**options, "toplevel": True}
+        invocations = [
+            (j.job_order, j.name, os.path.join(self.log_dir, f"{j.name}.log")) for j, _ in batch
+        ]
+        if len(batch) == 1:
+            job_order, name, log_path = invocations[0]
+            function, args = run_invocation, (job_order, name, options, log_path)
+        else:
+            function, args = run_invocations, (invocations, options)
         future = self.client.submit(
-            run_invocation,
+            function,
             self._package(job.tool),
-            job.job_order,
-            job.name,
-            options,
-            os.path.join(self.log_dir, f"{job.name}.log"),
+            *args,
             key=f"{job.key_prefix}-{uuid.uuid4().hex}",
             resources=resources,
             pure=False,
         )
-        self._pending[future.key] = (job, resources)
+        self._pending[future.key] = batch
         self._finished.add(future)
-        self.submitted += 1
-        self.observer.submitted(job.name, job.step, resources)
+        for j, _ in batch:
+            self.submitted += 1
+            self.observer.submitted(j.name, j.step, resources)
 
     @property
     def busy(self) -> bool:
-        return bool(self._pending)
+        return bool(self._pending or self._queued)
 
     def wait(self) -> None:
         """Block until at least one task finished, and deliver all that did."""
+        self.flush()
         self._deliver(self._finished.next_batch(block=True))
 
     def poll(self) -> None:
@@ -172,18 +206,20 @@ class Dispatcher:
 
     def _deliver(self, batch: list[tuple[Any, Any]]) -> None:
         for future, result in batch:
-            job, resources = self._pending.pop(future.key)
+            jobs = self._pending.pop(future.key)
             if future.status == "finished":
-                outcome: Outcome = result
+                outcomes: list[Outcome] = result if isinstance(result, list) else [result]
             else:
                 error = result[1] if isinstance(result, tuple) else result
-                outcome = Outcome("permanentFail", message=f"the Dask task failed: {error!r}")
-            if outcome.unsupported:
-                raise UnsupportedRequirement(outcome.message)
-            if outcome.status != "success":
-                _report_failure(job, outcome)
-            self._record(job, resources, outcome)
-            job.output_callback(outcome.output or {}, outcome.status)
+                failed = Outcome("permanentFail", message=f"the Dask task failed: {error!r}")
+                outcomes = [failed] * len(jobs)
+            for (job, resources), outcome in zip(jobs, outcomes, strict=True):
+                if outcome.unsupported:
+                    raise UnsupportedRequirement(outcome.message)
+                if outcome.status != "success":
+                    _report_failure(job, outcome)
+                self._record(job, resources, outcome)
+                job.output_callback(outcome.output or {}, outcome.status)
 
     def _record(self, job: RemoteJob, resources: dict[str, float] | None, outcome: Outcome) -> None:
         record = InvocationRecord(
@@ -205,6 +241,7 @@ class Dispatcher:
         if futures:
             self.client.cancel(futures)
         self._pending.clear()
+        self._queued.clear()
 
 
 def _report_failure(job: RemoteJob, outcome: Outcome) -> None:

@@ -185,6 +185,22 @@ def run_invocation(
     return outcome
 
 
+def run_invocations(
+    package: ToolPackage,
+    invocations: list[tuple[dict[str, Any], str, str]],
+    options: dict[str, Any],
+) -> list[Outcome]:
+    """Several invocations of one tool, one after the other, in one Dask task.
+
+    A batch of short scatter jobs (see :mod:`cwl_dask.batching`); each invocation keeps its
+    own name, log and outcome, as if it had been a task of its own.
+    """
+    return [
+        run_invocation(package, job_order, name, options, log_path)
+        for job_order, name, log_path in invocations
+    ]
+
+
 def _run(
     tool: Process, job_order: dict[str, Any], runtime: RuntimeContext, log_path: str
 ) -> Outcome:

@@ -88,6 +88,14 @@ class Backend(ABC):
             )
         return dict(request)
 
+    def parallel_slots(self, resources: dict[str, float] | None) -> int | None:
+        """How many invocations with this request the cluster runs at once, if fixed and known.
+
+        Only then may short invocations be fused into fewer tasks (:mod:`cwl_dask.batching`);
+        the default, None, is right for clusters whose size changes.
+        """
+        return None
+
     def check_storage(self, path: str) -> None:
         """Fail unless the workers see ``path`` (the run directory) as the driver does.
 

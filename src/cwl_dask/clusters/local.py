@@ -56,7 +56,7 @@ class LocalBackend(Backend):
 
         self.cluster = LocalCluster(
             n_workers=1,
-            threads_per_worker=max(4, 2 * math.ceil(self.cores)),
+            threads_per_worker=self._threads,
             processes=self.processes,
             resources={RESOURCE_CORES: self.cores, RESOURCE_RAM: self.memory_mib},
             memory_limit=0,
@@ -65,6 +65,21 @@ class LocalBackend(Backend):
             preload=["cwl_dask.worker"],
         )
         return Client(self.cluster)
+
+    @property
+    def _threads(self) -> int:
+        return max(4, 2 * math.ceil(self.cores))
+
+    def parallel_slots(self, resources: dict[str, float] | None) -> int | None:
+        """The one worker's fixed size: as many invocations as cores, RAM and threads allow."""
+        if not resources:
+            return self._threads
+        fits = [self._threads]
+        for have, name in ((self.cores, RESOURCE_CORES), (self.memory_mib, RESOURCE_RAM)):
+            need = resources.get(name, 0.0)
+            if need > 0:
+                fits.append(int(have // need))
+        return max(1, min(fits))
 
     def worker_shape(self) -> WorkerShape:
         return WorkerShape(self.cores, self.memory_mib)
