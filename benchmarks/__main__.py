@@ -167,7 +167,9 @@ def command(runner: str, workload: Workload, run_dir: str) -> list[str]:
 class Sample:
     wall: float
     cpu: float  # user + sys of the whole tree (reaped descendants included)
-    peak_rss_mb: float  # the tree's summed RSS, sampled, or the largest process if larger
+    #: The tree's RSS, sampled every 0.25 s (the root's RSS plus each descendant's unshared
+    #: part), or the largest single process's peak (``ru_maxrss``) if that is larger.
+    peak_rss_mb: float
     ok: bool
     note: str = ""
 
@@ -197,11 +199,14 @@ def measure(cmd: list[str], cwd: str, timeout: float) -> Sample:
             except psutil.Error:
                 return
             while not done.wait(0.25):
-                total = 0
                 try:
-                    for p in [root, *root.children(recursive=True)]:
+                    total = root.memory_info().rss
+                    for p in root.children(recursive=True):
+                        # A forked child shares its parent's pages until it execs: count
+                        # only what is its own, or every fork would count the driver again.
                         with contextlib.suppress(psutil.Error):
-                            total += p.memory_info().rss
+                            info = p.memory_info()
+                            total += max(0, info.rss - info.shared)
                 except psutil.Error:
                     return
                 peak = max(peak, total / 2**20)

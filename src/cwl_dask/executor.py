@@ -219,6 +219,7 @@ class Dispatcher:
                 if outcome.status != "success":
                     _report_failure(job, outcome)
                 self._record(job, resources, outcome)
+                job.delivered = True
                 job.output_callback(outcome.output or {}, outcome.status)
 
     def _record(self, job: RemoteJob, resources: dict[str, float] | None, outcome: Outcome) -> None:

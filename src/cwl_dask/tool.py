@@ -42,6 +42,8 @@ class RemoteJob:
     """
 
     outdir: str | None = None
+    #: Set by the dispatcher once the outcome went to ``output_callback``.
+    delivered = False
 
     def __init__(
         self,
@@ -88,8 +90,23 @@ class DaskProcessMixin(Process):
         job_order: CWLObjectType,
         output_callbacks: OutputCallbackType | None,
         runtimeContext: RuntimeContext,
-    ) -> Generator[RemoteJob, None, None]:
-        yield RemoteJob(self, job_order, cast(OutputCallbackType, output_callbacks), runtimeContext)
+    ) -> Generator[RemoteJob | None, None, None]:
+        """Hand the invocation to the dispatcher, then say "waiting" until its outcome is in.
+
+        Submitting here instead of yielding the job keeps cwltool's scatter loop linear:
+        ``parallel_steps`` restarts its scan of the N element generators from the first one
+        after every job yielded (O(N²): 22 s of the driver at N = 10000, profiled), but
+        walks past generators that yield ``None`` — so a scatter's invocations are all
+        submitted in one pass, and the executor waits once they are.
+        """
+        job = RemoteJob(self, job_order, cast(OutputCallbackType, output_callbacks), runtimeContext)
+        dispatcher = cast(DaskRuntimeContext, runtimeContext).dispatcher
+        if dispatcher is None:
+            yield job  # run() explains that only cwl-dask's executor can run it
+            return
+        dispatcher.submit(job)
+        while not job.delivered:
+            yield None
 
     def resource_request(
         self, job_order: CWLObjectType, runtime_context: RuntimeContext
@@ -130,7 +147,7 @@ class DaskCommandLineTool(DaskProcessMixin, CommandLineTool):
         job_order: CWLObjectType,
         output_callbacks: OutputCallbackType | None,
         runtimeContext: RuntimeContext,
-    ) -> Generator[RemoteJob, None, None]:
+    ) -> Generator[RemoteJob | None, None, None]:
         # Fail on the driver, before anything is submitted, when the container settings
         # cannot run this tool (e.g. --no-container with DockerRequirement): exit code 33.
         self.make_job_runner(runtimeContext)
