@@ -109,6 +109,7 @@ class Dispatcher:
         #: Ready invocations waiting to be fused into tasks, per (tool, step, request).
         self._queued: dict[tuple[Any, ...], list[tuple[RemoteJob, dict[str, float] | None]]] = {}
         self.batching = BatchPolicy.from_config()
+        self.failure: CwlDaskError | None = None
         self._finished = as_completed([], with_results=True, raise_errors=False)
         self._packages: dict[int, Any] = {}
         self._names: dict[str, int] = {}
@@ -141,6 +142,17 @@ class Dispatcher:
         return future
 
     def submit(self, job: RemoteJob) -> None:
+        """Queue or submit the invocation; a refusal (e.g. no worker fits) waits for :meth:`wait`.
+
+        Tools call this from inside cwltool's job generators, where cwltool would turn any
+        exception into a step failure; cwl-dask's own errors must end the run instead.
+        """
+        try:
+            self._submit(job)
+        except CwlDaskError as err:
+            self.failure = self.failure or err
+
+    def _submit(self, job: RemoteJob) -> None:
         resources = self.backend.fit(job.step, job.resource_request())
         slots = self.backend.parallel_slots(resources) if self.batching.enabled else None
         if slots is None or job.runtime_context.toplevel:
@@ -192,10 +204,12 @@ class Dispatcher:
 
     @property
     def busy(self) -> bool:
-        return bool(self._pending or self._queued)
+        return bool(self._pending or self._queued or self.failure)
 
     def wait(self) -> None:
         """Block until at least one task finished, and deliver all that did."""
+        if self.failure is not None:
+            raise self.failure
         self.flush()
         self._deliver(self._finished.next_batch(block=True))
 
