@@ -298,11 +298,13 @@ def _fmt(value: float | None, digits: int = 2) -> str:
 
 
 def table(results: list[Result]) -> str:
-    """Markdown: per workload the median wall (and peak RSS) per runner, and the ratios."""
+    """Markdown: per workload and runner the median wall and CPU seconds, the peak RSS, and
+    the ratios of the wall medians cwl-dask/peer."""
     runners = [r for r in RUNNERS if any(x.runner == r for x in results)]
     peers = [r for r in runners if r != "cwl-dask"]
     index = {(r.workload, r.runner): r for r in results}
-    head = ["workload", "jobs", *(f"{r} s (MB)" for r in runners), *(f"÷ {p}" for p in peers)]
+    head = ["workload", "jobs", *(f"{r}: wall s (CPU s, MB)" for r in runners)]
+    head += [f"÷ {p}" for p in peers]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for name in dict.fromkeys(r.workload for r in results):
         cells = [name, str(WORKLOADS[name].jobs)]
@@ -313,7 +315,7 @@ def table(results: list[Result]) -> str:
             elif not res.ok:
                 cells.append(res.samples[-1].note)
             else:
-                cells.append(f"{res.median():.2f} ({res.peak():.0f})")
+                cells.append(f"{res.median():.2f} ({res.median('cpu'):.1f}, {res.peak():.0f})")
         ours = index.get((name, "cwl-dask"))
         for peer in peers:
             theirs = index.get((name, peer))
@@ -324,28 +326,37 @@ def table(results: list[Result]) -> str:
     return "\n".join(lines)
 
 
+def _fit(points: list[tuple[float, float]]) -> tuple[float, float]:
+    """Least squares ``y = a + b·x``."""
+    xs, ys = [x for x, _ in points], [y for _, y in points]
+    mx, my = statistics.fmean(xs), statistics.fmean(ys)
+    b = sum((x - mx) * (y - my) for x, y in points) / sum((x - mx) ** 2 for x in xs)
+    return my - b * mx, b
+
+
 def slopes(results: list[Result]) -> list[str]:
-    """Per runner: least-squares ``wall = a + b·N`` over the scatters with N ≥ 100."""
+    """Per runner: ``wall = a + b·N`` (and CPU seconds) over the scatters with N >= 100.
+
+    CPU seconds (user + sys of the whole tree) depend much less on what else the machine
+    runs than wall seconds do, so their slope is the steadier per-job cost on a shared box.
+    """
     out = []
     for runner in RUNNERS:
-        points = [
-            (WORKLOADS[r.workload].scatter_n, r.median())
+        measured = sorted(
+            (float(WORKLOADS[r.workload].scatter_n or 0), r)
             for r in results
-            if r.runner == runner and WORKLOADS[r.workload].scatter_n and r.median() is not None
-        ]
-        points = sorted((n, w) for n, w in points if n and n >= 100)
-        if len(points) < 2:
-            continue
-        xs, ys = [float(n) for n, _ in points], [w for _, w in points]
-        mx, my = statistics.fmean(xs), statistics.fmean(ys)
-        b = sum((x - mx) * (y - my) for x, y in zip(xs, ys, strict=True)) / sum(
-            (x - mx) ** 2 for x in xs
+            if r.runner == runner and (WORKLOADS[r.workload].scatter_n or 0) >= 100 and r.ok
         )
-        (n1, w1), (n2, w2) = points[-2], points[-1]
+        if len(measured) < 2:
+            continue
+        a, b = _fit([(n, r.median() or 0.0) for n, r in measured])
+        _, cpu = _fit([(n, r.median("cpu") or 0.0) for n, r in measured])
+        (n1, r1), (n2, r2) = measured[-2], measured[-1]
+        marginal = ((r2.median() or 0.0) - (r1.median() or 0.0)) / (n2 - n1)
         out.append(
-            f"{runner}: wall ≈ {my - b * mx:.2f} s + {1000 * b:.2f} ms·N (N = "
-            f"{', '.join(str(int(x)) for x in xs)}); marginal {n1}→{n2}: "
-            f"{1000 * (w2 - w1) / (n2 - n1):.2f} ms/job"
+            f"{runner}: wall ≈ {a:.2f} s + {1000 * b:.2f} ms·N, CPU {1000 * cpu:.2f} ms·N "
+            f"(N = {', '.join(str(int(n)) for n, _ in measured)}); "
+            f"marginal wall {int(n1)}→{int(n2)}: {1000 * marginal:.2f} ms/job"
         )
     return out
 
