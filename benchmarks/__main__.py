@@ -459,7 +459,9 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="skip toil on workloads with more jobs (100: ≈0.4 s per job)",
     )
     parser.add_argument("--json", help="also write the raw samples to this file")
-    parser.add_argument("--from-json", help="report (and plot) saved results; run nothing")
+    parser.add_argument(
+        "--from-json", help="report (and plot) saved results (comma-separated files); run nothing"
+    )
     parser.add_argument("--plot", help="draw wall time vs N (log-log) to this PNG")
     parser.add_argument("--keep-failed", action="store_true", help="keep failed runs' directories")
     args = parser.parse_args(argv)
@@ -483,10 +485,10 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> None:
     args = _parse_args(argv)
     if args.from_json:
-        raw = json.loads(Path(args.from_json).read_text())
         results = [
             Result(r["workload"], r["runner"], [Sample(**s) for s in r["samples"]])
-            for r in raw["results"]
+            for path in args.from_json.split(",")
+            for r in json.loads(Path(path).read_text())["results"]
         ]
     else:
         results = run_benchmarks(args)
