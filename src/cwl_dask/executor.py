@@ -26,6 +26,7 @@ from schema_salad.exceptions import ValidationException
 from cwl_dask.clusters import RESOURCE_CORES, RESOURCE_RAM, Backend
 from cwl_dask.errors import CwlDaskError
 from cwl_dask.events import InvocationRecord, RunObserver
+from cwl_dask.relocation import fix_directory_basenames
 from cwl_dask.tool import DaskProcessMixin, DaskRuntimeContext, RemoteJob
 from cwl_dask.worker import Outcome, ToolPackage, run_invocation
 
@@ -245,6 +246,17 @@ class DaskExecutor(JobExecutor):
         self.rejected_input: Exception | None = None
         self.error: CwlDaskError | None = None
         self.dispatcher: Dispatcher | None = None
+
+    def execute(
+        self,
+        process: Process,
+        job_order_object: CWLObjectType,
+        runtime_context: Any,
+        logger: logging.Logger = _logger,
+    ) -> tuple[CWLObjectType | None, str]:
+        output, status = super().execute(process, job_order_object, runtime_context, logger)
+        fix_directory_basenames(output)  # directories renamed by OutputPathMapper
+        return output, status
 
     def run_jobs(
         self,

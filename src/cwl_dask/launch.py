@@ -36,6 +36,7 @@ from cwl_dask.errors import (
 )
 from cwl_dask.events import InvocationRecord, RunObserver
 from cwl_dask.executor import DaskExecutor
+from cwl_dask.relocation import OutputPathMapper
 from cwl_dask.tool import DaskRuntimeContext, make_tool
 
 _logger = logging.getLogger("cwl_dask")
@@ -170,6 +171,7 @@ def _run(request: RunRequest, stdout: IO[str]) -> RunResult:
             result.code = EXIT_INVALID if err.code else EXIT_SUCCESS
             return result
         runtime_context = DaskRuntimeContext(vars(args))
+        runtime_context.path_mapper = OutputPathMapper
         loading_context = LoadingContext(vars(args))
         loading_context.construct_tool_object = make_tool
         executor = DaskExecutor(
