@@ -22,6 +22,9 @@ and callers refuse to go on (:meth:`ImportCache.check`) once the document is loa
 Layout of the cache directory: per URL, ``<sha256>.body`` (the text as fetched) and
 ``<sha256>.url`` (the URL, for listing); both are written to a temporary file and renamed,
 so concurrent runs sharing the cache never see half a file.
+
+Being the loader's fetcher, it is also where cwl-dask accepts packed documents carrying a
+stale ``original_cwlVersion`` (see :mod:`cwl_dask.packed`).
 """
 
 from __future__ import annotations
@@ -40,6 +43,7 @@ from schema_salad.exceptions import ValidationException
 from schema_salad.fetcher import DefaultFetcher
 
 from cwl_dask.errors import InvalidInputError
+from cwl_dask.packed import without_stale_original_version
 
 _logger = logging.getLogger("cwl_dask")
 
@@ -148,6 +152,9 @@ class CachingFetcher(DefaultFetcher):
         self.imports = imports
 
     def fetch_text(self, url: str, content_types: list[str] | None = None) -> str:
+        return without_stale_original_version(self._text(url, content_types), url)
+
+    def _text(self, url: str, content_types: list[str] | None) -> str:
         if not is_remote(url):
             return super().fetch_text(url, content_types)
         key = urldefrag(url)[0]
