@@ -312,16 +312,43 @@ def run(
     sys.exit(_guarded(debug, action))
 
 
-@cli.command()
+@cli.command(
+    epilog="""Examples:
+
+\b
+  cwl-dask validate cwl-samples/eo-ndvi/app-package.cwl
+  cwl-dask validate --app-package cwl-samples/eo-ndvi/app-package.cwl
+  cwl-dask validate --app-package --json pkg.cwl#water-bodies
+""",
+)
 @click.argument("workflow")
+@click.option(
+    "--app-package",
+    is_flag=True,
+    help="Also check the OGC EO Application Package Best Practice (OGC 20-089r1) and print "
+    "each rule it breaks as a warning, with the rule's text. Never an error.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 @click.option("--relax-path-checks", is_flag=True, help="Accept unusual file names.")
 @click.option("--debug", is_flag=True, help="Tracebacks on errors.")
 @_import_options
 def validate(
-    workflow: str, relax_path_checks: bool, debug: bool, import_cache: str | None, offline: bool
+    workflow: str,
+    app_package: bool,
+    as_json: bool,
+    relax_path_checks: bool,
+    debug: bool,
+    import_cache: str | None,
+    offline: bool,
 ) -> None:
-    """Validate WORKFLOW with cwltool and print a one-screen summary of it."""
-    from cwl_dask.loading import load_process
+    """Validate WORKFLOW with cwltool and print a one-screen summary of it.
+
+    A $graph without #id is validated as `cwl-dask run` would run it (#main, else its first
+    Workflow). Exit codes: 0 valid (Best Practice warnings included), 2 invalid.
+    """
+    import json
+
+    from cwl_dask.bestpractice import check, describe_warnings, load_package
     from cwl_dask.summary import describe
 
     _configure_logging(quiet=True, debug=debug)
@@ -329,8 +356,22 @@ def validate(
 
     def action() -> int:
         imports = _imports(import_cache, offline)
-        process = load_process(workflow, relax_path_checks=relax_path_checks, imports=imports)
-        click.echo(describe(process))
+        package = load_package(workflow, relax_path_checks=relax_path_checks, imports=imports)
+        warnings = check(package) if app_package else []
+        if as_json:
+            result: dict[str, Any] = {
+                "valid": True,
+                "entry": package.entry_id,
+                "processes": package.graph,
+            }
+            if app_package:
+                result["app_package"] = {"warnings": [w.to_json() for w in warnings]}
+            click.echo(json.dumps(result, indent=2))
+            return 0
+        click.echo(describe(package.entry))
+        if app_package:
+            click.echo("")
+            click.echo(describe_warnings(warnings))
         return 0
 
     sys.exit(_guarded(debug, action))
