@@ -83,7 +83,10 @@ def test_an_online_run_fills_the_cache_once_and_an_offline_run_gives_the_same_ou
     assert sorted(gets) == sorted(f"GET /{f}" for f in REMOTE_FILES)  # each document once
 
     server.stop()
-    offline = _run(cwl_dask, package, tmp_path / "offline", cache, "--offline")
+    # A worker process of its own: nothing it does may need the (stopped) server either.
+    offline = _run(
+        cwl_dask, package, tmp_path / "offline", cache, "--offline", "--worker-processes"
+    )
     assert offline.code == 0, offline.stderr
     assert normalise(offline.output()) == normalise(online.output())
 
