@@ -523,19 +523,25 @@ def fetch_imports(
 ) -> None:
     """Load WORKFLOW and put every remote document it needs into the import cache.
 
+    Without #id, every Workflow of a $graph is loaded, so that any entry can run offline.
     Remote $import, $include, $schemas and run: URLs are fetched (or found in the cache)
     and listed on stdout, one per line: "fetched URL", "cached URL" or "failed URL".
     Afterwards `run/validate/plan --offline` load WORKFLOW without network access.
     Exit codes: 0 all there, 1 a URL could not be fetched, 2 invalid document.
     """
-    from cwl_dask.loading import load_process, resolve_entry
+    from cwl_dask.loading import _graph_processes, load_process, resolve_entry
 
     _configure_logging(quiet=True, debug=debug)
     logging.getLogger("cwltool").setLevel(logging.DEBUG if debug else logging.WARNING)
 
     def action() -> int:
         imports = _imports(import_cache, False)
-        load_process(resolve_entry(workflow), relax_path_checks=relax_path_checks, imports=imports)
+        references = [resolve_entry(workflow)]
+        if "#" not in workflow:  # a $graph: its other Workflows may run: other documents
+            graph = _graph_processes(workflow) or {}
+            references += [f"{workflow}#{i}" for i, cls in graph.items() if cls == "Workflow"]
+        for reference in dict.fromkeys(references):
+            load_process(reference, relax_path_checks=relax_path_checks, imports=imports)
         for url in imports.used:
             state = (
                 "failed"
