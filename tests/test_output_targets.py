@@ -1,4 +1,4 @@
-"""Final output names: the linear-time numbering gives exactly cwltool's names."""
+"""Final output names: the linear-time numbering of same-named files gives cwltool's names."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from pathlib import Path
 from cwltool.pathmapper import PathMapper
 from cwltool.process import stage_files
 
-from cwl_dask.output_targets import LinearTargetsPathMapper
+from cwl_dask.relocation import OutputPathMapper
 
 
 def _outputs(tmp_path: Path, names: list[str]) -> list[dict[str, str]]:
@@ -30,6 +30,6 @@ def _relocated_targets(mapper_class: type[PathMapper], files: list[dict[str, str
 def test_clashing_outputs_get_the_names_cwltool_gives(tmp_path: Path) -> None:
     names = ["out.txt"] * 6 + ["out.txt_3", "b.txt", "out.txt", "b.txt", "out.txt_3"]
     files = _outputs(tmp_path, names)
-    ours = _relocated_targets(LinearTargetsPathMapper, files)
+    ours = _relocated_targets(OutputPathMapper, files)
     assert ours == _relocated_targets(PathMapper, files)
     assert len(set(ours)) == len(names)  # every distinct output has its own name

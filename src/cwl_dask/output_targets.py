@@ -3,28 +3,16 @@
 Why: ``relocateOutputs`` moves every output File to ``OUTDIR/<basename>`` and resolves clashes
 in ``stage_files(fix_conflicts=True)`` by trying ``name_2``, ``name_3``… from 2 for each
 clashing file. A scatter whose N jobs all write ``out.txt`` makes that O(N²): 21 s of the
-driver's time at N = 10000 (profiled). :class:`LinearTargetsPathMapper` runs the same
-resolution in the same order when the mapper is built, remembering per name the first number
-that may still be free, so ``stage_files`` finds no clash left; the resulting names are the
-ones cwltool would give. It plugs in through cwltool's ``RuntimeContext.path_mapper``, which
-on the driver only ``relocateOutputs`` uses (workers stage their jobs with their own context).
+driver's time at N = 10000 (profiled). :func:`number_clashing_files` runs the same
+resolution in the same order when the relocation's mapper is built
+(:class:`~cwl_dask.relocation.OutputPathMapper`, cwltool's ``RuntimeContext.path_mapper``),
+remembering per name the first number that may still be free, so ``stage_files`` finds no
+clash left; the resulting names are the ones cwltool would give.
 """
 
 from __future__ import annotations
 
-from collections.abc import MutableSequence
-from typing import Any
-
 from cwltool.pathmapper import MapperEnt, PathMapper
-
-
-class LinearTargetsPathMapper(PathMapper):
-    """cwltool's PathMapper; a flat mapper (relocation's) gets clash-free File targets."""
-
-    def setup(self, referenced_files: MutableSequence[Any], basedir: str) -> None:
-        super().setup(referenced_files, basedir)
-        if not self.separateDirs:
-            number_clashing_files(self)
 
 
 def number_clashing_files(mapper: PathMapper) -> None:
