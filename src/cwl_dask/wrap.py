@@ -116,7 +116,15 @@ def _load_processes(reference: str) -> list[Any]:
         loaded = load_cwl_from_location(location)
     except Exception as err:  # cwl_loader raises ValueError, ValidationException, HTTP errors
         raise InvalidInputError(f"cannot load {location} for wrapping: {err}") from err
-    return loaded if isinstance(loaded, list) else [loaded]
+    processes = loaded if isinstance(loaded, list) else [loaded]
+    # cwl_loader sorts by dependencies in no stable order: keep the document's own order.
+    from cwl_dask.loading import _graph_processes
+
+    order = list(_graph_processes(location) or {})
+    return sorted(
+        processes,
+        key=lambda p: (order.index(_short_id(p)) if _short_id(p) in order else len(order), _short_id(p)),
+    )
 
 
 def _short_id(process: Any) -> str:
@@ -169,6 +177,7 @@ def wrap_package(
         workflows = [i for i, p in ids.items() if p.class_ == "Workflow"]
         entry_id = "main" if "main" in ids else (workflows[0] if workflows else None)
     workflow = _pick(app, entry_id, "the entry with --entry", package)
+    _check_staged_types(workflow)
     if _short_id(workflow) == "main":
         # The wrapper is #main; the app's own main keeps its content under another id.
         workflow.id = APP_MAIN
@@ -198,6 +207,28 @@ def wrap_package(
     except PluginFailureError as err:
         raise InvalidInputError(f"cannot wrap #{_short_id(workflow)}: {str(err).strip()}") from err
     return _packed([main, *stage_in_graph, *app, *stage_out_graph])
+
+
+def _check_staged_types(workflow: Any) -> None:
+    """Name the File inputs/outputs eoap-cwlwrap would refuse without saying which."""
+    from eoap_cwlwrap.types import (
+        is_directory_compatible_type,
+        is_file_compatible_type,
+        type_to_string,
+    )
+
+    files = [
+        f"{kind} {_short_id(parameter)} ({type_to_string(parameter.type_)})"
+        for kind, parameters in (("input", workflow.inputs), ("output", workflow.outputs))
+        for parameter in parameters
+        if is_file_compatible_type(parameter.type_)
+        and not is_directory_compatible_type(parameter.type_)
+    ]
+    if files:
+        raise InvalidInputError(
+            f"cannot wrap #{_short_id(workflow)}: cwl-dask stages Directory inputs and outputs "
+            f"(STAC catalogs, as OGC 20-089 asks), not File: {', '.join(files)}"
+        )
 
 
 def _packed(processes: list[Any]) -> dict[str, Any]:

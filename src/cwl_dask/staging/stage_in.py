@@ -29,6 +29,9 @@ import pystac
 from pystac.stac_io import DefaultStacIO
 
 
+STRUCTURE = ("root", "parent", "self", "collection", "child", "item")
+
+
 def fail(message):
     print("stage-in: " + message, file=sys.stderr)
     raise SystemExit(1)
@@ -136,8 +139,19 @@ def stage(reference):
             fail("two Items with the id " + item.id + " in " + href)
         seen.add(item.id)
         staged = item.clone()
-        staged.remove_links(pystac.RelType.COLLECTION)
-        staged.remove_links(pystac.RelType.SELF)
+        # Structure comes from the new catalog; other links keep pointing at the source.
+        staged.clear_links()
+        for link in item.links:
+            if link.rel not in STRUCTURE:
+                staged.add_link(
+                    pystac.Link(
+                        link.rel,
+                        link.get_absolute_href(),
+                        media_type=link.media_type,
+                        title=link.title,
+                        extra_fields=link.extra_fields,
+                    )
+                )
         folder = os.path.join(root, safe_name(item.id))
         os.makedirs(folder, exist_ok=True)
         used = set()
