@@ -127,7 +127,7 @@ def test_wrapped_document_is_valid_for_cwltool_and_needs_no_network(
     assert "$import" not in text and "raw.githubusercontent.com" in text  # names, not fetches
     checked = cwltool("--validate", wrapped)
     assert checked.code == 0, checked.stderr
-    again = cwl_dask("wrap", PACKAGE, "-o", tmp_path / "again.cwl")
+    cwl_dask("wrap", PACKAGE, "-o", tmp_path / "again.cwl")
     assert (tmp_path / "again.cwl").read_text() == text  # deterministic
 
 
@@ -241,7 +241,12 @@ def test_stage_out_copies_the_catalog_and_never_overwrites(tmp_path: Path) -> No
     uris = []
     for attempt in ("one", "two"):
         result = _script(
-            "stage_out.py", "--target", str(target), "--catalog", str(source), cwd=tmp_path / attempt
+            "stage_out.py",
+            "--target",
+            str(target),
+            "--catalog",
+            str(source),
+            cwd=tmp_path / attempt,
         )
         assert result.returncode == 0, result.stderr
         uris.append(json.loads((tmp_path / attempt / "cwl.output.json").read_text()))

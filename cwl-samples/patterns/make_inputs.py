@@ -40,7 +40,7 @@ def write_catalog(out, name, asset_key, lines, lon, lat, day):
         "id": item_id,
         "bbox": bbox,
         "geometry": {"type": "Polygon", "coordinates": [[[w, s], [e, s], [e, n], [w, n], [w, s]]]},
-        "properties": {"datetime": "2024-06-%02dT10:00:00Z" % day},
+        "properties": {"datetime": f"2024-06-{day:02d}T10:00:00Z"},
         "links": [
             {"rel": "root", "href": "../catalog.json", "type": "application/json"},
             {"rel": "parent", "href": "../catalog.json", "type": "application/json"},
@@ -55,7 +55,11 @@ def write_catalog(out, name, asset_key, lines, lon, lat, day):
         "description": "Synthetic input " + name + " of the patterns sample",
         "links": [
             {"rel": "root", "href": "./catalog.json", "type": "application/json"},
-            {"rel": "item", "href": "./" + item_id + "/" + item_id + ".json", "type": "application/json"},
+            {
+                "rel": "item",
+                "href": "./" + item_id + "/" + item_id + ".json",
+                "type": "application/json",
+            },
         ],
     }
     dump(catalog, os.path.join(out, name, "catalog.json"))
@@ -63,14 +67,16 @@ def write_catalog(out, name, asset_key, lines, lon, lat, day):
 
 def main():
     p = argparse.ArgumentParser()
-    p.add_argument("--out", default=os.path.join(os.path.dirname(os.path.abspath(__file__)), "data"))
+    p.add_argument(
+        "--out", default=os.path.join(os.path.dirname(os.path.abspath(__file__)), "data")
+    )
     p.add_argument("--size", type=int, default=64)
     p.add_argument("--seed", type=int, default=7)
     a = p.parse_args()
     rng = random.Random(a.seed)
     names = ["scene-a", "series-1", "series-2", "series-3"]
     for i, name in enumerate(names):
-        values = ["%.4f" % rng.random() for _ in range(a.size)]
+        values = [f"{rng.random():.4f}" for _ in range(a.size)]
         write_catalog(a.out, name, "values", values, 10.0 + i, 45.0, i + 1)
     mask = [str(int(rng.random() < 0.75)) for _ in range(a.size)]
     write_catalog(a.out, "mask-a", "mask", mask, 10.0, 45.0, 1)

@@ -78,7 +78,7 @@ def main():
         keep, _, _ = asset_lines(a.mask, "mask")
         if len(keep) != len(values):
             raise SystemExit("mask and values differ in length")
-        values = [v for v, k in zip(values, keep) if k == "1"]
+        values = [v for v, k in zip(values, keep, strict=True) if k == "1"]
     stats = {
         "count": len(values),
         "masked": bool(a.mask),
@@ -100,13 +100,18 @@ def main():
             "stac_version": "1.0.0",
             "id": a.out,
             "bbox": [w, s, e, n],
-            "geometry": {"type": "Polygon", "coordinates": [[[w, s], [e, s], [e, n], [w, n], [w, s]]]},
+            "geometry": {
+                "type": "Polygon",
+                "coordinates": [[[w, s], [e, s], [e, n], [w, n], [w, s]]],
+            },
             "properties": {"datetime": min(datetimes)},
             "links": [
                 {"rel": "root", "href": "../catalog.json", "type": "application/json"},
                 {"rel": "parent", "href": "../catalog.json", "type": "application/json"},
             ],
-            "assets": {"stats": {"href": "./stats.json", "type": "application/json", "roles": ["data"]}},
+            "assets": {
+                "stats": {"href": "./stats.json", "type": "application/json", "roles": ["data"]}
+            },
         },
         os.path.join(folder, a.out + ".json"),
     )
@@ -118,7 +123,11 @@ def main():
             "description": "Statistics of " + os.path.basename(os.path.normpath(a.catalog)),
             "links": [
                 {"rel": "root", "href": "./catalog.json", "type": "application/json"},
-                {"rel": "item", "href": "./" + a.out + "/" + a.out + ".json", "type": "application/json"},
+                {
+                    "rel": "item",
+                    "href": "./" + a.out + "/" + a.out + ".json",
+                    "type": "application/json",
+                },
             ],
         },
         os.path.join(a.out, "catalog.json"),

@@ -255,7 +255,9 @@ def run(
         raise click.UsageError("--stage-in and --stage-out need --wrap")
     try:
         if wrap_package:
-            workflow, job_args = _wrapped_run(workflow, entry, stage_in, stage_out, job_args, outdir)
+            workflow, job_args = _wrapped_run(
+                workflow, entry, stage_in, stage_out, job_args, outdir
+            )
         else:
             workflow = resolve_entry(workflow, entry)
         backend = make_backend(
@@ -318,7 +320,7 @@ def _wrapped_run(
     import tempfile
 
     from cwl_dask.sizing import load_job_order
-    from cwl_dask.wrap import wrap_package, write_wrapped, wrapped_job
+    from cwl_dask.wrap import wrap_package, wrapped_job, write_wrapped
 
     document = wrap_package(package, entry, stage_in, stage_out, python=sys.executable)
     directory = tempfile.mkdtemp(prefix="cwl-dask-wrapped-")

@@ -89,12 +89,17 @@ def default_staging_tool(name: str, python: str = DEFAULT_PYTHON) -> Any:
     tool = load_cwl_from_yaml(document, uri=local)
     for parameter in [*tool.inputs, *tool.outputs]:
         if isinstance(parameter.type_, str) and parameter.type_.startswith(f"{local}#"):
-            parameter.type_ = f"{EOAP_STRING_FORMAT}#{parameter.type_.rpartition('/')[2].rpartition('#')[2]}"
+            parameter.type_ = _canonical(parameter.type_)
     for requirement in tool.requirements:
         if requirement.class_ == "SchemaDefRequirement":
             for record in requirement.types:
-                record.name = f"{EOAP_STRING_FORMAT}#{record.name.rpartition('/')[2].rpartition('#')[2]}"
+                record.name = _canonical(record.name)
     return tool
+
+
+def _canonical(name: str) -> str:
+    """``file:///…/string_format.yaml#stage-in/URI`` → ``<eoap string_format.yaml>#URI``."""
+    return f"{EOAP_STRING_FORMAT}#{name.rpartition('#')[2].rpartition('/')[2]}"
 
 
 def _short_type_names(node: Any) -> Any:
@@ -121,10 +126,12 @@ def _load_processes(reference: str) -> list[Any]:
     from cwl_dask.loading import _graph_processes
 
     order = list(_graph_processes(location) or {})
-    return sorted(
-        processes,
-        key=lambda p: (order.index(_short_id(p)) if _short_id(p) in order else len(order), _short_id(p)),
-    )
+
+    def position(process: Any) -> tuple[int, str]:
+        name = _short_id(process)
+        return (order.index(name) if name in order else len(order), name)
+
+    return sorted(processes, key=position)
 
 
 def _short_id(process: Any) -> str:

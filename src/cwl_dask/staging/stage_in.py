@@ -28,7 +28,6 @@ import urllib.request
 import pystac
 from pystac.stac_io import DefaultStacIO
 
-
 STRUCTURE = ("root", "parent", "self", "collection", "child", "item")
 
 
@@ -167,7 +166,16 @@ def stage(reference):
             try:
                 fetch(absolute, target)
             except Exception as err:
-                fail("cannot fetch asset " + key + " of " + item.id + " from " + absolute + ": " + str(err))
+                fail(
+                    "cannot fetch asset "
+                    + key
+                    + " of "
+                    + item.id
+                    + " from "
+                    + absolute
+                    + ": "
+                    + str(err)
+                )
             asset.href = target
         catalog.add_item(staged)
     catalog.normalize_hrefs(root)

@@ -73,7 +73,12 @@ def check_relative(directory):
             hrefs += [asset.get("href", "") for asset in document.get("assets", {}).values()]
             for href in hrefs:
                 if href.startswith("/") or href.startswith("file:"):
-                    fail(path + " has an absolute local href " + href + "; write a self-contained catalog")
+                    fail(
+                        path
+                        + " has an absolute local href "
+                        + href
+                        + "; write a self-contained catalog"
+                    )
 
 
 def s3_filesystem():
