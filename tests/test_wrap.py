@@ -326,6 +326,7 @@ def test_wrapped_sample_runs_like_cwltool_with_local_and_http_references(
         "--no-container", "--outdir", tmp_path / "ref", wrapped, tmp_path / "ref-job.json"
     )
     assert ours.code == 0, ours.stderr
+    assert "previously defined" not in ours.stderr  # the URI type is defined once
     assert reference.code == 0, reference.stderr
     ours_published = _published(ours.output(), tmp_path / "ours" / "staged-out")
     assert ours_published == _published(reference.output(), tmp_path / "ref" / "staged-out")

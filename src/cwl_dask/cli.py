@@ -8,6 +8,8 @@ to their exit code; tracebacks appear only with ``--debug``.
 from __future__ import annotations
 
 import logging
+import os
+import shutil
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -298,7 +300,14 @@ def run(
         with reserved_stdout() as out:
             return launch(request, out)
 
-    sys.exit(_guarded(debug, action))
+    code = _guarded(debug, action)
+    if wrap_package:
+        wrapped_dir = os.path.dirname(workflow.partition("#")[0])
+        if code == 0:
+            shutil.rmtree(wrapped_dir, ignore_errors=True)
+        else:
+            _logger.error("the wrapped document and its job order are kept in %s", wrapped_dir)
+    sys.exit(code)
 
 
 def _wrapped_run(
@@ -316,7 +325,6 @@ def _wrapped_run(
     defaults to OUTDIR/staged-out (see :func:`cwl_dask.wrap.wrapped_job`).
     """
     import json
-    import os
     import tempfile
 
     from cwl_dask.sizing import load_job_order

@@ -247,9 +247,20 @@ def _packed(processes: list[Any]) -> dict[str, Any]:
     document = json.loads(json.dumps(YAML(typ="safe", pure=True).load(stream.getvalue())))
     if "$graph" not in document:
         document = {"cwlVersion": document.pop("cwlVersion", "v1.2"), "$graph": [document]}
-    for requirement in _schema_def_requirements(document):
-        requirement["types"] = _inline_string_format(requirement.get("types") or [])
     main = _main(document)
+    # The definitions live in #main once; every other process runs as one of its steps and
+    # inherits them (defining them in each process makes cwltool warn about every copy).
+    for process in document["$graph"]:
+        for requirement in _schema_def_requirements(process):
+            requirement["types"] = _inline_string_format(
+                requirement.get("types") or [], define=process is main
+            )
+        if process is not main and "requirements" in process:
+            process["requirements"] = [
+                r
+                for r in process["requirements"]
+                if not (r.get("class") == "SchemaDefRequirement" and not r.get("types"))
+            ]
     # eoap-cwlwrap 0.32.0 adds a stage-out's extra inputs once per staged-out output, and
     # copies their CommandLineTool inputBinding (not valid on a Workflow input).
     inputs: dict[str, Any] = {}
@@ -288,8 +299,8 @@ def _schema_def_requirements(node: Any) -> Iterator[dict[str, Any]]:
             yield from _schema_def_requirements(value)
 
 
-def _inline_string_format(types: list[Any]) -> list[Any]:
-    """Replace the import of eoap's string_format.yaml by its definitions (deduplicated)."""
+def _inline_string_format(types: list[Any], define: bool) -> list[Any]:
+    """``types`` without eoap's string_format.yaml; with its definitions if ``define``."""
     inline = string_format_types()
     names = {t["name"] for t in inline}
     kept = [
@@ -298,8 +309,7 @@ def _inline_string_format(types: list[Any]) -> list[Any]:
         if not (isinstance(t, dict) and t.get("$import") == EOAP_STRING_FORMAT)
         and not (isinstance(t, dict) and t.get("name") in names)
     ]
-    uses_it = len(kept) != len(types)
-    return [*copy.deepcopy(inline), *kept] if uses_it else kept
+    return [*copy.deepcopy(inline), *kept] if define else kept
 
 
 def write_wrapped(document: Mapping[str, Any], path: str | os.PathLike[str]) -> None:
