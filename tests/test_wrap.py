@@ -334,3 +334,88 @@ def test_wrapped_sample_runs_like_cwltool_with_local_and_http_references(
     scene = Path(ours.output()["scene_catalog"]["value"].removeprefix("file://")).parent
     stats = json.loads(next(scene.rglob("stats.json")).read_text())
     assert stats["masked"] is False and stats["count"] == 64
+
+
+# --------------------------------------------------------------------------- S3 (moto)
+
+
+@pytest.fixture
+def s3(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    """A moto S3 server on 127.0.0.1, the patterns data in s3://inputs/data/, env set."""
+    moto_server = pytest.importorskip("moto.server")
+    fsspec = pytest.importorskip("fsspec")
+    pytest.importorskip("s3fs")
+    import logging
+
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)
+    server = moto_server.ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    for name, value in {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_ENDPOINT_URL": f"http://{host}:{port}",
+    }.items():
+        monkeypatch.setenv(name, value)
+    # moto's backend is per process, shared by its servers: start from an empty one.
+    import urllib.request
+
+    urllib.request.urlopen(
+        urllib.request.Request(f"http://{host}:{port}/moto-api/reset", method="POST")
+    ).close()
+    fs = fsspec.filesystem("s3", skip_instance_cache=True)
+    fs.mkdir("inputs")
+    fs.put(f"{DATA}/", "inputs/data/", recursive=True)
+    try:
+        yield fs
+    finally:
+        server.stop()
+
+
+def test_stage_in_and_out_through_s3(s3: Any, tmp_path: Path) -> None:
+    staged = _script("stage_in.py", "s3://inputs/data/series-2/catalog.json", cwd=tmp_path / "in")
+    assert staged.returncode == 0, staged.stderr
+    items = _assert_self_contained(_staged(tmp_path / "in"))
+    values = Path(items[0].assets["values"].get_absolute_href())
+    assert values.read_bytes() == (DATA / "series-2" / "series-2-item" / "values.txt").read_bytes()
+
+    published = _script(
+        "stage_out.py",
+        "--target",
+        "s3://outputs/run-1",
+        "--catalog",
+        str(_staged(tmp_path / "in")),
+        cwd=tmp_path / "out",
+    )
+    assert published.returncode == 0, published.stderr
+    uri = json.loads((tmp_path / "out" / "cwl.output.json").read_text())["stac_catalog"]["value"]
+    assert uri.startswith("s3://outputs/run-1/series-2-") and uri.endswith("/catalog.json")
+    s3.invalidate_cache()
+    prefix = uri.removeprefix("s3://").removesuffix("/catalog.json")
+    assert sorted(p.removeprefix(prefix + "/") for p in s3.find(prefix)) == [
+        "catalog.json",
+        "series-2-item/series-2-item.json",
+        "series-2-item/values.txt",
+    ]
+
+
+def test_wrapped_run_stages_in_from_and_out_to_s3(s3: Any, cwl_dask, tmp_path: Path) -> None:
+    job = tmp_path / "job.json"
+    job.write_text(
+        json.dumps(
+            {
+                "scene": {"value": "s3://inputs/data/scene-a/catalog.json"},
+                "series": [{"value": "s3://inputs/data/series-1/catalog.json"}],
+                "stage_out_target": "s3://outputs/wrapped",
+            }
+        )
+    )
+    result = cwl_dask("run", "--wrap", "--no-container", "--outdir", tmp_path / "o", PACKAGE, job)
+    assert result.code == 0, result.stderr
+    output = result.output()
+    assert output["scene_catalog"]["value"].startswith("s3://outputs/wrapped/scene-a-stats-")
+    (series,) = output["series_catalogs"]
+    s3.invalidate_cache()
+    assert s3.exists(series["value"])
+    assert not (tmp_path / "o").exists() or not any((tmp_path / "o").iterdir())

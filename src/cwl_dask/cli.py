@@ -296,6 +296,7 @@ def run(
             relax_path_checks=relax_path_checks,
             stac=stac or stac_collection is not None,
             stac_collection=stac_collection,
+            preserve_environment=_staging_environment() if wrap_package else [],
         )
         with reserved_stdout() as out:
             return launch(request, out)
@@ -308,6 +309,12 @@ def run(
         else:
             _logger.error("the wrapped document and its job order are kept in %s", wrapped_dir)
     sys.exit(code)
+
+
+def _staging_environment() -> list[str]:
+    from cwl_dask.wrap import STAGING_ENVIRONMENT
+
+    return [name for name in STAGING_ENVIRONMENT if name in os.environ]
 
 
 def _wrapped_run(

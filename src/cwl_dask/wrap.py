@@ -38,6 +38,21 @@ STAGE_OUT_TARGET = "stage_out_target"
 
 DEFAULT_PYTHON = "python3"
 
+STAGING_ENVIRONMENT = (
+    "AWS_ACCESS_KEY_ID",
+    "AWS_SECRET_ACCESS_KEY",
+    "AWS_SESSION_TOKEN",
+    "AWS_DEFAULT_REGION",
+    "AWS_REGION",
+    "AWS_ENDPOINT_URL",
+    "AWS_ENDPOINT_URL_S3",
+    "AWS_PROFILE",
+    "AWS_CONFIG_FILE",
+    "AWS_SHARED_CREDENTIALS_FILE",
+)
+"""Host variables ``run --wrap`` passes to tools (cwltool gives tools a bare environment),
+so that the staging tools reach S3 with the user's credentials and endpoint."""
+
 APP_MAIN = "app-main"
 """New id of an app entry Workflow called ``main``, which the wrapper's ``#main`` replaces."""
 
