@@ -32,6 +32,7 @@ PATTERNS = SAMPLES / "patterns"
 PACKAGE = PATTERNS / "app-package.cwl"
 DATA = PATTERNS / "data"
 STAGING = Path(__file__).resolve().parent.parent / "src" / "cwl_dask" / "staging"
+WRAP_DATA = Path(__file__).resolve().parent / "data" / "wrap"
 
 
 @pytest.fixture
@@ -146,6 +147,21 @@ def test_wrap_renames_an_entry_called_main(tmp_path: Path) -> None:
 def test_wrap_names_file_parameters_it_cannot_stage() -> None:
     with pytest.raises(InvalidInputError, match=r"input stac_items \(File\[\]\)"):
         wrap_package(str(SAMPLES / "eo-ndvi" / "app-package.cwl"))
+
+
+def test_a_stage_in_importing_the_eoap_schema_is_used_without_the_network() -> None:
+    document = wrap_package(str(PACKAGE), stage_in=str(WRAP_DATA / "stage-in-upstream.cwl"))
+    main = _main(document)
+    steps = {s["id"]: s for s in main["steps"]}
+    assert steps["directory_stage_in_0"]["run"] == "#my-stage-in"
+    assert _types(main["inputs"])["api_key"] == "string"  # its extra input
+    assert "$import" not in json.dumps(document)
+    assert [p["id"] for p in document["$graph"]].count("stage-in") == 0  # default unused
+
+
+def test_a_stage_in_without_a_uri_input_is_refused() -> None:
+    with pytest.raises(InvalidInputError, match="no URL-compatible input"):
+        wrap_package(str(PACKAGE), stage_in=str(WRAP_DATA / "not-a-stage-in.cwl"))
 
 
 def test_wrap_command_reports_an_unknown_entry_with_exit_2(cwl_dask) -> None:

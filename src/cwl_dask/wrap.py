@@ -84,48 +84,85 @@ def string_format_types() -> list[dict[str, Any]]:
 
 
 def default_staging_tool(name: str, python: str = DEFAULT_PYTHON) -> Any:
-    """``stage-in`` or ``stage-out`` loaded for eoap-cwlwrap, without fetching anything.
-
-    The script is included here (not by the loader), and the ``URI`` type comes from the
-    bundled ``string_format.yaml``: the tool is loaded relative to that file (so the
-    loader finds the definition locally) and the type is then given its canonical name,
-    the one eoap-cwlwrap recognises.
-    """
-    from cwl_loader import load_cwl_from_yaml
-
-    safe = YAML(typ="safe", pure=True)
-    document = _short_type_names(safe.load(_staging_file(f"{name}.cwl")))
-    requirements = document["requirements"]
-    requirements["SchemaDefRequirement"]["types"] = safe.load(_staging_file("string_format.yaml"))
-    for entry in requirements["InitialWorkDirRequirement"]["listing"]:
-        entry["entry"] = _staging_file(entry["entry"]["$include"])
-    document["baseCommand"][0] = python
-    local = Path(str(resources.files("cwl_dask") / "staging" / "string_format.yaml")).as_uri()
-    tool = load_cwl_from_yaml(document, uri=local)
-    for parameter in [*tool.inputs, *tool.outputs]:
-        if isinstance(parameter.type_, str) and parameter.type_.startswith(f"{local}#"):
-            parameter.type_ = _canonical(parameter.type_)
-    for requirement in tool.requirements:
-        if requirement.class_ == "SchemaDefRequirement":
-            for record in requirement.types:
-                record.name = _canonical(record.name)
+    """cwl-dask's ``stage-in`` or ``stage-out``, its scripts run by ``python``."""
+    path = Path(str(resources.files("cwl_dask") / "staging" / f"{name}.cwl"))
+    (tool,) = load_staging_document(str(path), python=python)
     return tool
 
 
-def _canonical(name: str) -> str:
-    """``file:///…/string_format.yaml#stage-in/URI`` → ``<eoap string_format.yaml>#URI``."""
-    return f"{EOAP_STRING_FORMAT}#{name.rpartition('#')[2].rpartition('/')[2]}"
+def load_staging_document(location: str, python: str | None = None) -> list[Any]:
+    """The processes of a staging document, loaded for eoap-cwlwrap without the network.
+
+    Staging tools ``$import`` eoap's string_format.yaml from GitHub for their ``URI``
+    type. For a local document the import is replaced by the bundled definitions before
+    loading (relative ``$include``s still resolve against the document) and the type is
+    then given its canonical name, the one eoap-cwlwrap recognises. A remote document is
+    loaded as it is. ``python`` replaces a ``python3`` ``baseCommand`` (cwl-dask's tools).
+    """
+    from cwl_loader import load_cwl_from_yaml
+
+    path = location.partition("#")[0]
+    if "://" in path and not path.startswith("file://"):
+        return _load_processes(location)
+    local = Path(path.removeprefix("file://")).resolve()
+    try:
+        raw = YAML(typ="safe", pure=True).load(local.read_text(encoding="utf-8"))
+    except OSError as err:
+        raise InvalidInputError(f"cannot read {path}: {err.strerror}") from err
+    except Exception as err:
+        raise InvalidInputError(f"{path} is not YAML: {err}") from err
+    records = YAML(typ="safe", pure=True).load(_staging_file("string_format.yaml"))
+    raw = _offline_string_format(raw, records)
+    command = raw.get("baseCommand")
+    if python is not None and isinstance(command, list) and command[:1] == [DEFAULT_PYTHON]:
+        command[0] = python
+    uri = local.as_uri()
+    try:
+        loaded = load_cwl_from_yaml(raw, uri=uri, sort=False)
+    except Exception as err:  # cwl_loader raises ValueError, ValidationException, ...
+        raise InvalidInputError(f"cannot load {path}: {err}") from err
+    processes = loaded if isinstance(loaded, list) else [loaded]
+    names = {record["name"] for record in records}
+    for process in processes:
+        for parameter in [*process.inputs, *process.outputs]:
+            parameter.type_ = _canonical_type(parameter.type_, uri, names)
+        for requirement in process.requirements or []:
+            if requirement.class_ == "SchemaDefRequirement":
+                for record in requirement.types:
+                    if isinstance(getattr(record, "name", None), str):
+                        record.name = _canonical_type(record.name, uri, names)
+    return processes
 
 
-def _short_type_names(node: Any) -> Any:
-    """``<string_format.yaml>#URI`` → ``URI`` throughout a raw document."""
+def _offline_string_format(node: Any, records: list[dict[str, Any]]) -> Any:
+    """``{$import: <string_format.yaml>}`` → its records; ``<…yaml>#URI`` → ``URI``."""
     if isinstance(node, dict):
-        return {k: _short_type_names(v) for k, v in node.items()}
+        return {k: _offline_string_format(v, records) for k, v in node.items()}
     if isinstance(node, list):
-        return [_short_type_names(v) for v in node]
+        expanded: list[Any] = []
+        for value in node:
+            if isinstance(value, dict) and value.get("$import") == EOAP_STRING_FORMAT:
+                expanded.extend(copy.deepcopy(records))
+            else:
+                expanded.append(_offline_string_format(value, records))
+        return expanded
     if isinstance(node, str) and node.startswith(f"{EOAP_STRING_FORMAT}#"):
         return node.partition("#")[2]
     return node
+
+
+def _canonical_type(value: Any, uri: str, names: set[str]) -> Any:
+    """A loaded type with ``<document>#…/URI`` renamed ``<string_format.yaml>#URI``."""
+    if isinstance(value, str):
+        name = value.rpartition("#")[2].rpartition("/")[2]
+        if value.startswith(f"{uri}#") and name in names:
+            return f"{EOAP_STRING_FORMAT}#{name}"
+        return value
+    if isinstance(value, list):
+        return [_canonical_type(v, uri, names) for v in value]
+    if hasattr(value, "items") and not isinstance(value, dict):
+        value.items = _canonical_type(value.items, uri, names)
+    return value
 
 
 def _load_processes(reference: str) -> list[Any]:
@@ -133,11 +170,12 @@ def _load_processes(reference: str) -> list[Any]:
 
     location = reference.partition("#")[0]
     try:
-        loaded = load_cwl_from_location(location)
+        loaded = load_cwl_from_location(location, sort=False)
     except Exception as err:  # cwl_loader raises ValueError, ValidationException, HTTP errors
         raise InvalidInputError(f"cannot load {location} for wrapping: {err}") from err
     processes = loaded if isinstance(loaded, list) else [loaded]
-    # cwl_loader sorts by dependencies in no stable order: keep the document's own order.
+    # Loaded unsorted (cwl_loader's sort depends on set order, so on the hash seed); the
+    # document's own order, as a safety net for loaders that reorder anyway.
     from cwl_dask.loading import _graph_processes
 
     order = list(_graph_processes(location) or {})
@@ -167,7 +205,7 @@ def _pick(processes: list[Any], wanted: str | None, what: str, reference: str) -
 
 def _user_staging_tool(reference: str) -> tuple[Any, list[Any]]:
     """A ``--stage-in``/``--stage-out`` document: the tool and every process it brings."""
-    processes = _load_processes(reference)
+    processes = load_staging_document(reference)
     fragment = reference.partition("#")[2] or None
     return _pick(processes, fragment, "one with path#id", reference), processes
 
@@ -228,7 +266,18 @@ def wrap_package(
         )
     except PluginFailureError as err:
         raise InvalidInputError(f"cannot wrap #{_short_id(workflow)}: {str(err).strip()}") from err
-    return _packed([main, *stage_in_graph, *app, *stage_out_graph])
+    except (TypeError, ValueError, AttributeError) as err:
+        # eoap-cwlwrap 0.32.0 fails this way on, e.g., an optional extra input of a staging
+        # tool (is_type_assignable_to(["null", "string"], URI) raises TypeError).
+        raise InvalidInputError(
+            f"cannot wrap #{_short_id(workflow)}: eoap-cwlwrap failed ({type(err).__name__}: "
+            f"{err}); check the staging tools' extra inputs (optional types are not handled)"
+        ) from err
+    # A staging tool no step runs (no Directory input, or output) is left out.
+    used = {str(step.run).rpartition("#")[2] for step in main.steps}
+    before = stage_in_graph if _short_id(stage_in_tool) in used else []
+    after = stage_out_graph if _short_id(stage_out_tool) in used else []
+    return _packed([main, *before, *app, *after])
 
 
 def _check_staged_types(workflow: Any) -> None:
