@@ -173,18 +173,9 @@ def _load_processes(reference: str) -> list[Any]:
         loaded = load_cwl_from_location(location, sort=False)
     except Exception as err:  # cwl_loader raises ValueError, ValidationException, HTTP errors
         raise InvalidInputError(f"cannot load {location} for wrapping: {err}") from err
-    processes = loaded if isinstance(loaded, list) else [loaded]
-    # Loaded unsorted (cwl_loader's sort depends on set order, so on the hash seed); the
-    # document's own order, as a safety net for loaders that reorder anyway.
-    from cwl_dask.loading import _graph_processes
-
-    order = list(_graph_processes(location) or {})
-
-    def position(process: Any) -> tuple[int, str]:
-        name = _short_id(process)
-        return (order.index(name) if name in order else len(order), name)
-
-    return sorted(processes, key=position)
+    # Unsorted: cwl_loader's dependency sort follows set order, so the hash seed; the
+    # document's own order makes the wrapped document the same from run to run.
+    return loaded if isinstance(loaded, list) else [loaded]
 
 
 def _short_id(process: Any) -> str:
