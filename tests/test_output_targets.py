@@ -33,3 +33,18 @@ def test_clashing_outputs_get_the_names_cwltool_gives(tmp_path: Path) -> None:
     ours = _relocated_targets(OutputPathMapper, files)
     assert ours == _relocated_targets(PathMapper, files)
     assert len(set(ours)) == len(names)  # every distinct output has its own name
+
+
+def test_same_named_directories_are_numbered_as_without_the_memo() -> None:
+    from cwl_dask.relocation import unique_name
+
+    taken_a: set[str] = {"result_3"}
+    taken_b: set[str] = {"result_3"}
+    tried: dict[str, int] = {}
+    for _ in range(6):
+        plain = unique_name("result", taken_a)
+        memo = unique_name("result", taken_b, tried)
+        assert plain == memo
+        taken_a.add(plain)
+        taken_b.add(memo)
+    assert sorted(taken_b) == [f"result{s}" for s in ("", "_2", "_3", "_4", "_5", "_6", "_7")]

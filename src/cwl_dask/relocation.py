@@ -30,13 +30,19 @@ from cwltool.pathmapper import PathMapper
 from cwl_dask.output_targets import number_clashing_files
 
 
-def unique_name(name: str, taken: set[str]) -> str:
-    """``name``, or ``name_2``, ``name_3``… — the first not in ``taken``."""
+def unique_name(name: str, taken: set[str], tried: dict[str, int] | None = None) -> str:
+    """``name``, or ``name_2``, ``name_3``… — the first not in ``taken``.
+
+    ``tried`` (kept across calls while ``taken`` only grows) remembers where the search for
+    each name stopped, so numbering N same-named directories is O(N), not O(N²).
+    """
     if name not in taken:
         return name
-    number = 2
+    number = (tried or {}).get(name, 2)
     while f"{name}_{number}" in taken:
         number += 1
+    if tried is not None:
+        tried[name] = number + 1
     return f"{name}_{number}"
 
 
@@ -53,11 +59,12 @@ class OutputPathMapper(PathMapper):
             super().setup(referenced_files, basedir)
             return
         taken: set[str] = set()
+        tried: dict[str, int] = {}
         for entry in referenced_files:
             if entry.get("location") in self._pathmap:
                 continue  # the same output listed twice goes to one place
             if entry.get("class") == "Directory" and not entry.get("dirname"):
-                name = unique_name(entry["basename"], taken)
+                name = unique_name(entry["basename"], taken, tried)
                 if name != entry["basename"]:
                     entry = {**entry, "basename": name}
             taken.add(entry["basename"])
