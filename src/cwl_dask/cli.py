@@ -22,12 +22,23 @@ _logger = logging.getLogger("cwl_dask")
 EXIT_INTERRUPTED = 130
 
 
-def _configure_logging(quiet: bool, debug: bool) -> None:
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("%(levelname)s %(message)s"))
+def _configure_logging(quiet: bool, debug: bool, json_lines: bool = False) -> logging.Handler:
+    from cwl_dask.progress import StderrHandler
+
+    handler = StderrHandler(json_lines)
     _logger.handlers[:] = [handler]
     _logger.propagate = False
     _logger.setLevel(logging.DEBUG if debug else logging.WARNING if quiet else logging.INFO)
+    return handler
+
+
+def _print_version(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
+    if not value or ctx.resilient_parsing:
+        return
+    from cwl_dask.launch import version
+
+    click.echo(version())
+    ctx.exit()
 
 
 def _guarded(debug: bool, action: Callable[[], int]) -> int:
@@ -75,8 +86,30 @@ def _plan_cluster(workflow: str, job_args: list[str], relax_path_checks: bool) -
     return plan(process, load_job_order(job) if job else None).spec
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(package_name="cwl-dask", prog_name="cwl-dask")
+@click.group(
+    context_settings={"help_option_names": ["-h", "--help"]},
+    epilog="""Examples:
+
+\b
+  cwl-dask run cwl-samples/eo-ndvi/app-package.cwl cwl-samples/eo-ndvi/params.yml
+  cwl-dask run --report report.html --usage-report usage.json pkg.cwl#main job.yml
+  cwl-dask plan cwl-samples/eo-ndvi/app-package.cwl cwl-samples/eo-ndvi/params.yml
+  cwl-dask graph cwl-samples/eo-ndvi/app-package.cwl -o wf.svg
+  cwl-dask validate pkg.cwl
+
+\b
+Shell completion (bash; zsh and fish likewise with zsh_source/fish_source):
+  eval "$(_CWL_DASK_COMPLETE=bash_source cwl-dask)"
+""",
+)
+@click.option(
+    "--version",
+    is_flag=True,
+    expose_value=False,
+    is_eager=True,
+    callback=_print_version,
+    help="Show the versions of cwl-dask, cwltool and Dask, and exit.",
+)
 def cli() -> None:
     """Run CWL workflows and EO Application Packages on Dask."""
 
@@ -92,6 +125,8 @@ def cli() -> None:
   cwl-dask run --gateway https://gateway.example.org --worker-cores 4 --worker-memory 16GiB \
       --max-workers 10 --workdir /shared/runs pkg.cwl#main job.yml
   cwl-dask run --cluster mysite.clusters:slurm --workdir /shared/runs pkg.cwl#main job.yml
+  cwl-dask run --report report.html --usage-report usage.json --log-format json \
+      cwl-samples/eo-ndvi/app-package.cwl cwl-samples/eo-ndvi/params.yml 2> run.log
 """,
 )
 @click.argument("workflow")
@@ -103,8 +138,39 @@ def cli() -> None:
     help="Parent of the run's intermediate files; must be shared by all workers. "
     "Default: a temporary directory, removed on success and kept on failure.",
 )
-@click.option("--quiet", is_flag=True, help="Only warnings and errors on stderr.")
+@click.option("--quiet", is_flag=True, help="Only warnings and errors on stderr (no bars).")
 @click.option("--debug", is_flag=True, help="Verbose logs and tracebacks.")
+@click.option(
+    "--log-format",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="stderr as text, or one JSON object per line (no bars).",
+)
+@click.option(
+    "--progress/--no-progress",
+    default=None,
+    help="Progress bars per step (default: when stderr is a terminal), else one line per event.",
+)
+@click.option(
+    "--report",
+    "report_html",
+    default=None,
+    metavar="FILE.html",
+    help="Write Dask's performance report of the run, with the per-step summary.",
+)
+@click.option(
+    "--usage-report",
+    default=None,
+    metavar="FILE.json",
+    help="Write the usage report (per invocation and per step; the ZOO runner's shape).",
+)
+@click.option(
+    "--logs-dir",
+    default=None,
+    metavar="DIR",
+    help="Where each invocation's log is kept (default: OUTDIR/.cwl-dask/logs).",
+)
 @click.option(
     "--no-container",
     "container",
@@ -206,6 +272,11 @@ def run(
     workdir: str | None,
     quiet: bool,
     debug: bool,
+    log_format: str,
+    progress: bool | None,
+    report_html: str | None,
+    usage_report: str | None,
+    logs_dir: str | None,
     container: Any,
     relax_path_checks: bool,
     entry: str | None,
@@ -237,7 +308,7 @@ def run(
     from cwl_dask.loading import resolve_entry
     from cwl_dask.stdio import reserved_stdout
 
-    _configure_logging(quiet, debug)
+    handler = _configure_logging(quiet, debug, json_lines=log_format == "json")
     memory_mib = _parse_memory(memory)
     try:
         workflow = resolve_entry(workflow, entry)
@@ -262,7 +333,14 @@ def run(
 
     def action() -> int:
         from cwl_dask.engines import detect_engine
+        from cwl_dask.events import Observers
+        from cwl_dask.progress import make_display
+        from cwl_dask.runreport import RunReport
 
+        display = make_display(log_format, quiet, progress)
+        report = RunReport(
+            report_html, usage_report, print_summary=not quiet, json_lines=log_format == "json"
+        )
         request = RunRequest(
             workflow=workflow,
             backend=backend,
@@ -275,6 +353,9 @@ def run(
             relax_path_checks=relax_path_checks,
             stac=stac or stac_collection is not None,
             stac_collection=stac_collection,
+            logs_dir=logs_dir,
+            observer=Observers([display, report]),
+            log_handler=handler,
         )
         with reserved_stdout() as out:
             return launch(request, out)

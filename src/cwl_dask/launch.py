@@ -54,8 +54,9 @@ class RunRequest:
     debug: bool = False
     container: ContainerEngine = "docker"
     relax_path_checks: bool = False
-    logs_dir: str | None = None  # per-invocation logs; default: inside the run directory
+    logs_dir: str | None = None  # per-invocation logs; default: <outdir>/.cwl-dask/logs
     observer: RunObserver | None = None
+    log_handler: logging.Handler | None = None  # where cwltool's log records go too
     stac: bool = False  # check the STAC outputs after success, summary on stderr
     stac_collection: str | None = None  # also write <outdir>/<id>.json wrapping all items
 
@@ -64,6 +65,11 @@ def version() -> str:
     from importlib.metadata import version as package_version
 
     return f"cwl-dask {__version__} (cwltool {package_version('cwltool')})"
+
+
+def default_logs_dir(outdir: str) -> str:
+    """Where the invocations' logs are kept unless told: ``<outdir>/.cwl-dask/logs``."""
+    return os.path.join(outdir, ".cwl-dask", "logs")
 
 
 def _make_run_dir(workdir: str | None) -> str:
@@ -159,9 +165,7 @@ def _run(request: RunRequest, stdout: IO[str]) -> RunResult:
     run_dir = _make_run_dir(request.workdir)
     for sub in ("out", "tmp", "logs"):
         os.makedirs(os.path.join(run_dir, sub))
-    logs_dir = (
-        os.path.abspath(request.logs_dir) if request.logs_dir else os.path.join(run_dir, "logs")
-    )
+    logs_dir = os.path.abspath(request.logs_dir or default_logs_dir(request.outdir))
     result = RunResult(EXIT_FAILED, None, [], run_dir)
     try:
         try:
@@ -182,6 +186,7 @@ def _run(request: RunRequest, stdout: IO[str]) -> RunResult:
             runtimeContext=runtime_context,
             stdout=stdout,
             versionfunc=version,
+            logger_handler=request.log_handler,
         )
         result.code = _exit_code(code, executor)
         if executor.dispatcher is not None:
@@ -193,7 +198,11 @@ def _run(request: RunRequest, stdout: IO[str]) -> RunResult:
             shutil.rmtree(run_dir, ignore_errors=True)
             result.run_dir = None
         else:
-            _logger.error("intermediate files and logs are kept in %s", run_dir)
+            _logger.error(
+                "intermediate files are kept in %s; the invocations' logs are in %s",
+                run_dir,
+                logs_dir,
+            )
 
 
 def _exit_code(code: int, executor: DaskExecutor) -> int:

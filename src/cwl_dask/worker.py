@@ -32,6 +32,8 @@ from cwltool.process import Process
 from schema_salad.exceptions import ValidationException
 
 LOG_TAIL_LINES = 25
+#: Dask event topic on which workers announce that an invocation starts (progress, retries).
+STARTED_TOPIC = "cwl-dask-started"
 
 
 @dataclass(frozen=True)
@@ -177,12 +179,24 @@ def run_invocation(
     runtime.workflow_eval_lock = threading.Condition(threading.RLock())
     defaultStreamHandler.setLevel(options.get("log_level", logging.INFO))
     started = time.time()
+    _announce_start(name)
     outcome = _run(tool, job_order, runtime, log_path)
     outcome.started, outcome.finished = started, time.time()
     outcome.log_path = log_path
     if outcome.status != "success":
         outcome.log_tail = _tail(log_path)
     return outcome
+
+
+def _announce_start(name: str) -> None:
+    """Tell the driver this invocation began, through Dask's structured events."""
+    try:
+        from distributed import get_worker
+
+        worker = get_worker()
+        worker.log_event(STARTED_TOPIC, {"key": worker.get_current_task(), "name": name})
+    except Exception:  # not in a Dask worker (tests call this directly): nobody to tell
+        pass
 
 
 def _run(
