@@ -109,9 +109,8 @@ class RunReport(RunObserver):
             if self.json_lines:
                 from dataclasses import asdict
 
-                _logger.info(
-                    "summary", extra={"event": {"event": "summary", "steps": [asdict(r) for r in rows]}}
-                )
+                event = {"event": "summary", "steps": [asdict(r) for r in rows]}
+                _logger.info("summary", extra={"event": event})
             else:
                 print(format_summary(rows), file=sys.stderr, flush=True)
 

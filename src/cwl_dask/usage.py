@@ -89,7 +89,17 @@ def _seconds(value: float) -> str:
     return f"{hours}h{minutes:02d}m{seconds:02d}s" if hours else f"{minutes}m{seconds:02d}s"
 
 
-SUMMARY_COLUMNS = ("step", "invocations", "failed", "total", "mean", "max", "cores", "ram", "retries")
+SUMMARY_COLUMNS = (
+    "step",
+    "invocations",
+    "failed",
+    "total",
+    "mean",
+    "max",
+    "cores",
+    "ram",
+    "retries",
+)
 
 
 def summary_rows(rows: Sequence[StepUsage]) -> list[tuple[str, ...]]:
@@ -115,7 +125,10 @@ def format_summary(rows: Sequence[StepUsage]) -> str:
     cells = [SUMMARY_COLUMNS, *summary_rows(rows)]
     widths = [max(len(line[i]) for line in cells) for i in range(len(SUMMARY_COLUMNS))]
     lines = [
-        "  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(line, widths)))
+        "  ".join(
+            c.ljust(w) if i == 0 else c.rjust(w)
+            for i, (c, w) in enumerate(zip(line, widths, strict=True))
+        )
         for line in cells
     ]
     return "\n".join(lines)
