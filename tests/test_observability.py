@@ -58,7 +58,8 @@ def _plain(text: str) -> str:
 
 def test_a_terminal_shows_one_bar_per_step_with_totals_and_the_summary(tmp_path: Path) -> None:
     code, stdout, screen = _under_terminal(
-        ["run", "--no-container", "--outdir", str(tmp_path / "out"), *map(str, EO)], tmp_path
+        ["run", "--no-container", "--dashboard", "--outdir", str(tmp_path / "out"), *map(str, EO)],
+        tmp_path,
     )
     assert code == 0, _plain(screen)
     assert json.loads(stdout)["results"]["class"] == "Directory"
@@ -143,6 +144,24 @@ def test_json_log_format_report_usage_and_kept_logs(cwl_dask, tmp_path: Path) ->
     assert names == sorted([*scattered, "mosaic.log", "stac.log"])
     assert {Path(c["log"]) for c in usage["children"]} == {logs / n for n in names}
     assert "[job mosaic]" in (logs / "mosaic.log").read_text()
+
+
+def test_expected_totals_follow_scatter_methods_and_skipped_steps(cwl_dask, tmp_path: Path) -> None:
+    result = cwl_dask(
+        "run", "--log-format", "json", "--outdir", tmp_path, DATA / "progress-mix.cwl"
+    )  # fmt: skip
+    assert result.code == 0, result.stderr
+    events = [json.loads(line) for line in result.stderr.splitlines() if line.strip()]
+    expected: dict[str, int] = {}
+    for e in events:
+        if e.get("event") == "expected":
+            assert all(count > 0 for count in e["totals"].values())
+            expected.update(e["totals"])
+    # 5 x 2 flat crossproduct; the sub-workflow's steps once per element, the conditional
+    # one only for the 3 odd numbers it ran for
+    assert expected == {"pair": 10, "square": 5, "only_odd": 3}
+    finished = [e["step"] for e in events if e.get("event") == "finished"]
+    assert {s: finished.count(s) for s in set(finished)} == expected
 
 
 def test_a_failure_names_the_log_it_kept(cwl_dask, tmp_path: Path) -> None:

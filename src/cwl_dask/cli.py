@@ -41,6 +41,14 @@ def _print_version(ctx: click.Context, _param: click.Parameter, value: bool) -> 
     ctx.exit()
 
 
+def _say(message: str) -> None:
+    """An error line on stderr; a JSON object like every other line with --log-format json."""
+    if any(getattr(handler, "json_lines", False) for handler in _logger.handlers):
+        _logger.error(message)
+    else:
+        click.echo(message, err=True)
+
+
 def _guarded(debug: bool, action: Callable[[], int]) -> int:
     """Run ``action``; turn errors into a message and an exit code."""
     try:
@@ -48,15 +56,15 @@ def _guarded(debug: bool, action: Callable[[], int]) -> int:
     except CwlDaskError as err:
         if debug:
             raise
-        click.echo(f"cwl-dask: error: {err}", err=True)
+        _say(f"cwl-dask: error: {err}")
         return err.exit_code
     except KeyboardInterrupt:
-        click.echo("cwl-dask: interrupted", err=True)
+        _say("cwl-dask: interrupted")
         return EXIT_INTERRUPTED
     except Exception as err:
         if debug:
             raise
-        click.echo(f"cwl-dask: internal error: {type(err).__name__}: {err} (see --debug)", err=True)
+        _say(f"cwl-dask: internal error: {type(err).__name__}: {err} (see --debug)")
         return EXIT_FAILED
 
 
@@ -208,6 +216,11 @@ def cli() -> None:
     help="Run the local cluster's worker in its own process (default: in this process).",
 )
 @click.option(
+    "--dashboard",
+    is_flag=True,
+    help="Serve the local cluster's Dask dashboard (needs bokeh; remote clusters have theirs).",
+)
+@click.option(
     "--scheduler", default=None, help="Address of a running Dask scheduler to use instead."
 )
 @click.option("--gateway", default=None, help="Create the cluster on this Dask Gateway (URL).")
@@ -283,6 +296,7 @@ def run(
     cores: float | None,
     memory: str | None,
     worker_processes: bool,
+    dashboard: bool,
     scheduler: str | None,
     gateway: str | None,
     gateway_auth: str | None,
@@ -326,6 +340,7 @@ def run(
             local_cores=cores,
             local_memory_mib=memory_mib,
             local_processes=worker_processes,
+            local_dashboard=dashboard,
             planner=lambda: _plan_cluster(workflow, list(job_args), relax_path_checks),
         )
     except InvalidInputError as err:

@@ -198,11 +198,8 @@ def _run(request: RunRequest, stdout: IO[str]) -> RunResult:
             shutil.rmtree(run_dir, ignore_errors=True)
             result.run_dir = None
         else:
-            _logger.error(
-                "intermediate files are kept in %s; the invocations' logs are in %s",
-                run_dir,
-                logs_dir,
-            )
+            logs = f"; the invocations' logs are in {logs_dir}" if os.path.isdir(logs_dir) else ""
+            _logger.error("intermediate files are kept in %s%s", run_dir, logs)
 
 
 def _exit_code(code: int, executor: DaskExecutor) -> int:

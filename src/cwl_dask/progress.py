@@ -155,6 +155,7 @@ class ProgressBars(RunObserver):
         self._running: dict[str, set[str]] = {}
         self._finished: set[str] = set()
         self._done: dict[str, int] = {}
+        self._submitted: dict[str, int] = {}
         self._totals: dict[str, int] = {}
         self._active = False
 
@@ -172,7 +173,7 @@ class ProgressBars(RunObserver):
         if step not in self._tasks:
             return
         done = self._done.get(step, 0)
-        total = max(self._totals.get(step, 0), done)
+        total = max(self._totals.get(step, 0), self._submitted.get(step, 0), done)
         self.progress.update(
             self._task(step),
             completed=done,
@@ -186,6 +187,7 @@ class ProgressBars(RunObserver):
         self._active = True
 
     def submitted(self, name: str, step: str, resources: dict[str, float] | None) -> None:
+        self._submitted[step] = self._submitted.get(step, 0) + 1
         self._task(step)
         self._refresh(step)
 
@@ -210,7 +212,7 @@ class ProgressBars(RunObserver):
         if not self._active:
             return
         for step, task in self._tasks.items():  # skipped invocations: the bar ends full
-            self._totals[step] = self._done.get(step, 0)
+            self._totals[step] = self._submitted[step] = self._done.get(step, 0)
             self._refresh(step)
             self.progress.stop_task(task)
         time.sleep(0.05)

@@ -64,7 +64,7 @@ class StepTotals:
             still_open.append((step, job, name))
             totals[name] += max(self._expected(step, job) or 0, actual)
         self._open = still_open
-        return dict(totals)
+        return {step: count for step, count in totals.items() if count}  # 0: not known yet
 
     def _expected(self, step: WorkflowJobStep, job: WorkflowJob) -> int | None:
         scatter = aslist(step.tool.get("scatter", []))
