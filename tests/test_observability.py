@@ -279,3 +279,73 @@ def test_completion_script_is_available(tmp_path: Path) -> None:
         pytest.skip("the cwl-dask entry point is not installed")
     result = subprocess.run([str(script)], capture_output=True, text=True, env=env, timeout=60)
     assert "complete" in result.stdout and "_CWL_DASK_COMPLETE" in result.stdout
+
+
+# ------------------------------------------------------------------------------ units
+
+
+def _record(name: str, step: str, started: float, finished: float, status: str = "success"):
+    from cwl_dask.events import InvocationRecord
+
+    return InvocationRecord(name, step, status, 1.0, 512.0, started, finished, 0, f"/{name}.log")
+
+
+def test_step_summary_counts_failures_times_and_restarts() -> None:
+    from cwl_dask.usage import format_summary, step_summary
+
+    records = [
+        _record("a", "a", 0, 2),
+        _record("a_2", "a", 0, 4, status="permanentFail"),
+        _record("b", "b", 5, 6),
+    ]
+    rows = step_summary(records, {"a_2": 1})
+    assert [
+        (r.step, r.invocations, r.failed, r.total_seconds, r.max_seconds, r.retries) for r in rows
+    ] == [
+        ("a", 2, 1, 6.0, 4.0, 1),
+        ("b", 1, 0, 1.0, 1.0, 0),
+    ]
+    table = format_summary(rows).splitlines()
+    assert table[0].split() == [
+        "step",
+        "invocations",
+        "failed",
+        "total",
+        "mean",
+        "max",
+        "cores",
+        "ram",
+        "retries",
+    ]
+    assert table[1].split() == ["a", "2", "1", "6.0s", "3.0s", "4.0s", "1", "512", "MiB", "1"]
+
+
+def test_step_seconds_reads_reports_with_or_without_step_names() -> None:
+    from cwl_dask.usage import step_seconds, usage_report
+
+    ours = usage_report([_record("a", "a", 0, 2), _record("a_2", "a", 0, 3)], 2, 1024)
+    assert step_seconds(ours) == {"a": (2, 5.0)}
+    assert ours["steps"][0]["invocations"] == 2 and ours["total_tasks"] == 2
+    calrissian = {"children": [{"name": "ndvi_2", "elapsed_seconds": 1.5}, {"name": "ndvi"}]}
+    assert step_seconds(calrissian) == {"ndvi": (2, 1.5)}
+
+
+def test_json_lines_carry_the_event_fields() -> None:
+    import logging
+
+    from cwl_dask.progress import StderrHandler
+
+    handler = StderrHandler(json_lines=True)
+    handler.setFormatter(logging.Formatter("ignored %(message)s"))  # as cwltool does
+    record = logging.LogRecord("cwl_dask", logging.INFO, __file__, 1, "finished %s", ("x",), None)
+    record.event = {"event": "finished", "name": "x"}
+    line = json.loads(handler.format(record))
+    assert (line["message"], line["event"], line["name"], line["level"]) == (
+        "finished x",
+        "finished",
+        "x",
+        "INFO",
+    )
+    text = StderrHandler()
+    text.setFormatter(logging.Formatter("ignored %(message)s"))
+    assert text.format(record) == "INFO finished x"

@@ -116,7 +116,6 @@ class Dispatcher:
         self._announced: dict[str, int] = {}
         self._announced_at = 0.0
         self._pending: dict[str, tuple[RemoteJob, dict[str, float] | None]] = {}
-        self._started: dict[str, RemoteJob] = {}
         self._lock = threading.Lock()
         self._finished = as_completed([], with_results=True, raise_errors=False)
         self._packages: dict[int, Any] = {}
