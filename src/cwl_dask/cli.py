@@ -7,6 +7,7 @@ to their exit code; tracebacks appear only with ``--debug``.
 
 from __future__ import annotations
 
+import importlib.util
 import logging
 import sys
 from collections.abc import Callable
@@ -323,6 +324,11 @@ def run(
     from cwl_dask.stdio import reserved_stdout
 
     handler = _configure_logging(quiet, debug, json_lines=log_format == "json")
+    if report_html is not None and importlib.util.find_spec("bokeh") is None:
+        raise click.UsageError(
+            "--report needs bokeh (Dask draws the report with it): "
+            "pip install 'cwl-dask[dashboard]'"
+        )
     memory_mib = _parse_memory(memory)
     try:
         workflow = resolve_entry(workflow, entry)

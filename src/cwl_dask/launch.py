@@ -64,7 +64,10 @@ class RunRequest:
 def version() -> str:
     from importlib.metadata import version as package_version
 
-    return f"cwl-dask {__version__} (cwltool {package_version('cwltool')})"
+    return (
+        f"cwl-dask {__version__} (cwltool {package_version('cwltool')}, "
+        f"dask {package_version('distributed')})"
+    )
 
 
 def default_logs_dir(outdir: str) -> str:
