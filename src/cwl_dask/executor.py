@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import logging
 import os
-import re
-import shutil
 import threading
 import time
 import uuid
@@ -31,6 +29,7 @@ from schema_salad.exceptions import ValidationException
 from cwl_dask.clusters import RESOURCE_CORES, RESOURCE_RAM, Backend
 from cwl_dask.errors import CwlDaskError
 from cwl_dask.events import InvocationRecord, RunObserver
+from cwl_dask.logs import InvocationLogs
 from cwl_dask.tool import DaskProcessMixin, DaskRuntimeContext, RemoteJob
 from cwl_dask.totals import StepTotals
 from cwl_dask.worker import STARTED_TOPIC, Outcome, ToolPackage, run_invocation
@@ -108,7 +107,7 @@ class Dispatcher:
         self.options = options
         self.loading_options = loading_options
         self.log_dir = log_dir
-        self.keep_logs_in = keep_logs_in
+        self.logs = InvocationLogs(log_dir, keep_logs_in)
         self.observer = observer or RunObserver()
         self.submitted = 0
         self.records: list[InvocationRecord] = []
@@ -120,7 +119,6 @@ class Dispatcher:
         self._finished = as_completed([], with_results=True, raise_errors=False)
         self._packages: dict[int, Any] = {}
         self._names: dict[str, int] = {}
-        self._log_names: dict[str, str] = {}
         self._subscribed = False
 
     def subscribe(self) -> None:
@@ -166,34 +164,6 @@ class Dispatcher:
             self._announced = totals
             self.observer.expected(dict(totals))
 
-    def _log_path(self, job: RemoteJob) -> str:
-        """``<step>.log`` for a step's first invocation, ``<step>.<i>.log`` for the i-th."""
-        index = job.name[len(job.step) + 1 :] if job.name != job.step else ""
-        safe = re.sub(r"[^0-9A-Za-z_.+-]", "_", job.step) or "step"
-        name = f"{safe}.{index}.log" if index else f"{safe}.log"
-        self._log_names[job.name] = name
-        return os.path.join(self.log_dir, name)
-
-    def _keep_log(self, job: RemoteJob, path: str) -> str:
-        """Move an invocation's log from the shared run directory to where logs are kept.
-
-        Workers write into the run directory, which every worker sees; the logs directory
-        (by default in --outdir) may only be visible to the driver.
-        """
-        if not self.keep_logs_in:
-            return path
-        source = path or os.path.join(self.log_dir, self._log_names.get(job.name, ""))
-        if not os.path.isfile(source):
-            return path
-        target = os.path.join(self.keep_logs_in, os.path.basename(source))
-        try:
-            os.makedirs(self.keep_logs_in, exist_ok=True)
-            shutil.move(source, target)
-        except OSError as err:
-            _logger.warning("cannot keep the log of %s in %s: %s", job.name, target, err)
-            return source
-        return target
-
     def unique_name(self, step: str) -> str:
         """``step``, ``step_2``, ``step_3``… as cwltool names jobs, counted per run.
 
@@ -232,7 +202,7 @@ class Dispatcher:
             job.job_order,
             job.name,
             options,
-            self._log_path(job),
+            self.logs.path_for(job.name, job.step),
             key=f"{job.key_prefix}-{uuid.uuid4().hex}",
             resources=resources,
             pure=False,
@@ -266,7 +236,7 @@ class Dispatcher:
             else:
                 error = result[1] if isinstance(result, tuple) else result
                 outcome = Outcome("permanentFail", message=f"the Dask task failed: {error!r}")
-            outcome.log_path = self._keep_log(job, outcome.log_path)
+            outcome.log_path = self.logs.keep(job.name, outcome.log_path)
             if outcome.unsupported:
                 raise UnsupportedRequirement(outcome.message)
             if outcome.status != "success":
@@ -365,7 +335,7 @@ class DaskExecutor(JobExecutor):
                 self.loading_options,
                 run_logs,
                 self.observer,
-                keep_logs_in=None if self.logs_dir == run_logs else self.logs_dir,
+                keep_logs_in=self.logs_dir,
             )
             runtime_context.dispatcher = self.dispatcher
             self.observer.connected(client)
