@@ -24,7 +24,7 @@ from cwltool.argparser import arg_parser
 from cwltool.context import LoadingContext
 from cwltool.main import main as cwltool_main
 
-from cwl_dask import __version__
+from cwl_dask import __version__, stepclusters
 from cwl_dask.clusters import Backend
 from cwl_dask.engines import ContainerEngine
 from cwl_dask.errors import (
@@ -182,6 +182,7 @@ def _run(request: RunRequest, stdout: IO[str]) -> RunResult:
             runtimeContext=runtime_context,
             stdout=stdout,
             versionfunc=version,
+            custom_schema_callback=stepclusters.register_schema,
         )
         result.code = _exit_code(code, executor)
         if executor.dispatcher is not None:

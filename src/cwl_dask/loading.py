@@ -15,6 +15,7 @@ from ruamel.yaml import YAML
 from ruamel.yaml.error import YAMLError
 from schema_salad.exceptions import ValidationException
 
+from cwl_dask import stepclusters
 from cwl_dask.errors import InvalidInputError
 
 _logger = logging.getLogger("cwl_dask")
@@ -32,6 +33,7 @@ def load_process(reference: str, relax_path_checks: bool = False) -> Process:
             raise InvalidInputError(f"no such file: {path}")
         # A relative path with a fragment does not resolve in cwltool's loader; a URI does.
         reference = Path(path).resolve().as_uri() + (f"#{fragment}" if fragment else "")
+    stepclusters.register_schema()  # DaskGatewayRequirement may stand under requirements
     context = LoadingContext({"relax_path_checks": relax_path_checks})
     context.construct_tool_object = default_make_tool
     try:

@@ -1,0 +1,553 @@
+"""Steps that use Dask themselves: calrissian's ``DaskGatewayRequirement``.
+
+Many EO tools are Dask programs. The EOEPCA ecosystem describes their cluster with
+calrissian's CWL extension ``DaskGatewayRequirement`` (namespace
+``https://calrissian-cwl.github.io/schema#``): before such a tool runs, the runner creates a
+cluster of the requested shape, tells the tool its name in ``DASK_CLUSTER``, and shuts it
+down afterwards. This module does that natively, per invocation, on the Dask worker that
+runs the tool:
+
+* :func:`register_schema` teaches cwltool the extension (its schema and its name in the
+  supported requirements), so it may stand under ``requirements`` as well as ``hints``;
+* :func:`find_requirement` and :func:`evaluate` turn a tool's requirement into a
+  :class:`StepCluster`, expressions evaluated with the invocation's inputs by cwltool's
+  Builder (as for ``ResourceRequirement``), every field checked, errors naming the step;
+* :func:`provided_cluster` creates the cluster around the tool's run — on the run's Dask
+  Gateway when the run uses one, otherwise a dedicated ``LocalCluster`` on the worker — and
+  yields the variables to add to the job's environment (cwltool's ``JobBase.environment``);
+  the cluster is shut down whatever happens to the tool.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import gc
+import logging
+import os
+import re
+from collections.abc import Iterator, Mapping
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from cwl_utils.expression import needs_parsing
+
+from cwl_dask.errors import InvalidInputError
+
+_logger = logging.getLogger("cwl_dask")
+
+REQUIREMENT = "DaskGatewayRequirement"
+NAMESPACE = "https://calrissian-cwl.github.io/schema#"
+URI = NAMESPACE + REQUIREMENT
+
+#: The requirement's fields, in calrissian's schema order.
+FIELDS = ("workerCores", "workerCoresLimit", "workerMemory", "clusterMaxCores", "clusterMaxMemory")
+#: An older spelling (Terradue's calrissian, eoap/dask-app-package examples): accepted, warned.
+OLD_SPELLINGS = {"clusterMaxCore": "clusterMaxCores"}
+#: Keys zoo-calrissian-runner reads from the requirement; cwl-dask's backend decides instead.
+RUNNER_KEYS = ("gateway_url", "configmap")
+
+#: The runtime option that carries a step's cluster to the worker (see :func:`shipped`).
+OPTION = "cwl_dask_step_cluster"
+
+#: cwltool versions whose schema gets the extension (the documents' and the internal one).
+_SCHEMA_VERSIONS = ("v1.0", "v1.1", "v1.2", "v1.3.0-dev1")
+
+_SCHEMA = f"""\
+$base: "{NAMESPACE}"
+$namespaces:
+  cwl: "https://w3id.org/cwl/cwl#"
+$graph:
+- $import: https://w3id.org/cwl/CommonWorkflowLanguage.yml
+- name: {REQUIREMENT}
+  type: record
+  extends: cwl:ProcessRequirement
+  inVocab: false
+  doc: |
+    A Dask cluster the tool uses while it runs, created before and shut down after each
+    invocation (calrissian's extension). Every field is required; cwl-dask checks them
+    itself, so that a wrong value is reported with the step's name.
+  fields:
+    class:
+      type: string
+      jsonldPredicate: {{_id: "@type", _type: "@vocab"}}
+    workerCores: {{type: Any?, doc: "cores of a worker (int or expression)"}}
+    workerCoresLimit: {{type: Any?, doc: "core limit of a worker (int or expression)"}}
+    workerMemory: {{type: Any?, doc: "memory of a worker, e.g. 4G (string or expression)"}}
+    clusterMaxCores: {{type: Any?, doc: "cores of all workers together (int or expression)"}}
+    clusterMaxMemory: {{type: Any?, doc: "memory of all workers together, e.g. 16G"}}
+    clusterMaxCore: {{type: Any?, doc: "old spelling of clusterMaxCores"}}
+    gateway_url: {{type: Any?, doc: "read by zoo-calrissian-runner; ignored by cwl-dask"}}
+    configmap: {{type: Any?, doc: "read by zoo-calrissian-runner; ignored by cwl-dask"}}
+"""
+
+
+def register_schema() -> None:
+    """Make cwltool accept the requirement: its schema, and its name as supported.
+
+    cwltool's hook for extension schemas is ``use_custom_schema`` (through ``cwltool.main``'s
+    ``custom_schema_callback``); its list of supported requirements is the module-level
+    ``supportedProcessRequirements``, which calrissian extends the same way. Idempotent.
+    """
+    from cwltool import process
+
+    for version in _SCHEMA_VERSIONS:
+        if process.custom_schemas.get(version) != (NAMESPACE.rstrip("#"), _SCHEMA):
+            process.use_custom_schema(version, NAMESPACE.rstrip("#"), _SCHEMA)
+    if URI not in process.supportedProcessRequirements:
+        process.supportedProcessRequirements.append(URI)
+
+
+# --------------------------------------------------------------------------- the requirement
+
+
+def is_requirement(entry: Any) -> bool:
+    """Whether a requirement/hint entry is a DaskGatewayRequirement, in any namespace.
+
+    ``calrissian:DaskGatewayRequirement``, the full URI, and any other namespace whose last
+    ``#``, ``/`` or ``:`` segment is the name (as zoo-calrissian-runner matches it).
+    """
+    if not isinstance(entry, Mapping):
+        return False
+    cls = entry.get("class")
+    return isinstance(cls, str) and re.split(r"[#/:]", cls)[-1] == REQUIREMENT
+
+
+def find_requirement(process: Any) -> Mapping[str, Any] | None:
+    """The DaskGatewayRequirement in force for a tool: requirements first, then hints.
+
+    ``process.requirements``/``hints`` are cwltool's *effective* lists (inherited from the
+    workflow and the step included); as in cwltool's ``get_requirement``, the last matching
+    entry of ``requirements`` wins, then the last of ``hints``.
+    """
+    for entries in (process.requirements, process.hints):
+        for entry in reversed(entries or []):
+            if is_requirement(entry):
+                return entry
+    return None
+
+
+@dataclass(frozen=True)
+class StepCluster:
+    """One invocation's evaluated DaskGatewayRequirement (memory as given, and in bytes)."""
+
+    worker_cores: int
+    worker_cores_limit: int
+    worker_memory: str
+    cluster_max_cores: int
+    cluster_max_memory: str
+
+    @property
+    def worker_memory_bytes(self) -> int:
+        return parse_memory(self.worker_memory)
+
+    @property
+    def cluster_max_memory_bytes(self) -> int:
+        return parse_memory(self.cluster_max_memory)
+
+    @property
+    def workers(self) -> int:
+        """calrissian's count: as many workers as both cluster limits allow."""
+        return min(
+            self.cluster_max_cores // self.worker_cores_limit,
+            self.cluster_max_memory_bytes // self.worker_memory_bytes,
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        return {**asdict(self), "workers": self.workers}
+
+    def describe(self) -> str:
+        return (
+            f"{self.workers} worker{'' if self.workers == 1 else 's'} of {self.worker_cores} "
+            f"core{'' if self.worker_cores == 1 else 's'} (limit {self.worker_cores_limit}) and "
+            f"{self.worker_memory}; cluster at most {self.cluster_max_cores} cores and "
+            f"{self.cluster_max_memory}"
+        )
+
+
+#: Memory units: calrissian's (K, M, G… binary; KB, MB, GB… decimal) and Kubernetes' (Ki…).
+_UNITS = {"": 1, "b": 1}
+for _power, _letter in enumerate("kmgtp", start=1):
+    _UNITS[_letter] = _UNITS[f"{_letter}i"] = _UNITS[f"{_letter}ib"] = 1024**_power
+    _UNITS[f"{_letter}b"] = 1000**_power
+_MEMORY = re.compile(r"\s*(\d+(?:\.\d+)?)\s*([a-zA-Z]*)\s*")
+
+
+def parse_memory(value: str) -> int:
+    """Bytes in ``"4G"`` (calrissian: G = GiB, GB = 10⁹), ``"4Gi"``, ``"512MiB"``…"""
+    match = _MEMORY.fullmatch(value)
+    unit = match.group(2).lower() if match else ""
+    if not match or unit not in _UNITS or unit in ("", "b"):
+        raise ValueError(f"{value!r} is not a memory size with a unit such as '4G' or '512Mi'")
+    return int(float(match.group(1)) * _UNITS[unit])
+
+
+def _integer(name: str, value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ValueError(f"{name} must be a positive integer, not {value!r}")
+    if float(value) != int(value) or value <= 0:
+        raise ValueError(f"{name} must be a positive integer, not {value!r}")
+    return int(value)
+
+
+def _memory(name: str, value: Any) -> str:
+    if not isinstance(value, str):
+        raise ValueError(f"{name} must be a memory size such as '4G', not {value!r}")
+    try:
+        size = parse_memory(value)
+    except ValueError as err:
+        raise ValueError(f"{name}: {err}") from None
+    if size <= 0:
+        raise ValueError(f"{name} must be positive, not {value!r}")
+    return value.strip()
+
+
+_warned: set[tuple[int, str]] = set()
+
+
+def fields_of(requirement: Mapping[str, Any], where: str) -> dict[str, Any]:
+    """The requirement's five fields, old spellings renamed; missing ones are an error."""
+    values: dict[str, Any] = {}
+    for key, value in requirement.items():
+        key = str(key).split("#")[-1].split("/")[-1]
+        if key == "class":
+            continue
+        if key in OLD_SPELLINGS:
+            new = OLD_SPELLINGS[key]
+            if new in requirement:
+                raise InvalidInputError(
+                    f"{where}: DaskGatewayRequirement has both '{key}' and '{new}'"
+                )
+            if (id(requirement), key) not in _warned:  # once per document, not per invocation
+                _warned.add((id(requirement), key))
+                _logger.warning(
+                    "%s: DaskGatewayRequirement field '%s' is an old spelling of '%s'; "
+                    "accepted, but calrissian ignores the whole requirement with it",
+                    where,
+                    key,
+                    new,
+                )
+            key = new
+        elif key in RUNNER_KEYS:
+            _logger.debug(
+                "%s: DaskGatewayRequirement field '%s' is zoo-calrissian-runner's; cwl-dask "
+                "creates the cluster on its own backend and ignores it",
+                where,
+                key,
+            )
+            continue
+        elif key not in FIELDS:
+            raise InvalidInputError(
+                f"{where}: DaskGatewayRequirement has an unknown field '{key}' "
+                f"(its fields: {', '.join(FIELDS)})"
+            )
+        values[key] = value
+    missing = [name for name in FIELDS if name not in values]
+    if missing:
+        raise InvalidInputError(
+            f"{where}: DaskGatewayRequirement lacks {', '.join(missing)} "
+            f"(it needs {', '.join(FIELDS)})"
+        )
+    return values
+
+
+def expressions_of(requirement: Mapping[str, Any]) -> bool:
+    """Whether any field of the requirement is a CWL expression."""
+    return any(isinstance(v, str) and needs_parsing(v) for v in requirement.values())
+
+
+def evaluate(requirement: Mapping[str, Any], builder: Any, where: str) -> StepCluster:
+    """The requirement with its expressions evaluated by ``builder`` and its fields checked.
+
+    ``builder`` is cwltool's Builder for the invocation (``Process._init_job``), or None when
+    no field is an expression. Any invalid value raises :class:`InvalidInputError` naming
+    ``where`` (the step) and the field.
+    """
+    values = fields_of(requirement, where)
+    for name, value in values.items():
+        if isinstance(value, str) and needs_parsing(value):
+            if builder is None:
+                raise InvalidInputError(f"{where}: DaskGatewayRequirement {name} needs inputs")
+            try:
+                values[name] = builder.do_eval(value)
+            except Exception as err:
+                raise InvalidInputError(
+                    f"{where}: DaskGatewayRequirement {name} {value!r} failed: {err}"
+                ) from None
+    try:
+        cluster = StepCluster(
+            worker_cores=_integer("workerCores", values["workerCores"]),
+            worker_cores_limit=_integer("workerCoresLimit", values["workerCoresLimit"]),
+            worker_memory=_memory("workerMemory", values["workerMemory"]),
+            cluster_max_cores=_integer("clusterMaxCores", values["clusterMaxCores"]),
+            cluster_max_memory=_memory("clusterMaxMemory", values["clusterMaxMemory"]),
+        )
+    except ValueError as err:
+        raise InvalidInputError(f"{where}: DaskGatewayRequirement {err}") from None
+    if cluster.worker_cores_limit < cluster.worker_cores:
+        raise InvalidInputError(
+            f"{where}: DaskGatewayRequirement workerCoresLimit ({cluster.worker_cores_limit}) "
+            f"is less than workerCores ({cluster.worker_cores})"
+        )
+    if cluster.workers < 1:
+        raise InvalidInputError(
+            f"{where}: DaskGatewayRequirement allows no worker: clusterMaxCores "
+            f"{cluster.cluster_max_cores} // workerCoresLimit {cluster.worker_cores_limit} and "
+            f"clusterMaxMemory {cluster.cluster_max_memory} // workerMemory "
+            f"{cluster.worker_memory} must both be at least 1"
+        )
+    return cluster
+
+
+def check_static(process: Any, where: str) -> None:
+    """Check a tool's requirement as far as it can be without inputs (at load time)."""
+    requirement = find_requirement(process)
+    if requirement is None:
+        return
+    if expressions_of(requirement):
+        fields_of(requirement, where)  # missing/unknown fields are known already
+    else:
+        evaluate(requirement, None, where)
+
+
+# --------------------------------------------------------------------------- the driver
+
+
+def shipped(cluster: StepCluster, backend: Any, image: str | None) -> dict[str, Any]:
+    """What a worker needs to create ``cluster``: on the run's gateway, or a LocalCluster.
+
+    A gateway run ships the gateway's address and the driver's authentication object (the
+    tool has to authenticate as well: it connects to the cluster by name).
+    """
+    from cwl_dask.clusters.gateway import GatewayBackend
+
+    target: dict[str, Any] = {"cluster": asdict(cluster), "image": image, "kind": "local"}
+    gateway = getattr(backend, "gateway", None) if isinstance(backend, GatewayBackend) else None
+    if gateway is not None:
+        import dask
+
+        target.update(
+            kind="gateway",
+            address=gateway.address,
+            proxy_address=gateway.proxy_address,
+            public_address=dask.config.get("gateway.public-address", None),
+            auth=gateway.auth,
+        )
+    return target
+
+
+def docker_image(process: Any) -> str | None:
+    """The tool's container image (``DockerRequirement``), for the gateway's ``image``."""
+    requirement, _ = process.get_requirement("DockerRequirement")
+    if requirement:
+        return requirement.get("dockerPull") or requirement.get("dockerImageId")
+    return None
+
+
+# --------------------------------------------------------------------------- the worker
+
+
+class StepClusterError(Exception):
+    """The cluster a step asks for could not be created; the step fails with this message."""
+
+
+@contextlib.contextmanager
+def provided_cluster(target: Mapping[str, Any], step: str) -> Iterator[dict[str, str]]:
+    """Create the step's cluster, yield the tool's environment, always shut it down."""
+    cluster = StepCluster(**target["cluster"])
+    if target["kind"] == "gateway":
+        with _gateway_cluster(cluster, target, step) as env:
+            yield env
+    else:
+        with _local_cluster(cluster, step) as env:
+            yield env
+
+
+def _gateway_environment(
+    cluster: StepCluster, target: Mapping[str, Any], name: str
+) -> dict[str, str]:
+    """calrissian's variables, plus the Dask config that makes ``Gateway()`` find the gateway."""
+    env = {
+        "DASK_GATEWAY_URL": target["address"],
+        "DASK_CLUSTER": name,
+        "DASK_GATEWAY_WORKER_CORES": str(cluster.worker_cores),
+        "DASK_GATEWAY_WORKER_CORES_LIMIT": str(cluster.worker_cores_limit),
+        "DASK_GATEWAY_WORKER_MEMORY": cluster.worker_memory,
+        "DASK_GATEWAY_CLUSTER_MAX_CORES": str(cluster.cluster_max_cores),
+        "DASK_GATEWAY_CLUSTER_MAX_RAM": cluster.cluster_max_memory,
+        "DASK_GATEWAY__ADDRESS": target["address"],
+        "DASK_GATEWAY__PROXY_ADDRESS": target["proxy_address"],
+    }
+    if target.get("image"):
+        env["DASK_GATEWAY_IMAGE"] = target["image"]
+    if target.get("public_address"):
+        env["DASK_GATEWAY__PUBLIC_ADDRESS"] = target["public_address"]
+    env.update(_auth_environment(target["auth"]))
+    return env
+
+
+def _auth_environment(auth: Any) -> dict[str, str]:
+    """The Dask config variables that rebuild ``auth`` inside the tool (``Gateway()``)."""
+    from dask_gateway.auth import BasicAuth, JupyterHubAuth, KerberosAuth
+
+    if isinstance(auth, BasicAuth):
+        env = {"DASK_GATEWAY__AUTH__TYPE": "basic"}
+        if auth.username is not None:
+            env["DASK_GATEWAY__AUTH__KWARGS__USERNAME"] = str(auth.username)
+        if auth.password is not None:
+            env["DASK_GATEWAY__AUTH__KWARGS__PASSWORD"] = str(auth.password)
+        return env
+    if isinstance(auth, JupyterHubAuth):
+        return {"DASK_GATEWAY__AUTH__TYPE": "jupyterhub", "JUPYTERHUB_API_TOKEN": auth.api_token}
+    if isinstance(auth, KerberosAuth):
+        return {"DASK_GATEWAY__AUTH__TYPE": "kerberos"}
+    kind = type(auth)
+    return {"DASK_GATEWAY__AUTH__TYPE": f"{kind.__module__}.{kind.__qualname__}"}
+
+
+def _set_gateway_options(options: Any, cluster: StepCluster, image: str | None) -> list[str]:
+    """Fill the gateway's cluster options this step's requirement maps to.
+
+    ``worker_cores``, ``worker_cores_limit``, ``worker_memory`` and ``image`` are calrissian's
+    option names. ``worker_memory`` is passed as the requirement's string when the gateway
+    declares it a String (as calrissian does), in GiB when it declares a number (the usual
+    dask-gateway convention). Options the gateway does not offer are skipped and returned.
+    """
+    from dask_gateway.options import Float, Integer, String
+
+    skipped = []
+    memory_gib = cluster.worker_memory_bytes / 2**30
+    wanted: dict[str, Any] = {
+        "worker_cores": cluster.worker_cores,
+        "worker_cores_limit": cluster.worker_cores_limit,
+        "worker_memory": cluster.worker_memory,
+    }
+    if image:
+        wanted["image"] = image
+    fields = dict(options._fields) if hasattr(options, "_fields") else {}
+    for name, value in wanted.items():
+        field = fields.get(name)
+        if field is None:
+            skipped.append(name)
+            continue
+        if name == "worker_memory" and not isinstance(field, String):
+            value = memory_gib
+        elif isinstance(field, Float):
+            value = float(value)
+        elif isinstance(field, Integer):
+            value = int(value)
+        try:
+            options[name] = value
+        except (TypeError, ValueError) as err:
+            raise StepClusterError(f"the Dask Gateway refuses {name}={value}: {err}") from None
+    if "worker_cores" in skipped or "worker_memory" in skipped:
+        raise StepClusterError(
+            "the Dask Gateway offers no worker_cores/worker_memory cluster options "
+            f"(it offers: {', '.join(fields) or 'none'})"
+        )
+    return skipped
+
+
+@contextlib.contextmanager
+def _gateway_cluster(
+    cluster: StepCluster, target: Mapping[str, Any], step: str
+) -> Iterator[dict[str, str]]:
+    from dask_gateway import Gateway
+
+    gateway = Gateway(
+        target["address"],
+        proxy_address=target["proxy_address"],
+        public_address=target.get("public_address"),
+        auth=target["auth"],
+    )
+    created: Any = None
+    try:
+        try:
+            options = gateway.cluster_options()
+            skipped = _set_gateway_options(options, cluster, target.get("image"))
+            created = gateway.new_cluster(options, shutdown_on_close=True)
+            created.scale(cluster.workers)
+        except StepClusterError:
+            raise
+        except Exception as err:
+            raise StepClusterError(
+                f"could not create the Dask Gateway cluster of step '{step}' at "
+                f"{target['address']}: {type(err).__name__}: {err}"
+            ) from None
+        _logger.info(
+            "step '%s': Dask Gateway cluster %s, %s%s",
+            step,
+            created.name,
+            cluster.describe(),
+            f" (the gateway has no option {', '.join(skipped)})" if skipped else "",
+        )
+        yield _gateway_environment(cluster, target, created.name)
+    finally:
+        try:
+            if created is not None:
+                created.shutdown()
+                _logger.info("step '%s': Dask Gateway cluster %s shut down", step, created.name)
+        except Exception as err:
+            _logger.warning("could not shut down the Dask Gateway cluster of %s: %s", step, err)
+        finally:
+            gateway.close()
+            # A closed dask-gateway object closes again in __del__, which fails once its loop
+            # stopped; and it must be collected in this thread, not on its IO loop (a failed
+            # call's half-built objects would otherwise block that loop on itself).
+            gateway.close = _closed  # type: ignore[method-assign]
+            if created is not None:
+                created.close = _closed
+            del created, gateway
+            gc.collect()
+
+
+def _closed(*args: Any, **kwargs: Any) -> None:
+    """Stands in for ``close`` on a dask-gateway object that is closed already."""
+
+
+@contextlib.contextmanager
+def _local_cluster(cluster: StepCluster, step: str) -> Iterator[dict[str, str]]:
+    """A LocalCluster of the requirement's shape on this worker, for local/scheduler runs.
+
+    As many worker processes as the requirement allows, but no more than this machine's
+    cores can hold at the requested limit (a laptop runs the package, slower).
+    """
+    from distributed import LocalCluster
+
+    machine = os.cpu_count() or 1
+    workers = min(cluster.workers, max(1, machine // cluster.worker_cores_limit))
+    if workers < cluster.workers:
+        _logger.info(
+            "step '%s': this machine has %d cores; %d of the %d workers its "
+            "DaskGatewayRequirement allows are started",
+            step,
+            machine,
+            workers,
+            cluster.workers,
+        )
+    try:
+        local = LocalCluster(
+            n_workers=workers,
+            threads_per_worker=cluster.worker_cores,
+            memory_limit=cluster.worker_memory_bytes,
+            processes=True,
+            host="127.0.0.1",
+            dashboard_address=None,
+            silence_logs=logging.ERROR,
+        )
+    except Exception as err:
+        raise StepClusterError(
+            f"could not start the local Dask cluster of step '{step}': {type(err).__name__}: {err}"
+        ) from None
+    try:
+        _logger.info(
+            "step '%s': local Dask cluster %s, %d worker%s of %d cores and %s",
+            step,
+            local.scheduler_address,
+            workers,
+            "" if workers == 1 else "s",
+            cluster.worker_cores,
+            cluster.worker_memory,
+        )
+        yield {"DASK_SCHEDULER_ADDRESS": local.scheduler_address}
+    finally:
+        local.close()
