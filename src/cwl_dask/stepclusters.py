@@ -25,7 +25,7 @@ import gc
 import logging
 import os
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -45,6 +45,9 @@ FIELDS = ("workerCores", "workerCoresLimit", "workerMemory", "clusterMaxCores", 
 OLD_SPELLINGS = {"clusterMaxCore": "clusterMaxCores"}
 #: Keys zoo-calrissian-runner reads from the requirement; cwl-dask's backend decides instead.
 RUNNER_KEYS = ("gateway_url", "configmap")
+
+#: How long a step's local cluster may take to start its workers (seconds).
+WORKERS_TIMEOUT = 120.0
 
 #: The runtime option that carries a step's cluster to the worker (see :func:`shipped`).
 OPTION = "cwl_dask_step_cluster"
@@ -351,14 +354,21 @@ class StepClusterError(Exception):
 
 
 @contextlib.contextmanager
-def provided_cluster(target: Mapping[str, Any], step: str) -> Iterator[dict[str, str]]:
-    """Create the step's cluster, yield the tool's environment, always shut it down."""
+def provided_cluster(
+    target: Mapping[str, Any], step: str, report: Callable[[str], None] | None = None
+) -> Iterator[dict[str, str]]:
+    """Create the step's cluster, yield the tool's environment, always shut it down.
+
+    ``report`` receives one line when the cluster is up and one when it is gone (the
+    worker writes them to the invocation's log); by default they are logged.
+    """
     cluster = StepCluster(**target["cluster"])
+    say = report or _logger.info
     if target["kind"] == "gateway":
-        with _gateway_cluster(cluster, target, step) as env:
+        with _gateway_cluster(cluster, target, step, say) as env:
             yield env
     else:
-        with _local_cluster(cluster, step) as env:
+        with _local_cluster(cluster, step, say) as env:
             yield env
 
 
@@ -449,7 +459,7 @@ def _set_gateway_options(options: Any, cluster: StepCluster, image: str | None) 
 
 @contextlib.contextmanager
 def _gateway_cluster(
-    cluster: StepCluster, target: Mapping[str, Any], step: str
+    cluster: StepCluster, target: Mapping[str, Any], step: str, say: Callable[[str], None]
 ) -> Iterator[dict[str, str]]:
     from dask_gateway import Gateway
 
@@ -473,21 +483,16 @@ def _gateway_cluster(
                 f"could not create the Dask Gateway cluster of step '{step}' at "
                 f"{target['address']}: {type(err).__name__}: {err}"
             ) from None
-        _logger.info(
-            "step '%s': Dask Gateway cluster %s, %s%s",
-            step,
-            created.name,
-            cluster.describe(),
-            f" (the gateway has no option {', '.join(skipped)})" if skipped else "",
-        )
+        missing = f" (the gateway has no option {', '.join(skipped)})" if skipped else ""
+        say(f"step '{step}': Dask Gateway cluster {created.name}: {cluster.describe()}{missing}")
         yield _gateway_environment(cluster, target, created.name)
     finally:
         try:
             if created is not None:
                 created.shutdown()
-                _logger.info("step '%s': Dask Gateway cluster %s shut down", step, created.name)
+                say(f"step '{step}': Dask Gateway cluster {created.name} shut down")
         except Exception as err:
-            _logger.warning("could not shut down the Dask Gateway cluster of %s: %s", step, err)
+            say(f"step '{step}': could not shut down the Dask Gateway cluster: {err}")
         finally:
             gateway.close()
             # A closed dask-gateway object closes again in __del__, which fails once its loop
@@ -505,32 +510,31 @@ def _closed(*args: Any, **kwargs: Any) -> None:
 
 
 @contextlib.contextmanager
-def _local_cluster(cluster: StepCluster, step: str) -> Iterator[dict[str, str]]:
-    """A LocalCluster of the requirement's shape on this worker, for local/scheduler runs.
+def _local_cluster(
+    cluster: StepCluster, step: str, say: Callable[[str], None]
+) -> Iterator[dict[str, str]]:
+    """A local Dask cluster of the requirement's shape on this worker, for local/scheduler runs.
 
     As many worker processes as the requirement allows, but no more than this machine's
-    cores can hold at the requested limit (a laptop runs the package, slower).
+    cores can hold at the requested limit (a laptop runs the package, slower). Scheduler and
+    workers are subprocesses (``SubprocessCluster``): a Dask worker's own process is
+    daemonic, and multiprocessing refuses children to daemonic processes (LocalCluster).
     """
-    from distributed import LocalCluster
+    from distributed.deploy.subprocess import SubprocessCluster
 
     machine = os.cpu_count() or 1
     workers = min(cluster.workers, max(1, machine // cluster.worker_cores_limit))
     if workers < cluster.workers:
-        _logger.info(
-            "step '%s': this machine has %d cores; %d of the %d workers its "
-            "DaskGatewayRequirement allows are started",
-            step,
-            machine,
-            workers,
-            cluster.workers,
+        say(
+            f"step '{step}': this machine has {machine} cores; {workers} of the "
+            f"{cluster.workers} workers its DaskGatewayRequirement allows are started"
         )
     try:
-        local = LocalCluster(
+        local = SubprocessCluster(
+            host="127.0.0.1",
             n_workers=workers,
             threads_per_worker=cluster.worker_cores,
-            memory_limit=cluster.worker_memory_bytes,
-            processes=True,
-            host="127.0.0.1",
+            worker_kwargs={"memory_limit": cluster.worker_memory_bytes},
             dashboard_address=None,
             silence_logs=logging.ERROR,
         )
@@ -539,15 +543,19 @@ def _local_cluster(cluster: StepCluster, step: str) -> Iterator[dict[str, str]]:
             f"could not start the local Dask cluster of step '{step}': {type(err).__name__}: {err}"
         ) from None
     try:
-        _logger.info(
-            "step '%s': local Dask cluster %s, %d worker%s of %d cores and %s",
-            step,
-            local.scheduler_address,
-            workers,
-            "" if workers == 1 else "s",
-            cluster.worker_cores,
-            cluster.worker_memory,
+        try:
+            local.wait_for_workers(workers, timeout=WORKERS_TIMEOUT)
+        except Exception as err:
+            raise StepClusterError(
+                f"the local Dask cluster of step '{step}' has no {workers} workers after "
+                f"{WORKERS_TIMEOUT:g} s: {err}"
+            ) from None
+        say(
+            f"step '{step}': local Dask cluster {local.scheduler_address}: {workers} "
+            f"worker{'' if workers == 1 else 's'} of {cluster.worker_cores} "
+            f"core{'' if cluster.worker_cores == 1 else 's'} and {cluster.worker_memory}"
         )
         yield {"DASK_SCHEDULER_ADDRESS": local.scheduler_address}
     finally:
         local.close()
+        say(f"step '{step}': local Dask cluster {local.scheduler_address} closed")

@@ -34,6 +34,7 @@ from schema_salad.exceptions import ValidationException
 from cwl_dask import stepclusters
 
 LOG_TAIL_LINES = 25
+_logger = logging.getLogger("cwl_dask")
 
 
 @dataclass(frozen=True)
@@ -211,7 +212,12 @@ def _run(
                 if job is not None and step_cluster is not None:
                     # A DaskGatewayRequirement: the cluster lives exactly as long as the tool
                     # runs, and the tool finds it in its environment (cwltool's JobBase).
-                    with stepclusters.provided_cluster(step_cluster, runtime.name) as env:
+                    def report(line: str) -> None:
+                        log.write(f"INFO {line}\n")
+                        log.flush()
+                        _logger.info(line)
+
+                    with stepclusters.provided_cluster(step_cluster, runtime.name, report) as env:
                         job.environment.update(env)
                         job.run(runtime)
                 elif job is not None:
