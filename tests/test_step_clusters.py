@@ -155,6 +155,48 @@ def test_the_old_spelling_clustermaxcore_is_accepted_with_a_warning(
         stepclusters.evaluate({**old, "clusterMaxCores": 8}, None, "s")
 
 
+# --------------------------------------------------------------------------- gateway options
+
+
+def _options(memory: Any, limit: bool = True) -> Any:
+    from dask_gateway.options import Integer, Options, String
+
+    fields = [Integer("worker_cores", 1, min=1, max=4), memory, String("image", "")]
+    if limit:
+        fields.append(Integer("worker_cores_limit", 0, min=0, max=8))
+    return Options(*fields)
+
+
+def test_worker_memory_goes_to_a_numeric_gateway_option_in_gib_and_to_a_string_one_as_given():
+    from dask_gateway.options import Float, String
+
+    cluster = stepclusters.evaluate(VALID | {"workerMemory": "1536M"}, None, "s")
+    numeric = _options(Float("worker_memory", 1.0, min=0.25, max=8))
+    assert stepclusters._set_gateway_options(numeric, cluster, "img:1") == []
+    assert dict(numeric) == {
+        "worker_cores": 1,
+        "worker_memory": 1.5,
+        "image": "img:1",
+        "worker_cores_limit": 2,
+    }
+    text = _options(String("worker_memory", "1G"), limit=False)
+    assert stepclusters._set_gateway_options(text, cluster, None) == ["worker_cores_limit"]
+    assert text["worker_memory"] == "1536M"
+
+
+def test_gateway_options_out_of_range_or_missing_are_errors() -> None:
+    from dask_gateway.options import Float, Options
+
+    cluster = stepclusters.evaluate(
+        VALID | {"workerMemory": "16G", "clusterMaxMemory": "64G"}, None, "s"
+    )
+    options = _options(Float("worker_memory", 1.0, min=0.25, max=8))
+    with pytest.raises(stepclusters.StepClusterError, match=r"refuses worker_memory=16\.0"):
+        stepclusters._set_gateway_options(options, cluster, None)
+    with pytest.raises(stepclusters.StepClusterError, match="no worker_cores/worker_memory"):
+        stepclusters._set_gateway_options(Options(), cluster, None)
+
+
 # --------------------------------------------------------------------------- plan
 
 

@@ -25,6 +25,7 @@ import gc
 import logging
 import os
 import re
+import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -48,6 +49,8 @@ RUNNER_KEYS = ("gateway_url", "configmap")
 
 #: How long a step's local cluster may take to start its workers (seconds).
 WORKERS_TIMEOUT = 120.0
+#: How long a step's Dask Gateway cluster may take to start its scheduler (seconds).
+START_TIMEOUT = 300.0
 
 #: The runtime option that carries a step's cluster to the worker (see :func:`shipped`).
 OPTION = "cwl_dask_step_cluster"
@@ -418,42 +421,40 @@ def _set_gateway_options(options: Any, cluster: StepCluster, image: str | None) 
     """Fill the gateway's cluster options this step's requirement maps to.
 
     ``worker_cores``, ``worker_cores_limit``, ``worker_memory`` and ``image`` are calrissian's
-    option names. ``worker_memory`` is passed as the requirement's string when the gateway
-    declares it a String (as calrissian does), in GiB when it declares a number (the usual
-    dask-gateway convention). Options the gateway does not offer are skipped and returned.
+    option names. Each value is offered in the forms a gateway may declare the option with,
+    first the usual one: ``worker_memory`` in GiB (a Float, dask-gateway's convention), else
+    the requirement's string (a String, as calrissian sends it). A form of the wrong type is
+    refused with TypeError and the next is tried; a value out of the gateway's range
+    (ValueError) is an error. Options the gateway does not offer are skipped and returned.
     """
-    from dask_gateway.options import Float, Integer, String
-
-    skipped = []
-    memory_gib = cluster.worker_memory_bytes / 2**30
-    wanted: dict[str, Any] = {
-        "worker_cores": cluster.worker_cores,
-        "worker_cores_limit": cluster.worker_cores_limit,
-        "worker_memory": cluster.worker_memory,
+    forms: dict[str, list[Any]] = {
+        "worker_cores": [cluster.worker_cores, str(cluster.worker_cores)],
+        "worker_cores_limit": [cluster.worker_cores_limit, str(cluster.worker_cores_limit)],
+        "worker_memory": [cluster.worker_memory_bytes / 2**30, cluster.worker_memory],
     }
     if image:
-        wanted["image"] = image
-    fields = dict(options._fields) if hasattr(options, "_fields") else {}
-    for name, value in wanted.items():
-        field = fields.get(name)
-        if field is None:
-            skipped.append(name)
-            continue
-        if name == "worker_memory" and not isinstance(field, String):
-            value = memory_gib
-        elif isinstance(field, Float):
-            value = float(value)
-        elif isinstance(field, Integer):
-            value = int(value)
-        try:
-            options[name] = value
-        except (TypeError, ValueError) as err:
-            raise StepClusterError(f"the Dask Gateway refuses {name}={value}: {err}") from None
+        forms["image"] = [image]
+    skipped = [name for name in forms if name not in options]
     if "worker_cores" in skipped or "worker_memory" in skipped:
         raise StepClusterError(
             "the Dask Gateway offers no worker_cores/worker_memory cluster options "
-            f"(it offers: {', '.join(fields) or 'none'})"
+            f"(it offers: {', '.join(options) or 'none'})"
         )
+    for name, values in forms.items():
+        if name in skipped:
+            continue
+        for value in values:
+            try:
+                options[name] = value
+                break
+            except TypeError:
+                continue
+            except ValueError as err:
+                raise StepClusterError(f"the Dask Gateway refuses {name}={value}: {err}") from None
+        else:
+            raise StepClusterError(
+                f"the Dask Gateway's option {name} takes none of {', '.join(map(repr, values))}"
+            )
     return skipped
 
 
@@ -461,6 +462,10 @@ def _set_gateway_options(options: Any, cluster: StepCluster, image: str | None) 
 def _gateway_cluster(
     cluster: StepCluster, target: Mapping[str, Any], step: str, say: Callable[[str], None]
 ) -> Iterator[dict[str, str]]:
+    """Submit the cluster, scale it, yield the tool's environment; stop it by name at the end.
+
+    The cluster is stopped by name, so one whose start failed half-way is stopped as well.
+    """
     from dask_gateway import Gateway
 
     gateway = Gateway(
@@ -469,40 +474,57 @@ def _gateway_cluster(
         public_address=target.get("public_address"),
         auth=target["auth"],
     )
-    created: Any = None
+    name: str | None = None
     try:
+        error = None
         try:
             options = gateway.cluster_options()
             skipped = _set_gateway_options(options, cluster, target.get("image"))
-            created = gateway.new_cluster(options, shutdown_on_close=True)
-            created.scale(cluster.workers)
-        except StepClusterError:
-            raise
+            name = gateway.submit(options)
+            _wait_running(gateway, name)
+            gateway.scale_cluster(name, cluster.workers)
+        except StepClusterError as err:
+            error = str(err)
         except Exception as err:
-            raise StepClusterError(
+            error = (
                 f"could not create the Dask Gateway cluster of step '{step}' at "
                 f"{target['address']}: {type(err).__name__}: {err}"
-            ) from None
+            )
+        if error is not None:
+            # Outside the except clause the failed call's frames are garbage: collect them in
+            # this thread, not on dask-gateway's IO loop (whose __del__ would block it).
+            gc.collect()
+            raise StepClusterError(error)
         missing = f" (the gateway has no option {', '.join(skipped)})" if skipped else ""
-        say(f"step '{step}': Dask Gateway cluster {created.name}: {cluster.describe()}{missing}")
-        yield _gateway_environment(cluster, target, created.name)
+        say(f"step '{step}': Dask Gateway cluster {name}: {cluster.describe()}{missing}")
+        yield _gateway_environment(cluster, target, str(name))
     finally:
         try:
-            if created is not None:
-                created.shutdown()
-                say(f"step '{step}': Dask Gateway cluster {created.name} shut down")
+            if name is not None:
+                gateway.stop_cluster(name)
+                say(f"step '{step}': Dask Gateway cluster {name} shut down")
         except Exception as err:
-            say(f"step '{step}': could not shut down the Dask Gateway cluster: {err}")
+            say(f"step '{step}': could not shut down the Dask Gateway cluster {name}: {err}")
         finally:
             gateway.close()
-            # A closed dask-gateway object closes again in __del__, which fails once its loop
-            # stopped; and it must be collected in this thread, not on its IO loop (a failed
-            # call's half-built objects would otherwise block that loop on itself).
+            # A closed Gateway closes again in __del__, which fails once its loop stopped.
             gateway.close = _closed  # type: ignore[method-assign]
-            if created is not None:
-                created.close = _closed
-            del created, gateway
+            del gateway
             gc.collect()
+
+
+def _wait_running(gateway: Any, name: str) -> None:
+    from dask_gateway.client import ClusterStatus
+
+    deadline = time.monotonic() + START_TIMEOUT
+    while (status := gateway.get_cluster(name).status) is not ClusterStatus.RUNNING:
+        if status is not ClusterStatus.PENDING:
+            raise StepClusterError(f"the Dask Gateway cluster {name} is {status.name}, not running")
+        if time.monotonic() > deadline:
+            raise StepClusterError(
+                f"the Dask Gateway cluster {name} did not start within {START_TIMEOUT:g} s"
+            )
+        time.sleep(0.25)
 
 
 def _closed(*args: Any, **kwargs: Any) -> None:
