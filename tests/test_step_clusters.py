@@ -22,7 +22,7 @@ import pytest
 
 from conftest import DATA, SAMPLES
 from cwl_dask import stepclusters
-from cwl_dask.errors import InvalidInputError
+from cwl_dask.errors import InvalidInputError, StepClusterError
 from cwl_dask.loading import load_process
 from cwl_dask.sizing import format_plan, load_job_order, plan
 
@@ -191,9 +191,9 @@ def test_gateway_options_out_of_range_or_missing_are_errors() -> None:
         VALID | {"workerMemory": "16G", "clusterMaxMemory": "64G"}, None, "s"
     )
     options = _options(Float("worker_memory", 1.0, min=0.25, max=8))
-    with pytest.raises(stepclusters.StepClusterError, match=r"refuses worker_memory=16\.0"):
+    with pytest.raises(StepClusterError, match=r"refuses worker_memory=16\.0"):
         stepclusters._set_gateway_options(options, cluster, None)
-    with pytest.raises(stepclusters.StepClusterError, match="no worker_cores/worker_memory"):
+    with pytest.raises(StepClusterError, match="no worker_cores/worker_memory"):
         stepclusters._set_gateway_options(Options(), cluster, None)
 
 

@@ -32,7 +32,7 @@ from typing import Any
 
 from cwl_utils.expression import needs_parsing
 
-from cwl_dask.errors import InvalidInputError
+from cwl_dask.errors import InvalidInputError, StepClusterError
 
 _logger = logging.getLogger("cwl_dask")
 
@@ -350,10 +350,6 @@ def docker_image(process: Any) -> str | None:
 
 
 # --------------------------------------------------------------------------- the worker
-
-
-class StepClusterError(Exception):
-    """The cluster a step asks for could not be created; the step fails with this message."""
 
 
 @contextlib.contextmanager

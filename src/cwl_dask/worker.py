@@ -222,9 +222,6 @@ def _run(
                         job.run(runtime)
                 elif job is not None:
                     job.run(runtime)
-        except stepclusters.StepClusterError as err:
-            log.write(f"ERROR {err}\n")
-            return Outcome("permanentFail", message=str(err))
         except UnsupportedRequirement as err:
             return Outcome("permanentFail", message=str(err), unsupported=True)
         except (WorkflowException, ValidationException) as err:
