@@ -11,7 +11,9 @@ from __future__ import annotations
 import json
 import logging
 import os
+import signal
 import socket
+import subprocess
 import sys
 import time
 from collections.abc import Callable
@@ -357,3 +359,25 @@ def test_a_gateway_step_cluster_is_shut_down_when_the_tool_fails(
     [step_cluster] = [c for c in created if f"DASK_CLUSTER={c}" in result.stderr]  # its echo
     assert _eventually(lambda: step_cluster in _clusters(gateway_client, "stopped"))
     assert _eventually(lambda: not _clusters(gateway_client)), "a cluster is left running"
+
+
+def test_ctrl_c_during_the_step_stops_its_gateway_cluster_too(
+    gateway_server, gateway_client, gateway_env, tools_on_path, tmp_path: Path
+) -> None:
+    before = _clusters(gateway_client, ALL_STATUSES)
+    command = [sys.executable, "-m", "cwl_dask", "run", "--no-container"]
+    command += ["--gateway", gateway_server.url, "--workdir", str(tmp_path / "work")]
+    command += ["--outdir", str(tmp_path / "out"), str(SAMPLE), str(PARAMS)]
+    run = subprocess.Popen(
+        command, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    try:
+        # the run's cluster and the step's are up: the tool is starting
+        assert _eventually(lambda: len(_clusters(gateway_client, "running") - before) == 2, 120)
+        run.send_signal(signal.SIGINT)
+        _, stderr = run.communicate(timeout=60)
+    finally:
+        run.kill()
+    assert run.returncode != 0
+    created = _clusters(gateway_client, ALL_STATUSES) - before
+    assert _eventually(lambda: created <= _clusters(gateway_client, "stopped")), stderr

@@ -212,6 +212,7 @@ class Dispatcher:
         if futures:
             self.client.cancel(futures)
         self._pending.clear()
+        stepclusters.stop_orphans(self.client, self.backend)
 
 
 def _report_failure(job: RemoteJob, outcome: Outcome) -> None:

@@ -52,6 +52,9 @@ WORKERS_TIMEOUT = 120.0
 #: How long a step's Dask Gateway cluster may take to start its scheduler (seconds).
 START_TIMEOUT = 300.0
 
+#: The Dask event topic of step clusters on a gateway (see :func:`stop_orphans`).
+EVENT_TOPIC = "cwl-dask-step-clusters"
+
 #: The runtime option that carries a step's cluster to the worker (see :func:`shipped`).
 OPTION = "cwl_dask_step_cluster"
 
@@ -341,6 +344,44 @@ def shipped(cluster: StepCluster, backend: Any, image: str | None) -> dict[str, 
     return target
 
 
+def stop_orphans(client: Any, backend: Any) -> None:
+    """Stop the step clusters on the run's gateway that their invocation did not stop.
+
+    A worker stops its step's cluster when the tool ends; but a run that is interrupted or
+    fails shuts its own cluster down, killing workers in the middle of a tool. Workers
+    announce each step cluster they start and stop (Dask events, kept by the scheduler), so
+    the driver stops the ones left, before the run's cluster goes.
+    """
+    from cwl_dask.clusters.gateway import GatewayBackend
+
+    gateway = getattr(backend, "gateway", None) if isinstance(backend, GatewayBackend) else None
+    if gateway is None:
+        return
+    try:
+        running: set[str] = set()
+        for _, event in client.get_events(EVENT_TOPIC):
+            if event.get("state") == "started":
+                running.add(event["cluster"])
+            else:
+                running.discard(event["cluster"])
+        for name in sorted(running):
+            _logger.warning("stopping the Dask Gateway cluster %s of an interrupted step", name)
+            gateway.stop_cluster(name)
+    except Exception as err:
+        _logger.warning("could not stop the Dask Gateway clusters of interrupted steps: %s", err)
+
+
+def _announce(name: str, state: str) -> None:
+    """Tell the driver (through the scheduler's event log) that a step cluster started/stopped."""
+    try:
+        from distributed import get_worker
+
+        worker = get_worker()
+    except ValueError:  # not in a Dask task
+        return
+    worker.log_event(EVENT_TOPIC, {"cluster": name, "state": state})
+
+
 def docker_image(process: Any) -> str | None:
     """The tool's container image (``DockerRequirement``), for the gateway's ``image``."""
     requirement, _ = process.get_requirement("DockerRequirement")
@@ -477,6 +518,7 @@ def _gateway_cluster(
             options = gateway.cluster_options()
             skipped = _set_gateway_options(options, cluster, target.get("image"))
             name = gateway.submit(options)
+            _announce(name, "started")
             _wait_running(gateway, name)
             gateway.scale_cluster(name, cluster.workers)
         except StepClusterError as err:
@@ -498,6 +540,7 @@ def _gateway_cluster(
         try:
             if name is not None:
                 gateway.stop_cluster(name)
+                _announce(name, "stopped")
                 say(f"step '{step}': Dask Gateway cluster {name} shut down")
         except Exception as err:
             say(f"step '{step}': could not shut down the Dask Gateway cluster {name}: {err}")
