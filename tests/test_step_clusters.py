@@ -231,6 +231,11 @@ def test_plan_reads_a_hint_in_another_namespace_and_says_when_inputs_are_missing
     assert "DaskGatewayRequirement: its expressions need inputs (no job order)" in unknown.notes
 
 
+def test_loading_for_validate_and_plan_refuses_an_invalid_requirement() -> None:
+    with pytest.raises(InvalidInputError, match="tool 'sloppy': DaskGatewayRequirement"):
+        load_process(str(STEP_DATA / "bad-static.cwl"))
+
+
 def test_plan_refuses_an_invalid_requirement() -> None:
     process = load_process(str(STEP_DATA / "bad-expression.cwl"))
     with pytest.raises(InvalidInputError, match="step 'crunch': DaskGatewayRequirement"):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 from pathlib import Path
+from typing import Any
 
 from cwltool.context import LoadingContext
 from cwltool.errors import WorkflowException
@@ -35,11 +36,18 @@ def load_process(reference: str, relax_path_checks: bool = False) -> Process:
         reference = Path(path).resolve().as_uri() + (f"#{fragment}" if fragment else "")
     stepclusters.register_schema()  # DaskGatewayRequirement may stand under requirements
     context = LoadingContext({"relax_path_checks": relax_path_checks})
-    context.construct_tool_object = default_make_tool
+    context.construct_tool_object = _make_checked_tool
     try:
         return load_tool(reference, context)
     except (ValidationException, WorkflowException) as err:
         raise InvalidInputError(f"{reference} is not valid CWL:\n{err}") from err
+
+
+def _make_checked_tool(toolpath_object: Any, loading_context: LoadingContext) -> Process:
+    """cwltool's tools, with their DaskGatewayRequirement checked as ``cwl-dask run`` does."""
+    process = default_make_tool(toolpath_object, loading_context)
+    stepclusters.check_static(process)
+    return process
 
 
 def resolve_entry(reference: str, entry: str | None = None) -> str:

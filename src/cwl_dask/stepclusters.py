@@ -307,11 +307,17 @@ def evaluate(requirement: Mapping[str, Any], builder: Any, where: str) -> StepCl
     return cluster
 
 
-def check_static(process: Any, where: str) -> None:
-    """Check a tool's requirement as far as it can be without inputs (at load time)."""
+def check_static(process: Any) -> None:
+    """Check a CommandLineTool's requirement as far as it can be without inputs (at load).
+
+    Errors name the tool; the evaluated values are checked again per invocation.
+    """
     requirement = find_requirement(process)
-    if requirement is None:
+    if requirement is None or process.tool.get("class") != "CommandLineTool":
         return
+    from cwltool.process import shortname
+
+    where = f"tool '{shortname(str(process.tool.get('id', '')))}'"
     if expressions_of(requirement):
         fields_of(requirement, where)  # missing/unknown fields are known already
     else:

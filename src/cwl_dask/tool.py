@@ -169,7 +169,7 @@ def make_tool(toolpath_object: CommentedMap, loading_context: LoadingContext) ->
             from cwl_dask import stepclusters
 
             tool = DaskCommandLineTool(toolpath_object, loading_context)
-            stepclusters.check_static(tool, f"tool '{shortname(str(tool.tool.get('id', '')))}'")
+            stepclusters.check_static(tool)
             return tool
         case "ExpressionTool":
             return DaskExpressionTool(toolpath_object, loading_context)
