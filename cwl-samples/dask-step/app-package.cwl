@@ -29,18 +29,22 @@ $graph:
       size:
         type: int
         label: Raster side (pixels)
+        doc: Side of the square synthetic raster, in pixels.
         default: 2048
       chunk:
         type: int
         label: Chunk side (pixels)
+        doc: Side of the square dask.array chunks, in pixels.
         default: 512
       threshold:
         type: float
         label: Threshold
+        doc: Pixels above this value are counted.
         default: 0.5
       max_cores:
         type: int
         label: Cores of the step's Dask cluster
+        doc: clusterMaxCores of the step's DaskGatewayRequirement: with 1-core workers, how many workers it gets.
         default: 2
     outputs:
       stats:
