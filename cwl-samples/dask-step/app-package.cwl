@@ -44,7 +44,9 @@ $graph:
       max_cores:
         type: int
         label: Cores of the step's Dask cluster
-        doc: clusterMaxCores of the step's DaskGatewayRequirement: with 1-core workers, how many workers it gets.
+        doc: >
+          clusterMaxCores of the step's DaskGatewayRequirement; with 1-core workers,
+          the number of workers it gets.
         default: 2
     outputs:
       stats:
