@@ -8,6 +8,8 @@ to their exit code; tracebacks appear only with ``--debug``.
 from __future__ import annotations
 
 import logging
+import os
+import shutil
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -156,6 +158,15 @@ def cli() -> None:
     help="The process of a $graph to run (default: #main, else the first Workflow).",
 )
 @click.option(
+    "--wrap",
+    "wrap_package",
+    is_flag=True,
+    help="Run the package wrapped as a platform does: #main = stage-in -> entry -> stage-out "
+    "(see `cwl-dask wrap`); Directory inputs become STAC URI records.",
+)
+@click.option("--stage-in", default=None, metavar="CWL", help="With --wrap: stage-in tool.")
+@click.option("--stage-out", default=None, metavar="CWL", help="With --wrap: stage-out tool.")
+@click.option(
     "--cores", type=float, default=None, help="Cores of the local cluster (default: all)."
 )
 @click.option(
@@ -235,6 +246,9 @@ def run(
     container: Any,
     relax_path_checks: bool,
     entry: str | None,
+    wrap_package: bool,
+    stage_in: str | None,
+    stage_out: str | None,
     cores: float | None,
     memory: str | None,
     worker_processes: bool,
@@ -267,9 +281,16 @@ def run(
 
     _configure_logging(quiet, debug)
     memory_mib = _parse_memory(memory)
+    if (stage_in or stage_out) and not wrap_package:
+        raise click.UsageError("--stage-in and --stage-out need --wrap")
     imports = _imports(import_cache, offline)
     try:
-        workflow = resolve_entry(workflow, entry)
+        if wrap_package:
+            workflow, job_args = _wrapped_run(
+                workflow, entry, stage_in, stage_out, job_args, outdir
+            )
+        else:
+            workflow = resolve_entry(workflow, entry)
         backend = make_backend(
             scheduler=scheduler,
             gateway=gateway,
@@ -304,10 +325,115 @@ def run(
             relax_path_checks=relax_path_checks,
             stac=stac or stac_collection is not None,
             stac_collection=stac_collection,
+            preserve_environment=_staging_environment() if wrap_package else [],
             imports=imports,
         )
         with reserved_stdout() as out:
             return launch(request, out)
+
+    code = _guarded(debug, action)
+    if wrap_package:
+        wrapped_dir = os.path.dirname(workflow.partition("#")[0])
+        if code == 0:
+            shutil.rmtree(wrapped_dir, ignore_errors=True)
+        else:
+            _logger.error("the wrapped document and its job order are kept in %s", wrapped_dir)
+    sys.exit(code)
+
+
+def _staging_environment() -> list[str]:
+    from cwl_dask.wrap import STAGING_ENVIRONMENT
+
+    return [name for name in STAGING_ENVIRONMENT if name in os.environ]
+
+
+def _wrapped_run(
+    package: str,
+    entry: str | None,
+    stage_in: str | None,
+    stage_out: str | None,
+    job_args: tuple[str, ...],
+    outdir: str,
+) -> tuple[str, tuple[str, ...]]:
+    """``run --wrap``: the wrapped document and its job order, written to a temp directory.
+
+    The default staging tools run with this interpreter (it has pystac, and s3fs when the
+    extra is installed); the job's URI inputs are normalised and a stage-out target
+    defaults to OUTDIR/staged-out (see :func:`cwl_dask.wrap.wrapped_job`).
+    """
+    import json
+    import tempfile
+
+    from cwl_dask.sizing import load_job_order
+    from cwl_dask.wrap import wrap_package, wrapped_job, write_wrapped
+
+    document = wrap_package(package, entry, stage_in, stage_out, python=sys.executable)
+    directory = tempfile.mkdtemp(prefix="cwl-dask-wrapped-")
+    wrapped = os.path.join(directory, "wrapped.cwl")
+    write_wrapped(document, wrapped)
+    has_job = bool(job_args) and not job_args[0].startswith("-")
+    job = load_job_order(job_args[0]) if has_job else {}
+    base = os.path.dirname(os.path.abspath(job_args[0])) if has_job else os.getcwd()
+    job_file = os.path.join(directory, "job.json")
+    with open(job_file, "w", encoding="utf-8") as handle:
+        json.dump(wrapped_job(document, job, base, outdir), handle, indent=2)
+    _logger.info("wrapped %s into %s (job %s)", package, wrapped, job_file)
+    rest = job_args[1:] if has_job else job_args
+    return f"{wrapped}#main", (job_file, *rest)
+
+
+@cli.command(
+    "wrap",
+    epilog="""Examples:
+
+\b
+  cwl-dask wrap cwl-samples/patterns/app-package.cwl -o wrapped.cwl
+  cwl-dask wrap --entry water-bodies --stage-in my-stage-in.cwl pkg.cwl -o wrapped.cwl
+  cwl-dask run wrapped.cwl#main job.yml
+""",
+)
+@click.argument("package")
+@click.option("--entry", default=None, metavar="ID", help="Entry Workflow of a $graph.")
+@click.option(
+    "--stage-in", default=None, metavar="CWL", help="Stage-in tool (default: cwl-dask's)."
+)
+@click.option(
+    "--stage-out", default=None, metavar="CWL", help="Stage-out tool (default: cwl-dask's)."
+)
+@click.option(
+    "--staging-python",
+    default="python3",
+    show_default=True,
+    help="Interpreter of the default staging tools; it needs pystac (and s3fs for s3://).",
+)
+@click.option(
+    "-o", "--output", default="-", show_default=True, help="Where to write the wrapped document."
+)
+@click.option("--debug", is_flag=True, help="Tracebacks on errors.")
+def wrap_command(
+    package: str,
+    entry: str | None,
+    stage_in: str | None,
+    stage_out: str | None,
+    staging_python: str,
+    output: str,
+    debug: bool,
+) -> None:
+    """Wrap PACKAGE's entry Workflow in a #main that stages its data in and out.
+
+    As EO platforms (ZOO-Project, with eoap-cwlwrap) do: every Directory input becomes a
+    STAC reference (an eoap URI record) resolved by a stage-in step, every Directory
+    output is published by a stage-out step and becomes the URI of its catalog; other
+    inputs and outputs pass through. The result is one packed $graph that runs offline.
+    """
+    from cwl_dask.wrap import wrap_package, write_wrapped
+
+    _configure_logging(quiet=True, debug=debug)
+
+    def action() -> int:
+        document = wrap_package(package, entry, stage_in, stage_out, python=staging_python)
+        write_wrapped(document, output)
+        return 0
 
     sys.exit(_guarded(debug, action))
 

@@ -61,6 +61,7 @@ class RunRequest:
     observer: RunObserver | None = None
     stac: bool = False  # check the STAC outputs after success, summary on stderr
     stac_collection: str | None = None  # also write <outdir>/<id>.json wrapping all items
+    preserve_environment: list[str] = field(default_factory=list)  # host variables tools see
     imports: ImportCache | None = None  # remote $import/run: documents; default: configured
 
 
@@ -98,6 +99,8 @@ def cwltool_arguments(request: RunRequest, run_dir: str) -> list[str]:
         argv.append("--debug")
     if request.relax_path_checks:
         argv.append("--relax-path-checks")
+    for name in request.preserve_environment:
+        argv.extend(["--preserve-environment", name])
     argv.extend(
         {"none": ["--no-container"], "podman": ["--podman"], "singularity": ["--singularity"]}.get(
             request.container, []
