@@ -26,6 +26,7 @@ from cwltool.workflow import Workflow
 from cwltool.workflow_job import WorkflowJob
 from schema_salad.exceptions import ValidationException
 
+from cwl_dask import stepclusters
 from cwl_dask.clusters import RESOURCE_CORES, RESOURCE_RAM, Backend
 from cwl_dask.errors import CwlDaskError
 from cwl_dask.events import InvocationRecord, RunObserver
@@ -198,6 +199,12 @@ class Dispatcher:
         options = self.options
         if job.runtime_context.toplevel:
             options = {**options, "toplevel": True}
+        cluster = job.tool.step_cluster(job.job_order, job.runtime_context, job.step)
+        if cluster is not None:
+            target = stepclusters.shipped(
+                cluster, self.backend, stepclusters.docker_image(job.tool)
+            )
+            options = {**options, stepclusters.OPTION: target}
         future = self.client.submit(
             run_invocation,
             self._package(job.tool),
@@ -267,6 +274,7 @@ class Dispatcher:
             self.client.cancel(futures)
         with self._lock:
             self._pending.clear()
+        stepclusters.stop_orphans(self.client, self.backend)
 
 
 def _report_failure(job: RemoteJob, outcome: Outcome) -> None:

@@ -24,7 +24,7 @@ from cwltool.argparser import arg_parser
 from cwltool.context import LoadingContext
 from cwltool.main import main as cwltool_main
 
-from cwl_dask import __version__
+from cwl_dask import __version__, stepclusters
 from cwl_dask.clusters import Backend
 from cwl_dask.engines import ContainerEngine
 from cwl_dask.errors import (
@@ -201,6 +201,7 @@ def _run(request: RunRequest, stdout: IO[str]) -> RunResult:
                 stdout=stdout,
                 versionfunc=version,
                 logger_handler=request.log_handler,
+                custom_schema_callback=stepclusters.register_schema,
             )
         result.code = _exit_code(code, executor)
         if imports.missing:  # offline and a document was not in the cache: nothing ran
