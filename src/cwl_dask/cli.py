@@ -15,7 +15,7 @@ from typing import Any
 
 import click
 
-from cwl_dask.errors import EXIT_FAILED, CwlDaskError
+from cwl_dask.errors import EXIT_FAILED, CwlDaskError, RunStopped
 
 _logger = logging.getLogger("cwl_dask")
 
@@ -38,6 +38,9 @@ def _guarded(debug: bool, action: Callable[[], int]) -> int:
         if debug:
             raise
         click.echo(f"cwl-dask: error: {err}", err=True)
+        return err.exit_code
+    except RunStopped as err:
+        click.echo(f"cwl-dask: {err}", err=True)
         return err.exit_code
     except KeyboardInterrupt:
         click.echo("cwl-dask: interrupted", err=True)
@@ -187,6 +190,20 @@ def cli() -> None:
     help="Most workers (default: the widest parallelism of the plan).",
 )
 @click.option(
+    "--timeout",
+    type=click.FloatRange(min=0, min_open=True),
+    default=None,
+    metavar="SECONDS",
+    help="Stop the whole run after this long: cancel its tasks, kill its tools, exit 1.",
+)
+@click.option(
+    "--retries",
+    type=click.IntRange(min=0),
+    default=None,
+    help="Times a task is re-run after its worker died (local cluster; default: Dask's "
+    "distributed.scheduler.allowed-failures, 3).",
+)
+@click.option(
     "--stac",
     is_flag=True,
     help="After success, check the STAC catalogs among the outputs and print a summary "
@@ -222,13 +239,16 @@ def run(
     worker_memory: str | None,
     min_workers: int | None,
     max_workers: int | None,
+    timeout: float | None,
+    retries: int | None,
     stac: bool,
     stac_collection: str | None,
 ) -> None:
     """Run WORKFLOW (a .cwl file, path#id for one process of a $graph) with JOB.
 
     Prints the output object as JSON on stdout, as cwltool does. Exit codes: 0 success,
-    1 the workflow failed, 2 invalid document/input/usage, 33 unsupported requirement.
+    1 the workflow failed (or --timeout), 2 invalid document/input/usage, 33 unsupported
+    requirement, 130/143 interrupted (SIGINT/SIGTERM).
     """
     from cwl_dask.clusters import make_backend
     from cwl_dask.errors import InvalidInputError
@@ -236,6 +256,7 @@ def run(
     from cwl_dask.launch import run as launch
     from cwl_dask.loading import resolve_entry
     from cwl_dask.stdio import reserved_stdout
+    from cwl_dask.stopping import stop_on_signals
 
     _configure_logging(quiet, debug)
     memory_mib = _parse_memory(memory)
@@ -255,6 +276,7 @@ def run(
             local_cores=cores,
             local_memory_mib=memory_mib,
             local_processes=worker_processes,
+            retries=retries,
             planner=lambda: _plan_cluster(workflow, list(job_args), relax_path_checks),
         )
     except InvalidInputError as err:
@@ -276,7 +298,7 @@ def run(
             stac=stac or stac_collection is not None,
             stac_collection=stac_collection,
         )
-        with reserved_stdout() as out:
+        with reserved_stdout() as out, stop_on_signals(timeout):
             return launch(request, out)
 
     sys.exit(_guarded(debug, action))

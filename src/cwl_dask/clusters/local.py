@@ -38,9 +38,15 @@ class LocalBackend(Backend):
     remote = False
 
     def __init__(
-        self, cores: float | None = None, memory_mib: float | None = None, processes: bool = False
+        self,
+        cores: float | None = None,
+        memory_mib: float | None = None,
+        processes: bool = False,
+        allowed_failures: int | None = None,
     ) -> None:
         super().__init__()
+        #: Worker losses a task survives (Dask's ``allowed-failures``; None: the Dask config).
+        self.allowed_failures = allowed_failures
         self.cores = float(cores or os.cpu_count() or 1)
         self.memory_mib = float(memory_mib or _machine_memory_mib())
         self.processes = processes
@@ -63,6 +69,11 @@ class LocalBackend(Backend):
             dashboard_address=":0",
             silence_logs=logging.ERROR,
             preload=["cwl_dask.worker"],
+            scheduler_kwargs=(
+                {"allowed_failures": self.allowed_failures}
+                if self.allowed_failures is not None
+                else {}
+            ),
         )
         return Client(self.cluster)
 
