@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import sys
@@ -21,7 +22,18 @@ def start_run(*args: str | Path, cwd: Path) -> subprocess.Popen[str]:
     )
 
 
-def wait_for_lines(path: Path, count: int, proc: subprocess.Popen[str], timeout: float = 90) -> list[str]:
+class RunEndedEarly(AssertionError):
+    """The run ended before the awaited lines were written."""
+
+    def __init__(self, code: int, stderr: str) -> None:
+        super().__init__(f"the run ended ({code}) too early:\n{stderr}")
+        self.code = code
+        self.stderr = stderr
+
+
+def wait_for_lines(
+    path: Path, count: int, proc: subprocess.Popen[str], timeout: float = 90
+) -> list[str]:
     """The first ``count`` lines of ``path`` once it has them (the run must still be alive)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -30,7 +42,7 @@ def wait_for_lines(path: Path, count: int, proc: subprocess.Popen[str], timeout:
             return lines[:count]
         if proc.poll() is not None:
             _, err = proc.communicate()
-            raise AssertionError(f"the run ended ({proc.returncode}) too early:\n{err}")
+            raise RunEndedEarly(proc.returncode, err)
         time.sleep(0.05)
     proc.kill()
     raise AssertionError(f"{path} did not get {count} lines in {timeout} s")
@@ -55,10 +67,8 @@ def descendants(pid: int) -> set[int]:
     children: dict[int, list[int]] = {}
     for entry in os.listdir("/proc"):
         if entry.isdigit():
-            try:
+            with contextlib.suppress(OSError, IndexError, ValueError):
                 children.setdefault(parent_of(int(entry)), []).append(int(entry))
-            except (OSError, IndexError, ValueError):
-                pass
     found: set[int] = set()
     todo = [pid]
     while todo:

@@ -29,10 +29,17 @@ def test_an_interrupted_run_kills_everything_and_says_what_finished(
 ) -> None:
     marker = tmp_path / "pids.txt"
     run = start_run(
-        "--no-container", *options, "--outdir", tmp_path / "out",
-        DATA / "nap.cwl", "--marker", marker, "--seconds", "60",
+        "--no-container",
+        *options,
+        "--outdir",
+        tmp_path / "out",
+        DATA / "nap.cwl",
+        "--marker",
+        marker,
+        "--seconds",
+        "60",
         cwd=tmp_path,
-    )  # fmt: skip
+    )
     tool_pids = {int(line.split()[0]) for line in wait_for_lines(marker, 2, run)}
     spawned = descendants(run.pid)
     assert tool_pids <= spawned

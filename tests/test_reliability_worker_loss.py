@@ -27,10 +27,17 @@ def test_a_killed_worker_s_tool_dies_and_the_step_reruns_in_a_fresh_directory(
 ) -> None:
     marker = tmp_path / "pids.txt"
     run = start_run(
-        "--no-container", "--worker-processes", "--outdir", tmp_path / "out",
-        DATA / "nap.cwl", "--marker", marker, "--seconds", "4",
+        "--no-container",
+        "--worker-processes",
+        "--outdir",
+        tmp_path / "out",
+        DATA / "nap.cwl",
+        "--marker",
+        marker,
+        "--seconds",
+        "4",
         cwd=tmp_path,
-    )  # fmt: skip
+    )
     first = wait_for_lines(marker, 2, run)
     first_pids = [int(line.split()[0]) for line in first]
     first_dir = first[0].split()[1]
@@ -51,10 +58,19 @@ def test_a_killed_worker_s_tool_dies_and_the_step_reruns_in_a_fresh_directory(
 def test_a_step_whose_workers_keep_dying_fails_the_run_naming_it(tmp_path: Path) -> None:
     marker = tmp_path / "pids.txt"
     run = start_run(
-        "--no-container", "--worker-processes", "--retries", "1", "--outdir", tmp_path / "out",
-        DATA / "nap.cwl", "--marker", marker, "--seconds", "20",
+        "--no-container",
+        "--worker-processes",
+        "--retries",
+        "1",
+        "--outdir",
+        tmp_path / "out",
+        DATA / "nap.cwl",
+        "--marker",
+        marker,
+        "--seconds",
+        "20",
         cwd=tmp_path,
-    )  # fmt: skip
+    )
     for attempt in (1, 2):
         pids = [int(line.split()[0]) for line in wait_for_lines(marker, 2 * attempt, run)[-2:]]
         _kill_worker_of(pids[0])

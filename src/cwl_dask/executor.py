@@ -25,8 +25,8 @@ from schema_salad.exceptions import ValidationException
 
 from cwl_dask.clusters import RESOURCE_CORES, RESOURCE_RAM, Backend
 from cwl_dask.errors import CwlDaskError, RunStopped
-from cwl_dask.faults import hold, stop_running_tools, task_error_message
 from cwl_dask.events import InvocationRecord, RunObserver
+from cwl_dask.faults import hold, stop_running_tools, task_error_message
 from cwl_dask.tool import DaskProcessMixin, DaskRuntimeContext, RemoteJob
 from cwl_dask.worker import Outcome, ToolPackage, run_invocation
 

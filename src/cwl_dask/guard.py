@@ -8,9 +8,10 @@ cwl-dask therefore puts this small supervisor in front of every tool command lin
 
     python -I -S guard.py PARENT_PID TAG -- COMMAND...
 
-- The tool runs in a new session (its own process group), with ``PR_SET_PDEATHSIG`` so it is
-  killed if the guard is killed; the guard itself gets SIGTERM when its parent (the Dask
-  worker thread) dies.
+- The tool runs in a new session (its own process group). Twice a second the guard checks
+  that its parent (the Dask worker) is alive; once it is gone, the guard stops the tool as
+  below. (Polling rather than ``PR_SET_PDEATHSIG``: it needs no ``ctypes``, works on every
+  POSIX system, and does not fire when merely the worker *thread* that started it ends.)
 - On SIGTERM, SIGINT or SIGHUP — the worker died, cwltool's time limit, a cancelled run — it
   kills the container (``docker``/``podman kill`` by the ``--cidfile`` cwltool passes; a
   container is a child of conmon or dockerd, not of the client command), sends SIGTERM to the
@@ -20,33 +21,21 @@ cwl-dask therefore puts this small supervisor in front of every tool command lin
   or death by the same signal — so cwltool sees exactly what the tool did.
 
 This file is run as a script by path with ``-I -S`` (no site packages, no cwl-dask import),
-so it may use the standard library only and starts in a few milliseconds.
+so it may use the standard library only; it imports only built-in modules (``_signal``, not
+``signal``, which imports ``enum``) because it starts once per tool invocation.
 """
 
 from __future__ import annotations
 
+import _signal
 import os
-import signal
-import subprocess
 import sys
 
 #: Seconds between SIGTERM and SIGKILL for the tool's process group.
-GRACE_SECONDS = 3
-_PR_SET_PDEATHSIG = 1
-_STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
-
-
-def _set_parent_death_signal(signum: int) -> None:
-    """Ask Linux to send ``signum`` when the parent thread exits (no-op elsewhere)."""
-    if not sys.platform.startswith("linux"):
-        return
-    import ctypes
-
-    try:
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(_PR_SET_PDEATHSIG, signum, 0, 0, 0)
-    except (OSError, AttributeError):
-        pass
+GRACE_SECONDS = 3.0
+#: Seconds between checks that the parent (the worker) still lives.
+CHECK_SECONDS = 0.5
+_STOP_SIGNALS = (_signal.SIGTERM, _signal.SIGINT, _signal.SIGHUP)
 
 
 def _container(command: list[str]) -> tuple[str, str] | None:
@@ -61,6 +50,7 @@ def _container(command: list[str]) -> tuple[str, str] | None:
 
 
 def _kill_container(container: tuple[str, str] | None) -> None:
+    """Kill and remove the container: it is not in the client's process group."""
     if container is None:
         return
     engine, cidfile = container
@@ -70,8 +60,11 @@ def _kill_container(container: tuple[str, str] | None) -> None:
     except OSError:
         return  # not created yet: killing the client stops the creation
     if cid:
+        import contextlib
+        import subprocess
+
         for action in (["kill", cid], ["rm", "--force", cid]):
-            try:
+            with contextlib.suppress(OSError, subprocess.TimeoutExpired):
                 subprocess.run(
                     [engine, *action],
                     stdout=subprocess.DEVNULL,
@@ -79,32 +72,28 @@ def _kill_container(container: tuple[str, str] | None) -> None:
                     timeout=30,
                     check=False,
                 )
-            except (OSError, subprocess.TimeoutExpired):
-                pass
 
 
 def _killpg(pgid: int, signum: int) -> None:
-    try:
+    try:  # noqa: SIM105 (contextlib costs an import per tool invocation)
         os.killpg(pgid, signum)
     except (ProcessLookupError, PermissionError):
         pass
 
 
 def _spawn(command: list[str]) -> int:
-    """Start the tool in its own session, dying with this process; report exec errors."""
-    read_end, write_end = os.pipe()
+    """Start the tool in a session of its own; report a command that cannot be run."""
+    read_end, write_end = os.pipe()  # close-on-exec: EOF once the exec succeeded
     pid = os.fork()
-    if pid == 0:  # child
+    if pid == 0:  # the child
         try:
             os.close(read_end)
             os.setsid()
-            _set_parent_death_signal(signal.SIGKILL)
-            for signum in _STOP_SIGNALS:
-                signal.signal(signum, signal.SIG_DFL)
-            os.set_inheritable(write_end, False)
+            for signum in (*_STOP_SIGNALS, _signal.SIGALRM):
+                _signal.signal(signum, _signal.SIG_DFL)
             os.execvp(command[0], command)
-        except BaseException as err:  # exec failed: tell the guard, which reports it
-            os.write(write_end, f"{err.strerror if isinstance(err, OSError) else err}".encode())
+        except BaseException as err:
+            os.write(write_end, (err.strerror if isinstance(err, OSError) else str(err)).encode())
         finally:
             os._exit(127)
     os.close(write_end)
@@ -117,47 +106,63 @@ def _spawn(command: list[str]) -> int:
     return pid
 
 
+class _Guard:
+    def __init__(self, parent: int, command: list[str]) -> None:
+        self.parent = parent
+        self.container = _container(command)
+        self.pid = 0
+        self.kill_at: float | None = None
+
+    def stop(self, _signum: int = 0, _frame: object = None) -> None:
+        """Stop the tool: its container, then its process group (SIGTERM, SIGKILL later)."""
+        if self.kill_at is not None:
+            return
+        self.kill_at = _monotonic() + GRACE_SECONDS
+        _kill_container(self.container)
+        if self.pid:
+            _killpg(self.pid, _signal.SIGTERM)
+
+    def tick(self, _signum: int = 0, _frame: object = None) -> None:
+        """Periodic check: the parent died (stop), or the grace period is over (SIGKILL)."""
+        if self.kill_at is None and os.getppid() != self.parent:
+            self.stop()
+        elif self.kill_at is not None and _monotonic() >= self.kill_at and self.pid:
+            _killpg(self.pid, _signal.SIGKILL)
+
+    def run(self, command: list[str]) -> int:
+        for signum in _STOP_SIGNALS:
+            _signal.signal(signum, self.stop)
+        _signal.signal(_signal.SIGALRM, self.tick)
+        _signal.setitimer(_signal.ITIMER_REAL, CHECK_SECONDS, CHECK_SECONDS)
+        self.pid = _spawn(command)
+        if self.kill_at is not None:  # stopped while the tool was starting
+            _killpg(self.pid, _signal.SIGTERM)
+        # Wait without reaping, so the group id cannot be reused before the leftovers die.
+        os.waitid(os.P_PID, self.pid, os.WEXITED | os.WNOWAIT)
+        _killpg(self.pid, _signal.SIGKILL)
+        _, status = os.waitpid(self.pid, 0)
+        _signal.setitimer(_signal.ITIMER_REAL, 0)
+        if os.WIFSIGNALED(status):  # die the same way, so cwltool reports the same signal
+            signum = os.WTERMSIG(status)
+            if signum != _signal.SIGKILL:
+                _signal.signal(signum, _signal.SIG_DFL)
+            os.kill(os.getpid(), signum)
+            return 128 + signum
+        return os.waitstatus_to_exitcode(status)
+
+
+def _monotonic() -> float:
+    return os.times().elapsed
+
+
 def main(argv: list[str]) -> int:
     if len(argv) < 4 or argv[2] != "--":
         print("usage: guard.py PARENT_PID TAG -- COMMAND...", file=sys.stderr)
         return 2
     parent, command = int(argv[0]), argv[3:]
-    _set_parent_death_signal(signal.SIGTERM)
     if os.getppid() != parent:
-        return 128 + signal.SIGKILL  # the parent died before the tool started
-    container = _container(command)
-    state: dict[str, int] = {}
-
-    def stop(signum: int, _frame: object) -> None:
-        if "stopping" in state:
-            return
-        state["stopping"] = signum
-        _kill_container(container)
-        if "pid" in state:
-            _killpg(state["pid"], signal.SIGTERM)
-        signal.alarm(GRACE_SECONDS)
-
-    def force(_signum: int, _frame: object) -> None:
-        if "pid" in state:
-            _killpg(state["pid"], signal.SIGKILL)
-
-    for signum in _STOP_SIGNALS:
-        signal.signal(signum, stop)
-    signal.signal(signal.SIGALRM, force)
-    pid = state["pid"] = _spawn(command)
-    if "stopping" in state:  # a signal arrived while the tool was starting
-        _killpg(pid, signal.SIGTERM)
-    # Wait without reaping, so the group id cannot be reused before the leftovers are killed.
-    os.waitid(os.P_PID, pid, os.WEXITED | os.WNOWAIT)
-    _killpg(pid, signal.SIGKILL)
-    _, status = os.waitpid(pid, 0)
-    signal.alarm(0)
-    if os.WIFSIGNALED(status):
-        signum = os.WTERMSIG(status)
-        signal.signal(signum, signal.SIG_DFL)
-        os.kill(os.getpid(), signum)
-        return 128 + signum
-    return os.waitstatus_to_exitcode(status)
+        return 128 + _signal.SIGKILL  # the worker died before the tool started
+    return _Guard(parent, command).run(command)
 
 
 if __name__ == "__main__":

@@ -14,6 +14,7 @@ attempts of the same task left behind, so two attempts never share a directory.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import shutil
@@ -109,10 +110,8 @@ def kill_tools(keys: Iterable[str]) -> int:
     with _running_lock:
         processes = [p for key, procs in _running.items() if key in wanted for p in procs]
     for process in processes:
-        try:
+        with contextlib.suppress(OSError):
             process.send_signal(signal.SIGTERM)
-        except OSError:
-            pass
     return len(processes)
 
 
