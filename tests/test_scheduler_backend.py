@@ -21,7 +21,7 @@ class Recorder(SchedulerPlugin):
         self.started: list[tuple[str, dict[str, float]]] = []
 
     def transition(self, key, start, finish, *args, **kwargs) -> None:
-        if finish == "processing":
+        if finish == "processing" and key_split(key) != "ToolPackage":  # tool tasks only
             task = self.scheduler.tasks[key]
             self.started.append((key_split(key), dict(task.resource_restrictions or {})))
 
@@ -75,8 +75,7 @@ def test_tasks_are_annotated_with_the_steps_resource_requirement(
         DATA / "scatter-echo.cwl",
     )
     assert result.code == 0, result.stderr
-    tools = {name: res for name, res in recorder.started if name != "ToolPackage"}
-    assert tools == {"shout": {"cores": 1, "ram": 100}}
+    assert {name: res for name, res in recorder.started} == {"shout": {"cores": 1, "ram": 100}}
 
 
 def test_each_scatter_element_is_one_task(cluster, recorder, cwl_dask, tmp_path: Path) -> None:
