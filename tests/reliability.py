@@ -10,8 +10,12 @@ import time
 from pathlib import Path
 
 
-def start_run(*args: str | Path, cwd: Path) -> subprocess.Popen[str]:
-    """``python -m cwl_dask run ARGS`` in the background, stdout/stderr captured."""
+def start_run(*args: str | Path, cwd: Path, new_session: bool = False) -> subprocess.Popen[str]:
+    """``python -m cwl_dask run ARGS`` in the background, stdout/stderr captured.
+
+    ``new_session``: in a process group of its own, as a shell runs a foreground job, so
+    ``os.killpg(pid, SIGINT)`` is what Ctrl-C in a terminal does.
+    """
     return subprocess.Popen(
         [sys.executable, "-m", "cwl_dask", "run", *map(str, args)],
         cwd=cwd,
@@ -19,6 +23,7 @@ def start_run(*args: str | Path, cwd: Path) -> subprocess.Popen[str]:
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        start_new_session=new_session,
     )
 
 

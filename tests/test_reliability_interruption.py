@@ -17,15 +17,17 @@ from reliability import descendants, start_run, wait_for_lines, wait_gone
 
 
 @pytest.mark.parametrize(
-    ("signum", "code", "options"),
+    ("signum", "code", "options", "terminal"),
     [
-        (signal.SIGINT, 130, []),  # the worker runs in the driver process
-        (signal.SIGTERM, 143, ["--worker-processes"]),  # the worker is a process of its own
+        # Ctrl-C in a terminal: SIGINT to the whole process group, worker processes included.
+        (signal.SIGINT, 130, ["--worker-processes"], True),
+        # SIGTERM to the driver alone, whose worker runs in the driver process.
+        (signal.SIGTERM, 143, [], False),
     ],
-    ids=["sigint-in-process-worker", "sigterm-worker-process"],
+    ids=["ctrl-c-worker-processes", "sigterm-in-process-worker"],
 )
 def test_an_interrupted_run_kills_everything_and_says_what_finished(
-    tmp_path: Path, signum: int, code: int, options: list[str]
+    tmp_path: Path, signum: int, code: int, options: list[str], terminal: bool
 ) -> None:
     marker = tmp_path / "pids.txt"
     run = start_run(
@@ -39,12 +41,16 @@ def test_an_interrupted_run_kills_everything_and_says_what_finished(
         "--seconds",
         "60",
         cwd=tmp_path,
+        new_session=terminal,
     )
     tool_pids = {int(line.split()[0]) for line in wait_for_lines(marker, 2, run)}
     spawned = descendants(run.pid)
     assert tool_pids <= spawned
 
-    os.kill(run.pid, signum)
+    if terminal:
+        os.killpg(run.pid, signum)
+    else:
+        os.kill(run.pid, signum)
     _, err = run.communicate(timeout=60)
 
     assert run.returncode == code, err

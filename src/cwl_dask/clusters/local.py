@@ -68,7 +68,7 @@ class LocalBackend(Backend):
             memory_limit=0,
             dashboard_address=":0",
             silence_logs=logging.ERROR,
-            preload=["cwl_dask.worker"],
+            preload=["cwl_dask.worker", "cwl_dask.local_worker"],
             scheduler_kwargs=(
                 {"allowed_failures": self.allowed_failures}
                 if self.allowed_failures is not None
