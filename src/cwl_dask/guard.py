@@ -155,11 +155,26 @@ def _monotonic() -> float:
     return os.times().elapsed
 
 
+#: The tool's ``LC_CTYPE`` as cwltool set it ("" when unset): Python's start-up sets
+#: ``LC_CTYPE=C.UTF-8`` in its environment under the C locale (PEP 538), which the tool
+#: would otherwise inherit.
+LC_CTYPE_VARIABLE = "CWL_DASK_GUARD_LC_CTYPE"
+
+
+def _restore_environment() -> None:
+    original = os.environ.pop(LC_CTYPE_VARIABLE, None)
+    if original == "":
+        os.environ.pop("LC_CTYPE", None)
+    elif original is not None:
+        os.environ["LC_CTYPE"] = original
+
+
 def main(argv: list[str]) -> int:
     if len(argv) < 4 or argv[2] != "--":
         print("usage: guard.py PARENT_PID TAG -- COMMAND...", file=sys.stderr)
         return 2
     parent, command = int(argv[0]), argv[3:]
+    _restore_environment()
     if os.getppid() != parent:
         return 128 + _signal.SIGKILL  # the worker died before the tool started
     return _Guard(parent, command).run(command)

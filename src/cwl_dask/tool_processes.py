@@ -28,6 +28,8 @@ from typing import Any
 from cwltool.context import RuntimeContext
 from cwltool.job import JobBase
 
+from cwl_dask.guard import LC_CTYPE_VARIABLE
+
 _logger = logging.getLogger("cwl_dask")
 
 GUARD = os.path.join(os.path.dirname(os.path.abspath(__file__)), "guard.py")
@@ -73,6 +75,8 @@ class GuardedJobMixin(JobBase):
             if monitor_function is not None:
                 monitor_function(process)
 
+        # The guard's Python start-up may set LC_CTYPE; the guard puts back cwltool's value.
+        env = {**env, LC_CTYPE_VARIABLE: env.get("LC_CTYPE", "")}
         try:
             super()._execute([*guard, *runtime], env, runtimeContext, monitor)
         finally:
