@@ -68,14 +68,39 @@ def _parse_memory(value: str | None) -> float | None:
         raise click.BadParameter(f"not a memory size: {value!r}") from err
 
 
-def _plan_cluster(workflow: str, job_args: list[str], relax_path_checks: bool) -> Any:
+def _plan_cluster(
+    workflow: str, job_args: list[str], relax_path_checks: bool, imports: Any = None
+) -> Any:
     """The planner's ClusterSpec for a run, from the document and the job file if any."""
     from cwl_dask.loading import load_process
     from cwl_dask.sizing import load_job_order, plan
 
     job = job_args[0] if job_args and not job_args[0].startswith("-") else None
-    process = load_process(workflow, relax_path_checks=relax_path_checks)
+    process = load_process(workflow, relax_path_checks=relax_path_checks, imports=imports)
     return plan(process, load_job_order(job) if job else None).spec
+
+
+def _import_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """``--import-cache`` and ``--offline``, shared by every command that loads documents."""
+    command = click.option(
+        "--offline",
+        is_flag=True,
+        help="Never fetch remote $import/$include/$schemas/run: documents; one missing "
+        "from the import cache is an error (exit 2). Dask config: cwl-dask.offline.",
+    )(command)
+    return click.option(
+        "--import-cache",
+        default=None,
+        metavar="DIR",
+        help="Cache of remote documents the package loads (default: Dask config "
+        "cwl-dask.import-cache, else the user cache dir, e.g. ~/.cache/cwl-dask/imports).",
+    )(command)
+
+
+def _imports(import_cache: str | None, offline: bool) -> Any:
+    from cwl_dask.imports import ImportCache
+
+    return ImportCache.configured(import_cache, offline)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -216,6 +241,7 @@ def cli() -> None:
     callback=lambda _ctx, _param, value: _collection_id(value),
     help="With --stac (implied): also write OUTDIR/ID.json, a Collection of all items.",
 )
+@_import_options
 def run(
     workflow: str,
     job_args: tuple[str, ...],
@@ -243,6 +269,8 @@ def run(
     retries: int | None,
     stac: bool,
     stac_collection: str | None,
+    import_cache: str | None,
+    offline: bool,
 ) -> None:
     """Run WORKFLOW (a .cwl file, path#id for one process of a $graph) with JOB.
 
@@ -260,6 +288,7 @@ def run(
 
     _configure_logging(quiet, debug)
     memory_mib = _parse_memory(memory)
+    imports = _imports(import_cache, offline)
     try:
         workflow = resolve_entry(workflow, entry)
         backend = make_backend(
@@ -277,7 +306,7 @@ def run(
             local_memory_mib=memory_mib,
             local_processes=worker_processes,
             retries=retries,
-            planner=lambda: _plan_cluster(workflow, list(job_args), relax_path_checks),
+            planner=lambda: _plan_cluster(workflow, list(job_args), relax_path_checks, imports),
         )
     except InvalidInputError as err:
         raise click.UsageError(str(err)) from None
@@ -297,6 +326,7 @@ def run(
             relax_path_checks=relax_path_checks,
             stac=stac or stac_collection is not None,
             stac_collection=stac_collection,
+            imports=imports,
         )
         with reserved_stdout() as out, stop_on_signals(timeout):
             return launch(request, out)
@@ -304,21 +334,66 @@ def run(
     sys.exit(_guarded(debug, action))
 
 
-@cli.command()
+@cli.command(
+    epilog="""Examples:
+
+\b
+  cwl-dask validate cwl-samples/eo-ndvi/app-package.cwl
+  cwl-dask validate --app-package cwl-samples/eo-ndvi/app-package.cwl
+  cwl-dask validate --app-package --json pkg.cwl#water-bodies
+""",
+)
 @click.argument("workflow")
+@click.option(
+    "--app-package",
+    is_flag=True,
+    help="Also check the OGC EO Application Package Best Practice (OGC 20-089r1) and print "
+    "each rule it breaks as a warning, with the rule's text. Never an error.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 @click.option("--relax-path-checks", is_flag=True, help="Accept unusual file names.")
 @click.option("--debug", is_flag=True, help="Tracebacks on errors.")
-def validate(workflow: str, relax_path_checks: bool, debug: bool) -> None:
-    """Validate WORKFLOW with cwltool and print a one-screen summary of it."""
-    from cwl_dask.loading import load_process
+@_import_options
+def validate(
+    workflow: str,
+    app_package: bool,
+    as_json: bool,
+    relax_path_checks: bool,
+    debug: bool,
+    import_cache: str | None,
+    offline: bool,
+) -> None:
+    """Validate WORKFLOW with cwltool and print a one-screen summary of it.
+
+    A $graph without #id is validated as `cwl-dask run` would run it (#main, else its first
+    Workflow). Exit codes: 0 valid (Best Practice warnings included), 2 invalid.
+    """
+    import json
+
+    from cwl_dask.bestpractice import check, describe_warnings, load_package
     from cwl_dask.summary import describe
 
     _configure_logging(quiet=True, debug=debug)
     logging.getLogger("cwltool").setLevel(logging.DEBUG if debug else logging.WARNING)
 
     def action() -> int:
-        process = load_process(workflow, relax_path_checks=relax_path_checks)
-        click.echo(describe(process))
+        imports = _imports(import_cache, offline)
+        package = load_package(workflow, relax_path_checks=relax_path_checks, imports=imports)
+        warnings = check(package) if app_package else []
+        if as_json:
+            result: dict[str, Any] = {
+                "valid": True,
+                "entry": package.entry_id,
+                "processes": package.graph,
+            }
+            if app_package:
+                result["app_package"] = {"warnings": [w.to_json() for w in warnings]}
+            click.echo(json.dumps(result, indent=2))
+            return 0
+        click.echo(describe(package.entry))
+        if app_package:
+            click.echo("")
+            click.echo(describe_warnings(warnings))
         return 0
 
     sys.exit(_guarded(debug, action))
@@ -360,6 +435,7 @@ def validate(workflow: str, relax_path_checks: bool, debug: bool) -> None:
 @click.option("--max-workers", type=click.IntRange(min=1), default=None, help="Most workers.")
 @click.option("--relax-path-checks", is_flag=True, help="Accept unusual file names.")
 @click.option("--debug", is_flag=True, help="Tracebacks on errors.")
+@_import_options
 def plan(
     workflow: str,
     job: str | None,
@@ -372,6 +448,8 @@ def plan(
     max_workers: int | None,
     relax_path_checks: bool,
     debug: bool,
+    import_cache: str | None,
+    offline: bool,
 ) -> None:
     """Print the cores, RAM and width of every step of WORKFLOW and the cluster it needs.
 
@@ -399,7 +477,8 @@ def plan(
         from cwl_dask.loading import load_process
 
         job_order = load_job_order(job) if job is not None else None
-        process = load_process(workflow, relax_path_checks=relax_path_checks)
+        imports = _imports(import_cache, offline)
+        process = load_process(workflow, relax_path_checks=relax_path_checks, imports=imports)
         result = make_plan(process, job_order, options)
         click.echo(json.dumps(result.to_json(), indent=2) if as_json else format_plan(result))
         return 0
@@ -443,6 +522,61 @@ def stac_command(target: Path, as_json: bool, debug: bool) -> None:
         report = check_directory(target)
         click.echo(json.dumps(report.to_json(), indent=2) if as_json else report.describe())
         return 0
+
+    sys.exit(_guarded(debug, action))
+
+
+@cli.command(
+    "fetch-imports",
+    epilog="""Examples:
+
+\b
+  cwl-dask fetch-imports pkg.cwl
+  cwl-dask fetch-imports --import-cache /shared/cwl-imports pkg.cwl#main
+  cwl-dask run --offline --import-cache /shared/cwl-imports pkg.cwl job.yml
+""",
+)
+@click.argument("workflow")
+@click.option("--import-cache", default=None, metavar="DIR", help="The cache to fill.")
+@click.option("--relax-path-checks", is_flag=True, help="Accept unusual file names.")
+@click.option("--debug", is_flag=True, help="Tracebacks on errors.")
+def fetch_imports(
+    workflow: str, import_cache: str | None, relax_path_checks: bool, debug: bool
+) -> None:
+    """Load WORKFLOW and put every remote document it needs into the import cache.
+
+    Without #id, every Workflow of a $graph is loaded, so that any entry can run offline.
+    Remote $import, $include, $schemas and run: URLs are fetched (or found in the cache)
+    and listed on stdout, one per line: "fetched URL", "cached URL" or "failed URL".
+    Afterwards `run/validate/plan --offline` load WORKFLOW without network access.
+    Exit codes: 0 all there, 1 a URL could not be fetched, 2 invalid document.
+    """
+    from cwl_dask.loading import _graph_processes, load_process, resolve_entry
+
+    _configure_logging(quiet=True, debug=debug)
+    logging.getLogger("cwltool").setLevel(logging.DEBUG if debug else logging.WARNING)
+
+    def action() -> int:
+        imports = _imports(import_cache, False)
+        references = [resolve_entry(workflow)]
+        if "#" not in workflow:  # a $graph: its other Workflows may run: other documents
+            graph = _graph_processes(workflow) or {}
+            references += [f"{workflow}#{i}" for i, cls in graph.items() if cls == "Workflow"]
+        for reference in dict.fromkeys(references):
+            load_process(reference, relax_path_checks=relax_path_checks, imports=imports)
+        for url in imports.used:
+            state = (
+                "failed"
+                if url in imports.failed
+                else "fetched"
+                if url in imports.fetched
+                else "cached"
+            )
+            click.echo(f"{state} {url}")
+        click.echo(f"import cache: {imports.directory} ({len(imports.used)} URLs)", err=True)
+        for url, why in imports.failed.items():  # $schemas failures do not stop the loader
+            click.echo(f"cwl-dask: error: cannot fetch {url}: {why}", err=True)
+        return EXIT_FAILED if imports.failed else 0
 
     sys.exit(_guarded(debug, action))
 

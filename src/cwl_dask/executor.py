@@ -27,6 +27,8 @@ from cwl_dask.clusters import RESOURCE_CORES, RESOURCE_RAM, Backend
 from cwl_dask.errors import CwlDaskError, RunStopped
 from cwl_dask.events import InvocationRecord, RunObserver
 from cwl_dask.faults import hold, stop_running_tools, task_error_message
+from cwl_dask.imports import ImportCache
+from cwl_dask.relocation import fix_directory_basenames
 from cwl_dask.tool import DaskProcessMixin, DaskRuntimeContext, RemoteJob
 from cwl_dask.worker import Outcome, ToolPackage, run_invocation
 
@@ -262,8 +264,10 @@ class DaskExecutor(JobExecutor):
         loading_context: Any,
         observer: RunObserver | None = None,
         logs_dir: str | None = None,
+        imports: ImportCache | None = None,
     ) -> None:
         super().__init__()
+        self.imports = imports
         self.backend = backend
         self.observer = observer
         self.logs_dir = logs_dir or os.path.join(run_dir, "logs")
@@ -273,6 +277,17 @@ class DaskExecutor(JobExecutor):
         self.rejected_input: Exception | None = None
         self.error: CwlDaskError | None = None
         self.dispatcher: Dispatcher | None = None
+
+    def execute(
+        self,
+        process: Process,
+        job_order_object: CWLObjectType,
+        runtime_context: Any,
+        logger: logging.Logger = _logger,
+    ) -> tuple[CWLObjectType | None, str]:
+        output, status = super().execute(process, job_order_object, runtime_context, logger)
+        fix_directory_basenames(output)  # directories renamed by OutputPathMapper
+        return output, status
 
     def run_jobs(
         self,
@@ -286,6 +301,8 @@ class DaskExecutor(JobExecutor):
         job_order_object = to_plain(job_order_object)
         runtime_context = DaskRuntimeContext.copy(runtime_context)
         try:
+            if self.imports is not None:
+                self.imports.check()  # offline, a $schemas URL was missing: only a warning so far
             if not isinstance(process, Workflow):
                 # A workflow checks its inputs on the driver; a lone tool would only check
                 # them on the worker, so check here to reject bad input before submitting.

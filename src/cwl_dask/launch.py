@@ -37,6 +37,9 @@ from cwl_dask.errors import (
 )
 from cwl_dask.events import InvocationRecord, RunObserver
 from cwl_dask.executor import DaskExecutor
+from cwl_dask.imports import ImportCache
+from cwl_dask.loading import loader_tracebacks_hidden
+from cwl_dask.relocation import OutputPathMapper
 from cwl_dask.tool import DaskRuntimeContext, make_tool
 
 _logger = logging.getLogger("cwl_dask")
@@ -59,6 +62,7 @@ class RunRequest:
     observer: RunObserver | None = None
     stac: bool = False  # check the STAC outputs after success, summary on stderr
     stac_collection: str | None = None  # also write <outdir>/<id>.json wrapping all items
+    imports: ImportCache | None = None  # remote $import/run: documents; default: configured
 
 
 def version() -> str:
@@ -171,20 +175,28 @@ def _run(request: RunRequest, stdout: IO[str]) -> RunResult:
             result.code = EXIT_INVALID if err.code else EXIT_SUCCESS
             return result
         runtime_context = DaskRuntimeContext(vars(args))
+        runtime_context.path_mapper = OutputPathMapper
         loading_context = LoadingContext(vars(args))
         loading_context.construct_tool_object = make_tool
+        imports = request.imports or ImportCache.configured()
+        loading_context.fetcher_constructor = imports.fetcher
         executor = DaskExecutor(
-            request.backend, run_dir, loading_context, request.observer, logs_dir
+            request.backend, run_dir, loading_context, request.observer, logs_dir, imports
         )
-        code = cwltool_main(
-            args=args,
-            executor=executor,
-            loadingContext=loading_context,
-            runtimeContext=runtime_context,
-            stdout=stdout,
-            versionfunc=version,
-        )
+        with loader_tracebacks_hidden(request.debug):
+            code = cwltool_main(
+                args=args,
+                executor=executor,
+                loadingContext=loading_context,
+                runtimeContext=runtime_context,
+                stdout=stdout,
+                versionfunc=version,
+            )
         result.code = _exit_code(code, executor)
+        if imports.missing:  # offline and a document was not in the cache: nothing ran
+            if executor.error is None:  # else cwltool has shown this message already
+                _logger.error(imports.missing_message())
+            result.code = EXIT_INVALID
         if executor.dispatcher is not None:
             result.records = executor.dispatcher.records
         return result
