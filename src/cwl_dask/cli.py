@@ -7,7 +7,10 @@ to their exit code; tracebacks appear only with ``--debug``.
 
 from __future__ import annotations
 
+import importlib.util
 import logging
+import os
+import shutil
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -22,12 +25,31 @@ _logger = logging.getLogger("cwl_dask")
 EXIT_INTERRUPTED = 130
 
 
-def _configure_logging(quiet: bool, debug: bool) -> None:
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("%(levelname)s %(message)s"))
+def _configure_logging(quiet: bool, debug: bool, json_lines: bool = False) -> logging.Handler:
+    from cwl_dask.progress import StderrHandler
+
+    handler = StderrHandler(json_lines)
     _logger.handlers[:] = [handler]
     _logger.propagate = False
     _logger.setLevel(logging.DEBUG if debug else logging.WARNING if quiet else logging.INFO)
+    return handler
+
+
+def _print_version(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
+    if not value or ctx.resilient_parsing:
+        return
+    from cwl_dask.launch import version
+
+    click.echo(version())
+    ctx.exit()
+
+
+def _say(message: str) -> None:
+    """An error line on stderr; a JSON object like every other line with --log-format json."""
+    if any(getattr(handler, "json_lines", False) for handler in _logger.handlers):
+        _logger.error(message)
+    else:
+        click.echo(message, err=True)
 
 
 def _guarded(debug: bool, action: Callable[[], int]) -> int:
@@ -37,18 +59,18 @@ def _guarded(debug: bool, action: Callable[[], int]) -> int:
     except CwlDaskError as err:
         if debug:
             raise
-        click.echo(f"cwl-dask: error: {err}", err=True)
+        _say(f"cwl-dask: error: {err}")
         return err.exit_code
     except RunStopped as err:
         click.echo(f"cwl-dask: {err}", err=True)
         return err.exit_code
     except KeyboardInterrupt:
-        click.echo("cwl-dask: interrupted", err=True)
+        _say("cwl-dask: interrupted")
         return EXIT_INTERRUPTED
     except Exception as err:
         if debug:
             raise
-        click.echo(f"cwl-dask: internal error: {type(err).__name__}: {err} (see --debug)", err=True)
+        _say(f"cwl-dask: internal error: {type(err).__name__}: {err} (see --debug)")
         return EXIT_FAILED
 
 
@@ -103,8 +125,30 @@ def _imports(import_cache: str | None, offline: bool) -> Any:
     return ImportCache.configured(import_cache, offline)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(package_name="cwl-dask", prog_name="cwl-dask")
+@click.group(
+    context_settings={"help_option_names": ["-h", "--help"]},
+    epilog="""Examples:
+
+\b
+  cwl-dask run cwl-samples/eo-ndvi/app-package.cwl cwl-samples/eo-ndvi/params.yml
+  cwl-dask run --report report.html --usage-report usage.json pkg.cwl#main job.yml
+  cwl-dask plan cwl-samples/eo-ndvi/app-package.cwl cwl-samples/eo-ndvi/params.yml
+  cwl-dask graph cwl-samples/eo-ndvi/app-package.cwl -o wf.svg
+  cwl-dask validate pkg.cwl
+
+\b
+Shell completion (bash; zsh and fish likewise with zsh_source/fish_source):
+  eval "$(_CWL_DASK_COMPLETE=bash_source cwl-dask)"
+""",
+)
+@click.option(
+    "--version",
+    is_flag=True,
+    expose_value=False,
+    is_eager=True,
+    callback=_print_version,
+    help="Show the versions of cwl-dask, cwltool and Dask, and exit.",
+)
 def cli() -> None:
     """Run CWL workflows and EO Application Packages on Dask."""
 
@@ -120,6 +164,8 @@ def cli() -> None:
   cwl-dask run --gateway https://gateway.example.org --worker-cores 4 --worker-memory 16GiB \
       --max-workers 10 --workdir /shared/runs pkg.cwl#main job.yml
   cwl-dask run --cluster mysite.clusters:slurm --workdir /shared/runs pkg.cwl#main job.yml
+  cwl-dask run --report report.html --usage-report usage.json --log-format json \
+      cwl-samples/eo-ndvi/app-package.cwl cwl-samples/eo-ndvi/params.yml 2> run.log
 """,
 )
 @click.argument("workflow")
@@ -131,8 +177,39 @@ def cli() -> None:
     help="Parent of the run's intermediate files; must be shared by all workers. "
     "Default: a temporary directory, removed on success and kept on failure.",
 )
-@click.option("--quiet", is_flag=True, help="Only warnings and errors on stderr.")
+@click.option("--quiet", is_flag=True, help="Only warnings and errors on stderr (no bars).")
 @click.option("--debug", is_flag=True, help="Verbose logs and tracebacks.")
+@click.option(
+    "--log-format",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="stderr as text, or one JSON object per line (no bars).",
+)
+@click.option(
+    "--progress/--no-progress",
+    default=None,
+    help="Progress bars per step (default: when stderr is a terminal), else one line per event.",
+)
+@click.option(
+    "--report",
+    "report_html",
+    default=None,
+    metavar="FILE.html",
+    help="Write Dask's performance report of the run, with the per-step summary.",
+)
+@click.option(
+    "--usage-report",
+    default=None,
+    metavar="FILE.json",
+    help="Write the usage report (per invocation and per step; the ZOO runner's shape).",
+)
+@click.option(
+    "--logs-dir",
+    default=None,
+    metavar="DIR",
+    help="Where each invocation's log is kept (default: OUTDIR/.cwl-dask/logs).",
+)
 @click.option(
     "--no-container",
     "container",
@@ -159,6 +236,15 @@ def cli() -> None:
     help="The process of a $graph to run (default: #main, else the first Workflow).",
 )
 @click.option(
+    "--wrap",
+    "wrap_package",
+    is_flag=True,
+    help="Run the package wrapped as a platform does: #main = stage-in -> entry -> stage-out "
+    "(see `cwl-dask wrap`); Directory inputs become STAC URI records.",
+)
+@click.option("--stage-in", default=None, metavar="CWL", help="With --wrap: stage-in tool.")
+@click.option("--stage-out", default=None, metavar="CWL", help="With --wrap: stage-out tool.")
+@click.option(
     "--cores", type=float, default=None, help="Cores of the local cluster (default: all)."
 )
 @click.option(
@@ -168,6 +254,11 @@ def cli() -> None:
     "--worker-processes",
     is_flag=True,
     help="Run the local cluster's worker in its own process (default: in this process).",
+)
+@click.option(
+    "--dashboard",
+    is_flag=True,
+    help="Serve the local cluster's Dask dashboard (needs bokeh; remote clusters have theirs).",
 )
 @click.option(
     "--scheduler", default=None, help="Address of a running Dask scheduler to use instead."
@@ -249,12 +340,21 @@ def run(
     workdir: str | None,
     quiet: bool,
     debug: bool,
+    log_format: str,
+    progress: bool | None,
+    report_html: str | None,
+    usage_report: str | None,
+    logs_dir: str | None,
     container: Any,
     relax_path_checks: bool,
     entry: str | None,
+    wrap_package: bool,
+    stage_in: str | None,
+    stage_out: str | None,
     cores: float | None,
     memory: str | None,
     worker_processes: bool,
+    dashboard: bool,
     scheduler: str | None,
     gateway: str | None,
     gateway_auth: str | None,
@@ -286,11 +386,23 @@ def run(
     from cwl_dask.stdio import reserved_stdout
     from cwl_dask.stopping import stop_on_signals
 
-    _configure_logging(quiet, debug)
+    handler = _configure_logging(quiet, debug, json_lines=log_format == "json")
+    if report_html is not None and importlib.util.find_spec("bokeh") is None:
+        raise click.UsageError(
+            "--report needs bokeh (Dask draws the report with it): "
+            "pip install 'cwl-dask[dashboard]'"
+        )
     memory_mib = _parse_memory(memory)
+    if (stage_in or stage_out) and not wrap_package:
+        raise click.UsageError("--stage-in and --stage-out need --wrap")
     imports = _imports(import_cache, offline)
     try:
-        workflow = resolve_entry(workflow, entry)
+        if wrap_package:
+            workflow, job_args = _wrapped_run(
+                workflow, entry, stage_in, stage_out, job_args, outdir
+            )
+        else:
+            workflow = resolve_entry(workflow, entry)
         backend = make_backend(
             scheduler=scheduler,
             gateway=gateway,
@@ -306,6 +418,7 @@ def run(
             local_memory_mib=memory_mib,
             local_processes=worker_processes,
             retries=retries,
+            local_dashboard=dashboard,
             planner=lambda: _plan_cluster(workflow, list(job_args), relax_path_checks, imports),
         )
     except InvalidInputError as err:
@@ -313,7 +426,14 @@ def run(
 
     def action() -> int:
         from cwl_dask.engines import detect_engine
+        from cwl_dask.events import Observers
+        from cwl_dask.progress import make_display
+        from cwl_dask.runreport import RunReport
 
+        display = make_display(log_format, quiet, progress)
+        report = RunReport(
+            report_html, usage_report, print_summary=not quiet, json_lines=log_format == "json"
+        )
         request = RunRequest(
             workflow=workflow,
             backend=backend,
@@ -326,10 +446,118 @@ def run(
             relax_path_checks=relax_path_checks,
             stac=stac or stac_collection is not None,
             stac_collection=stac_collection,
+            logs_dir=logs_dir,
+            observer=Observers([display, report]),
+            log_handler=handler,
+            preserve_environment=_staging_environment() if wrap_package else [],
             imports=imports,
         )
         with reserved_stdout() as out, stop_on_signals(timeout):
             return launch(request, out)
+
+    code = _guarded(debug, action)
+    if wrap_package:
+        wrapped_dir = os.path.dirname(workflow.partition("#")[0])
+        if code == 0:
+            shutil.rmtree(wrapped_dir, ignore_errors=True)
+        else:
+            _logger.error("the wrapped document and its job order are kept in %s", wrapped_dir)
+    sys.exit(code)
+
+
+def _staging_environment() -> list[str]:
+    from cwl_dask.wrap import STAGING_ENVIRONMENT
+
+    return [name for name in STAGING_ENVIRONMENT if name in os.environ]
+
+
+def _wrapped_run(
+    package: str,
+    entry: str | None,
+    stage_in: str | None,
+    stage_out: str | None,
+    job_args: tuple[str, ...],
+    outdir: str,
+) -> tuple[str, tuple[str, ...]]:
+    """``run --wrap``: the wrapped document and its job order, written to a temp directory.
+
+    The default staging tools run with this interpreter (it has pystac, and s3fs when the
+    extra is installed); the job's URI inputs are normalised and a stage-out target
+    defaults to OUTDIR/staged-out (see :func:`cwl_dask.wrap.wrapped_job`).
+    """
+    import json
+    import tempfile
+
+    from cwl_dask.sizing import load_job_order
+    from cwl_dask.wrap import wrap_package, wrapped_job, write_wrapped
+
+    document = wrap_package(package, entry, stage_in, stage_out, python=sys.executable)
+    directory = tempfile.mkdtemp(prefix="cwl-dask-wrapped-")
+    wrapped = os.path.join(directory, "wrapped.cwl")
+    write_wrapped(document, wrapped)
+    has_job = bool(job_args) and not job_args[0].startswith("-")
+    job = load_job_order(job_args[0]) if has_job else {}
+    base = os.path.dirname(os.path.abspath(job_args[0])) if has_job else os.getcwd()
+    job_file = os.path.join(directory, "job.json")
+    with open(job_file, "w", encoding="utf-8") as handle:
+        json.dump(wrapped_job(document, job, base, outdir), handle, indent=2)
+    _logger.info("wrapped %s into %s (job %s)", package, wrapped, job_file)
+    rest = job_args[1:] if has_job else job_args
+    return f"{wrapped}#main", (job_file, *rest)
+
+
+@cli.command(
+    "wrap",
+    epilog="""Examples:
+
+\b
+  cwl-dask wrap cwl-samples/patterns/app-package.cwl -o wrapped.cwl
+  cwl-dask wrap --entry water-bodies --stage-in my-stage-in.cwl pkg.cwl -o wrapped.cwl
+  cwl-dask run wrapped.cwl#main job.yml
+""",
+)
+@click.argument("package")
+@click.option("--entry", default=None, metavar="ID", help="Entry Workflow of a $graph.")
+@click.option(
+    "--stage-in", default=None, metavar="CWL", help="Stage-in tool (default: cwl-dask's)."
+)
+@click.option(
+    "--stage-out", default=None, metavar="CWL", help="Stage-out tool (default: cwl-dask's)."
+)
+@click.option(
+    "--staging-python",
+    default="python3",
+    show_default=True,
+    help="Interpreter of the default staging tools; it needs pystac (and s3fs for s3://).",
+)
+@click.option(
+    "-o", "--output", default="-", show_default=True, help="Where to write the wrapped document."
+)
+@click.option("--debug", is_flag=True, help="Tracebacks on errors.")
+def wrap_command(
+    package: str,
+    entry: str | None,
+    stage_in: str | None,
+    stage_out: str | None,
+    staging_python: str,
+    output: str,
+    debug: bool,
+) -> None:
+    """Wrap PACKAGE's entry Workflow in a #main that stages its data in and out.
+
+    As EO platforms (ZOO-Project, with eoap-cwlwrap) do: every Directory input becomes a
+    STAC reference (an eoap URI record) resolved by a stage-in step, every Directory
+    output is published by a stage-out step and becomes the URI of its catalog; other
+    inputs and outputs pass through. The result is one packed $graph that runs offline.
+    """
+    from cwl_dask.wrap import wrap_package, write_wrapped
+
+    _configure_logging(quiet=True, debug=debug)
+
+    def action() -> int:
+        document = wrap_package(package, entry, stage_in, stage_out, python=staging_python)
+        write_wrapped(document, output)
+        return 0
 
     sys.exit(_guarded(debug, action))
 
@@ -521,6 +749,87 @@ def stac_command(target: Path, as_json: bool, debug: bool) -> None:
     def action() -> int:
         report = check_directory(target)
         click.echo(json.dumps(report.to_json(), indent=2) if as_json else report.describe())
+        return 0
+
+    sys.exit(_guarded(debug, action))
+
+
+@cli.command(
+    "graph",
+    epilog="""Examples:
+
+\b
+  cwl-dask graph cwl-samples/eo-ndvi/app-package.cwl              # DOT text on stdout
+  cwl-dask graph cwl-samples/eo-ndvi/app-package.cwl -o wf.png
+  cwl-dask run --usage-report usage.json pkg.cwl job.yml
+  cwl-dask graph pkg.cwl --run usage.json -o run.svg    # coloured by step run time
+""",
+)
+@click.argument("workflow")
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Write to this file: .dot (text), or .svg/.png/.pdf rendered with Graphviz's dot "
+    "(without dot: the DOT text next to it). Default: DOT text on stdout.",
+)
+@click.option(
+    "--run",
+    "usage",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    metavar="USAGE_REPORT.json",
+    help="Colour the steps by their run time in this usage report (run --usage-report, "
+    "or a ZOO run's report.json).",
+)
+@click.option("--entry", default=None, metavar="ID", help="The process of a $graph to draw.")
+@click.option("--relax-path-checks", is_flag=True, help="Accept unusual file names.")
+@click.option("--debug", is_flag=True, help="Tracebacks on errors.")
+@_import_options
+def graph_command(
+    workflow: str,
+    output: Path | None,
+    usage: Path | None,
+    entry: str | None,
+    relax_path_checks: bool,
+    debug: bool,
+    import_cache: str | None,
+    offline: bool,
+) -> None:
+    """Draw the step graph of WORKFLOW: scatter, sub-workflows and resources visible.
+
+    Tool steps are boxes labelled with their tool and cores/RAM (stacked when scattered,
+    dashed when conditional); sub-workflows are dashed frames around their steps.
+    """
+    import json
+
+    from cwl_dask.errors import InvalidInputError
+    from cwl_dask.graph import colour_by_duration, step_graph, to_dot, write
+    from cwl_dask.loading import load_process, resolve_entry
+    from cwl_dask.usage import step_seconds
+
+    _configure_logging(quiet=True, debug=debug)
+    logging.getLogger("cwltool").setLevel(logging.DEBUG if debug else logging.WARNING)
+
+    def action() -> int:
+        process = load_process(
+            resolve_entry(workflow, entry),
+            relax_path_checks=relax_path_checks,
+            imports=_imports(import_cache, offline),
+        )
+        graph = step_graph(process)
+        if usage is not None:
+            try:
+                report = json.loads(usage.read_text(encoding="utf-8"))
+            except (OSError, ValueError) as err:
+                raise InvalidInputError(f"{usage}: not a usage report: {err}") from err
+            colour_by_duration(graph, step_seconds(report))
+        dot = to_dot(graph, title=str(process.tool.get("label") or ""))
+        if output is None:
+            click.echo(dot, nl=False)
+        else:
+            click.echo(write(dot, output), err=True)
         return 0
 
     sys.exit(_guarded(debug, action))

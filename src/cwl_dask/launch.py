@@ -58,17 +58,27 @@ class RunRequest:
     debug: bool = False
     container: ContainerEngine = "docker"
     relax_path_checks: bool = False
-    logs_dir: str | None = None  # per-invocation logs; default: inside the run directory
+    logs_dir: str | None = None  # per-invocation logs; default: <outdir>/.cwl-dask/logs
     observer: RunObserver | None = None
+    log_handler: logging.Handler | None = None  # where cwltool's log records go too
     stac: bool = False  # check the STAC outputs after success, summary on stderr
     stac_collection: str | None = None  # also write <outdir>/<id>.json wrapping all items
+    preserve_environment: list[str] = field(default_factory=list)  # host variables tools see
     imports: ImportCache | None = None  # remote $import/run: documents; default: configured
 
 
 def version() -> str:
     from importlib.metadata import version as package_version
 
-    return f"cwl-dask {__version__} (cwltool {package_version('cwltool')})"
+    return (
+        f"cwl-dask {__version__} (cwltool {package_version('cwltool')}, "
+        f"dask {package_version('distributed')})"
+    )
+
+
+def default_logs_dir(outdir: str) -> str:
+    """Where the invocations' logs are kept unless told: ``<outdir>/.cwl-dask/logs``."""
+    return os.path.join(outdir, ".cwl-dask", "logs")
 
 
 def _make_run_dir(workdir: str | None) -> str:
@@ -99,6 +109,8 @@ def cwltool_arguments(request: RunRequest, run_dir: str) -> list[str]:
         argv.append("--debug")
     if request.relax_path_checks:
         argv.append("--relax-path-checks")
+    for name in request.preserve_environment:
+        argv.extend(["--preserve-environment", name])
     argv.extend(
         {"none": ["--no-container"], "podman": ["--podman"], "singularity": ["--singularity"]}.get(
             request.container, []
@@ -164,9 +176,7 @@ def _run(request: RunRequest, stdout: IO[str]) -> RunResult:
     run_dir = _make_run_dir(request.workdir)
     for sub in ("out", "tmp", "logs"):
         os.makedirs(os.path.join(run_dir, sub))
-    logs_dir = (
-        os.path.abspath(request.logs_dir) if request.logs_dir else os.path.join(run_dir, "logs")
-    )
+    logs_dir = os.path.abspath(request.logs_dir or default_logs_dir(request.outdir))
     result = RunResult(EXIT_FAILED, None, [], run_dir)
     try:
         try:
@@ -191,6 +201,7 @@ def _run(request: RunRequest, stdout: IO[str]) -> RunResult:
                 runtimeContext=runtime_context,
                 stdout=stdout,
                 versionfunc=version,
+                logger_handler=request.log_handler,
             )
         result.code = _exit_code(code, executor)
         if imports.missing:  # offline and a document was not in the cache: nothing ran
@@ -209,7 +220,8 @@ def _run(request: RunRequest, stdout: IO[str]) -> RunResult:
             shutil.rmtree(run_dir, ignore_errors=True)
             result.run_dir = None
         else:
-            _logger.error("intermediate files and logs are kept in %s", run_dir)
+            logs = f"; the invocations' logs are in {logs_dir}" if os.path.isdir(logs_dir) else ""
+            _logger.error("intermediate files are kept in %s%s", run_dir, logs)
 
 
 def _exit_code(code: int, executor: DaskExecutor) -> int:

@@ -35,6 +35,8 @@ from schema_salad.exceptions import ValidationException
 from cwl_dask.tool_processes import attempt_directories, guarded, set_current_task
 
 LOG_TAIL_LINES = 25
+#: Dask event topic on which workers announce that an invocation starts (progress, retries).
+STARTED_TOPIC = "cwl-dask-started"
 
 
 @dataclass(frozen=True)
@@ -183,6 +185,7 @@ def run_invocation(
     runtime.workflow_eval_lock = threading.Condition(threading.RLock())
     defaultStreamHandler.setLevel(options.get("log_level", logging.INFO))
     started = time.time()
+    _announce_start(name)
     set_current_task(key)
     try:
         outcome = _run(tool, job_order, runtime, log_path)
@@ -204,6 +207,17 @@ def _task_key() -> str:
     except (ImportError, ValueError, KeyError):
         key = None
     return str(key) if key is not None else f"invocation-{uuid.uuid4().hex}"
+
+
+def _announce_start(name: str) -> None:
+    """Tell the driver this invocation began, through Dask's structured events."""
+    try:
+        from distributed import get_worker
+
+        worker = get_worker()
+        worker.log_event(STARTED_TOPIC, {"key": worker.get_current_task(), "name": name})
+    except Exception:  # not in a Dask worker (tests call this directly): nobody to tell
+        pass
 
 
 def _run(

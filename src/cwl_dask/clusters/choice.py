@@ -76,6 +76,7 @@ def make_backend(
     local_memory_mib: float | None = None,
     local_processes: bool = False,
     retries: int | None = None,
+    local_dashboard: bool = False,
     planner: Callable[[], Any] | None = None,
 ) -> Backend:
     """The backend the command line and the Dask config ask for (nothing is started yet).
@@ -191,5 +192,9 @@ def make_backend(
             kind,
         )
     return LocalBackend(
-        local_cores, local_memory_mib, processes=local_processes, allowed_failures=retries
+        local_cores,
+        local_memory_mib,
+        processes=local_processes,
+        allowed_failures=retries,
+        dashboard=local_dashboard,
     )
