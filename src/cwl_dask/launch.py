@@ -33,6 +33,7 @@ from cwl_dask.errors import (
     EXIT_SUCCESS,
     EXIT_UNSUPPORTED,
     InvalidInputError,
+    RunStopped,
 )
 from cwl_dask.events import InvocationRecord, RunObserver
 from cwl_dask.executor import DaskExecutor
@@ -211,6 +212,9 @@ def _run(request: RunRequest, stdout: IO[str]) -> RunResult:
         if executor.dispatcher is not None:
             result.records = executor.dispatcher.records
         return result
+    except RunStopped as err:
+        err.progress = err.progress or "no tool invocation had been submitted"
+        raise
     finally:
         request.backend.close()
         if result.code == EXIT_SUCCESS:
