@@ -104,6 +104,8 @@ def start_gateway(work: Path, password: str = "secret", timeout: float = 60) -> 
         "CWL_DASK_TEST_RECORD_DIR": str(work / "records"),
         # the schedulers import this module as a preload (inherited by UnsafeLocalBackend)
         "PYTHONPATH": os.pathsep.join(filter(None, [str(TESTS), os.environ.get("PYTHONPATH")])),
+        # tools run by its workers find this Python (with dask) as python3, as in a tox env
+        "PATH": os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")]),
     }
     with open(work / "gateway.log", "wb") as log:
         process = subprocess.Popen(
@@ -185,9 +187,9 @@ class Recorder(SchedulerPlugin):
             )
 
     def transition(self, key: Any, start: str, finish: str, *args: Any, **kwargs: Any) -> None:
-        if finish == "processing":
-            from dask.utils import key_split
+        from dask.utils import key_split
 
+        if finish == "processing" and key_split(key) != "ToolPackage":  # tool tasks only
             task = self.scheduler.tasks.get(key)
             restrictions = dict(task.resource_restrictions or {}) if task is not None else {}
             _append(

@@ -12,25 +12,38 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
+import time
 import uuid
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, NamedTuple
 
 from cwltool.errors import UnsupportedRequirement, WorkflowException
 from cwltool.executors import JobExecutor
 from cwltool.process import Process
 from cwltool.utils import CWLObjectType
 from cwltool.workflow import Workflow
+from cwltool.workflow_job import WorkflowJob
 from schema_salad.exceptions import ValidationException
 
+from cwl_dask import stepclusters
 from cwl_dask.batching import BatchPolicy, split
 from cwl_dask.clusters import RESOURCE_CORES, RESOURCE_RAM, Backend
-from cwl_dask.errors import CwlDaskError
+from cwl_dask.errors import CwlDaskError, RunStopped
 from cwl_dask.events import InvocationRecord, RunObserver
+from cwl_dask.faults import hold, stop_running_tools, task_error_message
 from cwl_dask.imports import ImportCache
+from cwl_dask.logs import InvocationLogs
 from cwl_dask.relocation import fix_directory_basenames
 from cwl_dask.tool import DaskProcessMixin, DaskRuntimeContext, RemoteJob
-from cwl_dask.worker import Outcome, ToolPackage, run_invocation, run_invocations
+from cwl_dask.totals import StepTotals
+from cwl_dask.worker import (
+    STARTED_TOPIC,
+    Outcome,
+    ToolPackage,
+    run_invocation,
+    run_invocations,
+)
 
 _logger = logging.getLogger("cwl_dask")
 
@@ -85,6 +98,14 @@ def shippable_options(runtime_context: Any) -> dict[str, Any]:
     return options
 
 
+class _Invocation(NamedTuple):
+    """A RemoteJob with what the dispatcher decided for it: Dask resources, task options."""
+
+    job: RemoteJob
+    resources: dict[str, float] | None
+    options: dict[str, Any]
+
+
 class Dispatcher:
     """Submits RemoteJobs as Dask tasks and delivers their outcomes back to cwltool."""
 
@@ -96,6 +117,7 @@ class Dispatcher:
         loading_options: dict[str, Any],
         log_dir: str,
         observer: RunObserver | None = None,
+        keep_logs_in: str | None = None,
     ) -> None:
         from distributed import as_completed
 
@@ -104,17 +126,70 @@ class Dispatcher:
         self.options = options
         self.loading_options = loading_options
         self.log_dir = log_dir
+        self.logs = InvocationLogs(log_dir, keep_logs_in)
         self.observer = observer or RunObserver()
         self.submitted = 0
         self.records: list[InvocationRecord] = []
-        self._pending: dict[str, list[tuple[RemoteJob, dict[str, float] | None]]] = {}
-        #: Ready invocations waiting to be fused into tasks, per (tool, step, request).
-        self._queued: dict[tuple[Any, ...], list[tuple[RemoteJob, dict[str, float] | None]]] = {}
+        self.totals = StepTotals()
+        self._announced: dict[str, int] = {}
+        self._announced_at = 0.0
+        #: Submitted tasks by key: the invocations each runs (one, or a batch).
+        self._pending: dict[str, list[_Invocation]] = {}
+        #: Ready invocations waiting to be fused into tasks, per (tool, step, request, cluster).
+        self._queued: dict[tuple[Any, ...], list[_Invocation]] = {}
+        self._lock = threading.Lock()
         self.batching = BatchPolicy.from_config()
         self.failure: CwlDaskError | None = None
         self._finished = as_completed([], with_results=True, raise_errors=False)
         self._packages: dict[int, Any] = {}
         self._names: dict[str, int] = {}
+        self._subscribed = False
+
+    def subscribe(self) -> None:
+        """Hear from workers when an invocation starts (Dask structured events)."""
+        try:
+            self.client.subscribe_topic(STARTED_TOPIC, self._on_started)
+            self._subscribed = True
+        except Exception as err:  # an old scheduler: no running counts, nothing else lost
+            _logger.debug("cannot subscribe to worker events: %r", err)
+
+    def unsubscribe(self) -> None:
+        if self._subscribed:
+            self._subscribed = False
+            try:
+                self.client.unsubscribe_topic(STARTED_TOPIC)
+            except Exception as err:
+                _logger.debug("cannot unsubscribe from worker events: %r", err)
+
+    def _on_started(self, event: Any) -> None:
+        """Dask's event thread: an invocation began on a worker (again, after a lost worker)."""
+        message = event[1] if isinstance(event, tuple) else event
+        key = message.get("key") if isinstance(message, dict) else None
+        name = message.get("name") if isinstance(message, dict) else None
+        with self._lock:
+            batch = self._pending.get(key, []) if key is not None else []
+        for invocation in batch:  # a batch's invocations start one after the other
+            if invocation.job.name == name:
+                self.observer.started(invocation.job.name, invocation.job.step)
+                break
+
+    def workflow_job(self, job: WorkflowJob) -> None:
+        self.totals.workflow_job(job)
+
+    def announce_totals(self, interval: float = 0.5) -> None:
+        """Tell the observer the expected invocations per step, if ``interval`` s have passed.
+
+        Counting walks every open step, so it is rationed; before the driver blocks the
+        interval is short, so a bar does not keep a stale total while tasks run.
+        """
+        now = time.monotonic()
+        if now - self._announced_at < interval:
+            return
+        self._announced_at = now
+        totals = self.totals.totals()
+        if totals != self._announced:
+            self._announced = totals
+            self.observer.expected(dict(totals))
 
     def unique_name(self, step: str) -> str:
         """``step``, ``step_2``, ``step_3``… as cwltool names jobs, counted per run.
@@ -126,7 +201,7 @@ class Dispatcher:
         return step if count == 1 else f"{step}_{count}"
 
     def _package(self, tool: DaskProcessMixin) -> Any:
-        """Scatter each tool's document once per run; tasks refer to it by future."""
+        """Send each tool's document once per run; tasks refer to it by future."""
         future = self._packages.get(id(tool))
         if future is None:
             graph = (
@@ -139,7 +214,11 @@ class Dispatcher:
                 loading_options=self.loading_options,
                 formatgraph=graph,
             )
-            [future] = self.client.scatter([package], hash=False)
+            # A task rather than scattered data: Dask recomputes it when the worker holding
+            # it dies, where a scattered value would be lost with its dependent tasks.
+            future = self.client.submit(
+                hold, package, key=f"ToolPackage-{package.token}", pure=False
+            )
             self._packages[id(tool)] = future
         return future
 
@@ -156,13 +235,26 @@ class Dispatcher:
 
     def _submit(self, job: RemoteJob) -> None:
         resources = self.backend.fit(job.step, job.resource_request())
+        options = self.options
+        if job.runtime_context.toplevel:
+            options = {**options, "toplevel": True}
+        cluster = job.tool.step_cluster(job.job_order, job.runtime_context, job.step)
+        if cluster is not None:
+            target = stepclusters.shipped(
+                cluster, self.backend, stepclusters.docker_image(job.tool)
+            )
+            options = {**options, stepclusters.OPTION: target}
+        invocation = _Invocation(job, resources, options)
         slots = self.backend.parallel_slots(resources) if self.batching.enabled else None
         if slots is None or job.runtime_context.toplevel:
-            self._submit_task([(job, resources)])
+            self._submit_task([invocation])
             return
-        group = (id(job.tool), job.key_prefix, tuple(sorted((resources or {}).items())), slots)
+        # Only invocations that a task can run with the same options share it: the same
+        # tool and step, resource request and step cluster (DaskGatewayRequirement values).
+        request = tuple(sorted((resources or {}).items()))
+        group = (id(job.tool), job.key_prefix, request, cluster, slots)
         queue = self._queued.setdefault(group, [])
-        queue.append((job, resources))
+        queue.append(invocation)
         if len(queue) >= self.batching.flush_at(slots):
             self._flush(group)
 
@@ -176,14 +268,11 @@ class Dispatcher:
         for group in list(self._queued):
             self._flush(group)
 
-    def _submit_task(self, batch: list[tuple[RemoteJob, dict[str, float] | None]]) -> None:
+    def _submit_task(self, batch: list[_Invocation]) -> None:
         """One Dask task for one invocation, or for a batch of the same step's invocations."""
-        job, resources = batch[0]
-        options = self.options
-        if job.runtime_context.toplevel:
-            options = {**options, "toplevel": True}
+        job, resources, options = batch[0]
         invocations = [
-            (j.job_order, j.name, os.path.join(self.log_dir, f"{j.name}.log")) for j, _ in batch
+            (i.job.job_order, i.job.name, self.logs.path_for(i.job.name, i.job.step)) for i in batch
         ]
         if len(batch) == 1:
             job_order, name, log_path = invocations[0]
@@ -198,11 +287,13 @@ class Dispatcher:
             resources=resources,
             pure=False,
         )
-        self._pending[future.key] = batch
+        with self._lock:
+            self._pending[future.key] = batch
         self._finished.add(future)
-        for j, _ in batch:
+        for invocation in batch:
             self.submitted += 1
-            self.observer.submitted(j.name, j.step, resources)
+            self.totals.submitted(invocation.job.step, invocation.job.runtime_context.part_of)
+            self.observer.submitted(invocation.job.name, invocation.job.step, resources)
 
     @property
     def busy(self) -> bool:
@@ -222,19 +313,24 @@ class Dispatcher:
 
     def _deliver(self, batch: list[tuple[Any, Any]]) -> None:
         for future, result in batch:
-            jobs = self._pending.pop(future.key)
+            with self._lock:
+                invocations = self._pending.pop(future.key)
             if future.status == "finished":
                 outcomes: list[Outcome] = result if isinstance(result, list) else [result]
             else:
                 error = result[1] if isinstance(result, tuple) else result
-                failed = Outcome("permanentFail", message=f"the Dask task failed: {error!r}")
-                outcomes = [failed] * len(jobs)
-            for (job, resources), outcome in zip(jobs, outcomes, strict=True):
+                outcomes = [
+                    Outcome("permanentFail", message=task_error_message(i.job.step, error))
+                    for i in invocations
+                ]
+            for invocation, outcome in zip(invocations, outcomes, strict=True):
+                job = invocation.job
+                outcome.log_path = self.logs.keep(job.name, outcome.log_path)
                 if outcome.unsupported:
                     raise UnsupportedRequirement(outcome.message)
                 if outcome.status != "success":
                     _report_failure(job, outcome)
-                self._record(job, resources, outcome)
+                self._record(job, invocation.resources, outcome)
                 job.delivered = True
                 job.output_callback(outcome.output or {}, outcome.status)
 
@@ -254,11 +350,40 @@ class Dispatcher:
         self.observer.finished(record, len(self.records), self.submitted)
 
     def cancel_all(self) -> None:
+        """Cancel every task of the run and kill the tools already running on the workers."""
         futures = list(self._finished.futures)
+        with self._lock:
+            keys = list(self._pending)
         if futures:
             self.client.cancel(futures)
-        self._pending.clear()
+        if keys:
+            stop_running_tools(self.client, keys)
+        with self._lock:
+            self._pending.clear()
         self._queued.clear()
+        stepclusters.stop_orphans(self.client, self.backend)
+
+    def progress(self) -> str:
+        """What had finished and what was still to do, for a stopped run's message."""
+        done = [r.name for r in self.records if r.status == "success"]
+        failed = [r.name for r in self.records if r.status != "success"]
+        with self._lock:
+            running = [i.job.name for batch in self._pending.values() for i in batch]
+        running += [i.job.name for queue in self._queued.values() for i in queue]
+        parts = [f"{len(done)} of {self.submitted} tool invocations finished{_names(done)}"]
+        if failed:
+            parts.append(f"failed: {', '.join(failed)}")
+        parts.append(f"cancelled: {_shown(running) if running else 'none'}")
+        return "; ".join(parts)
+
+
+def _names(names: list[str]) -> str:
+    return f" ({_shown(names)})" if names else ""
+
+
+def _shown(names: list[str], limit: int = 10) -> str:
+    more = f" and {len(names) - limit} more" if len(names) > limit else ""
+    return ", ".join(names[:limit]) + more
 
 
 def _report_failure(job: RemoteJob, outcome: Outcome) -> None:
@@ -293,7 +418,7 @@ class DaskExecutor(JobExecutor):
         super().__init__()
         self.imports = imports
         self.backend = backend
-        self.observer = observer
+        self.observer = observer or RunObserver()
         self.logs_dir = logs_dir or os.path.join(run_dir, "logs")
         self.loading_options = {k: getattr(loading_context, k) for k in _LOADING_OPTIONS}
         self.run_dir = run_dir
@@ -332,16 +457,28 @@ class DaskExecutor(JobExecutor):
                 # them on the worker, so check here to reject bad input before submitting.
                 _check_inputs(process, job_order_object, runtime_context)
             self.backend.check_storage(self.run_dir)
+            client = self.backend.client()
+            run_logs = os.path.join(self.run_dir, "logs")
+            link = self.backend.dashboard_link()
+            if link:
+                _logger.info("Dask dashboard: %s", link)
             self.dispatcher = Dispatcher(
-                self.backend.client(),
+                client,
                 self.backend,
                 shippable_options(runtime_context),
                 self.loading_options,
-                self.logs_dir,
+                run_logs,
                 self.observer,
+                keep_logs_in=self.logs_dir,
             )
             runtime_context.dispatcher = self.dispatcher
-            self._drive(process, job_order_object, logger, runtime_context)
+            self.observer.connected(client)
+            self.dispatcher.subscribe()
+            try:
+                self._drive(process, job_order_object, logger, runtime_context)
+            finally:
+                self.dispatcher.unsubscribe()
+                self.observer.run_ended()
             if self.final_status and self.final_status[0] != "success":
                 # Only a successful run moves outputs to --outdir; a failed run's finished
                 # outputs stay in the (kept) run directory, so nothing half-done lands there.
@@ -349,6 +486,11 @@ class DaskExecutor(JobExecutor):
         except ValidationException as err:
             if self.dispatcher is None or not self.dispatcher.submitted:
                 self.rejected_input = err
+            raise
+        except RunStopped as err:
+            if self.dispatcher is not None:
+                err.progress = self.dispatcher.progress()
+                self.dispatcher.cancel_all()
             raise
         except CwlDaskError as err:
             self.error = err
@@ -374,12 +516,18 @@ class DaskExecutor(JobExecutor):
                 if not dispatcher.busy:
                     logger.error("Workflow cannot make any more progress.")
                     break
+                dispatcher.announce_totals(interval=0.05)
                 dispatcher.wait()
                 continue
+            if isinstance(job, WorkflowJob):
+                dispatcher.workflow_job(job)
             job.run(runtime_context)
+            dispatcher.announce_totals()
             dispatcher.poll()
         while dispatcher.busy:
+            dispatcher.announce_totals(interval=0.05)
             dispatcher.wait()
+        dispatcher.announce_totals(interval=0)
 
 
 def _check_inputs(process: Process, job_order: CWLObjectType, runtime_context: Any) -> None:

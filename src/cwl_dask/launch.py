@@ -24,7 +24,7 @@ from cwltool.argparser import arg_parser
 from cwltool.context import LoadingContext
 from cwltool.main import main as cwltool_main
 
-from cwl_dask import __version__
+from cwl_dask import __version__, stepclusters
 from cwl_dask.clusters import Backend
 from cwl_dask.engines import ContainerEngine
 from cwl_dask.errors import (
@@ -33,6 +33,7 @@ from cwl_dask.errors import (
     EXIT_SUCCESS,
     EXIT_UNSUPPORTED,
     InvalidInputError,
+    RunStopped,
 )
 from cwl_dask.events import InvocationRecord, RunObserver
 from cwl_dask.executor import DaskExecutor
@@ -57,8 +58,9 @@ class RunRequest:
     debug: bool = False
     container: ContainerEngine = "docker"
     relax_path_checks: bool = False
-    logs_dir: str | None = None  # per-invocation logs; default: inside the run directory
+    logs_dir: str | None = None  # per-invocation logs; default: <outdir>/.cwl-dask/logs
     observer: RunObserver | None = None
+    log_handler: logging.Handler | None = None  # where cwltool's log records go too
     stac: bool = False  # check the STAC outputs after success, summary on stderr
     stac_collection: str | None = None  # also write <outdir>/<id>.json wrapping all items
     preserve_environment: list[str] = field(default_factory=list)  # host variables tools see
@@ -68,7 +70,15 @@ class RunRequest:
 def version() -> str:
     from importlib.metadata import version as package_version
 
-    return f"cwl-dask {__version__} (cwltool {package_version('cwltool')})"
+    return (
+        f"cwl-dask {__version__} (cwltool {package_version('cwltool')}, "
+        f"dask {package_version('distributed')})"
+    )
+
+
+def default_logs_dir(outdir: str) -> str:
+    """Where the invocations' logs are kept unless told: ``<outdir>/.cwl-dask/logs``."""
+    return os.path.join(outdir, ".cwl-dask", "logs")
 
 
 def _make_run_dir(workdir: str | None) -> str:
@@ -166,9 +176,7 @@ def _run(request: RunRequest, stdout: IO[str]) -> RunResult:
     run_dir = _make_run_dir(request.workdir)
     for sub in ("out", "tmp", "logs"):
         os.makedirs(os.path.join(run_dir, sub))
-    logs_dir = (
-        os.path.abspath(request.logs_dir) if request.logs_dir else os.path.join(run_dir, "logs")
-    )
+    logs_dir = os.path.abspath(request.logs_dir or default_logs_dir(request.outdir))
     result = RunResult(EXIT_FAILED, None, [], run_dir)
     try:
         try:
@@ -193,6 +201,8 @@ def _run(request: RunRequest, stdout: IO[str]) -> RunResult:
                 runtimeContext=runtime_context,
                 stdout=stdout,
                 versionfunc=version,
+                logger_handler=request.log_handler,
+                custom_schema_callback=stepclusters.register_schema,
             )
         result.code = _exit_code(code, executor)
         if imports.missing:  # offline and a document was not in the cache: nothing ran
@@ -202,13 +212,17 @@ def _run(request: RunRequest, stdout: IO[str]) -> RunResult:
         if executor.dispatcher is not None:
             result.records = executor.dispatcher.records
         return result
+    except RunStopped as err:
+        err.progress = err.progress or "no tool invocation had been submitted"
+        raise
     finally:
         request.backend.close()
         if result.code == EXIT_SUCCESS:
             shutil.rmtree(run_dir, ignore_errors=True)
             result.run_dir = None
         else:
-            _logger.error("intermediate files and logs are kept in %s", run_dir)
+            logs = f"; the invocations' logs are in {logs_dir}" if os.path.isdir(logs_dir) else ""
+            _logger.error("intermediate files are kept in %s%s", run_dir, logs)
 
 
 def _exit_code(code: int, executor: DaskExecutor) -> int:

@@ -17,6 +17,7 @@ import os
 import threading
 import time
 import traceback
+import uuid
 from collections import OrderedDict, deque
 from dataclasses import dataclass, field
 from typing import Any
@@ -31,7 +32,13 @@ from cwltool.loghandler import defaultStreamHandler
 from cwltool.process import Process
 from schema_salad.exceptions import ValidationException
 
+from cwl_dask import stepclusters
+from cwl_dask.tool_processes import attempt_directories, guarded, set_current_task
+
 LOG_TAIL_LINES = 25
+#: Dask event topic on which workers announce that an invocation starts (progress, retries).
+STARTED_TOPIC = "cwl-dask-started"
+_logger = logging.getLogger("cwl_dask")
 
 
 @dataclass(frozen=True)
@@ -83,13 +90,15 @@ class RootfulPodmanJob(PodmanCommandLineJob):
 
 
 class WorkerCommandLineTool(CommandLineTool):
-    """The worker's CommandLineTool: cwltool's, with rootful podman support."""
+    """The worker's CommandLineTool: cwltool's, with rootful podman support, and every
+    command run under the guard (its process tree dies with the task, see ``tool_processes``).
+    """
 
     def make_job_runner(self, runtimeContext: RuntimeContext) -> type[JobBase]:
         runner = super().make_job_runner(runtimeContext)
         if runner is PodmanCommandLineJob:
-            return RootfulPodmanJob
-        return runner
+            runner = RootfulPodmanJob
+        return guarded(runner)
 
 
 #: Tools built by this worker process, most recently used last. Bounded: a long-lived
@@ -106,6 +115,7 @@ def _tool_for(package: ToolPackage) -> Process:
         if tool is not None:
             _tools.move_to_end(package.token)
         else:
+            stepclusters.register_schema()  # the tool may carry a DaskGatewayRequirement
             loading = LoadingContext(package.loading_options)
             loading.metadata = package.metadata
             loading.requirements = []
@@ -171,18 +181,8 @@ def run_invocation(
     this job go to ``log_path``, so the driver can show the tail when the step fails, also
     when the worker runs on another machine.
     """
-    tool = _tool_for(package)
-    runtime = RuntimeContext(options)
-    runtime.name = name
-    runtime.workflow_eval_lock = threading.Condition(threading.RLock())
-    defaultStreamHandler.setLevel(options.get("log_level", logging.INFO))
-    started = time.time()
-    outcome = _run(tool, job_order, runtime, log_path)
-    outcome.started, outcome.finished = started, time.time()
-    outcome.log_path = log_path
-    if outcome.status != "success":
-        outcome.log_tail = _tail(log_path)
-    return outcome
+    key = _task_key()
+    return _invoke(_tool_for(package), job_order, name, options, log_path, key, key)
 
 
 def run_invocations(
@@ -193,16 +193,77 @@ def run_invocations(
     """Several invocations of one tool, one after the other, in one Dask task.
 
     A batch of short scatter jobs (see :mod:`cwl_dask.batching`); each invocation keeps its
-    own name, log and outcome, as if it had been a task of its own.
+    own name, log, start event and outcome, as if it had been a task of its own — and its
+    own attempt directories, ``<task-key>.<name>.<n>``: the invocations share the task key,
+    and attempts of one key empty each other's directories. A batch whose worker is lost is
+    re-run whole, so each of its invocations, finished or not, starts a new attempt that
+    discards what the lost one wrote; nothing of the lost attempt is collected.
     """
+    tool = _tool_for(package)
+    key = _task_key()
     return [
-        run_invocation(package, job_order, name, options, log_path)
+        _invoke(tool, job_order, name, options, log_path, key, f"{key}.{name}")
         for job_order, name, log_path in invocations
     ]
 
 
+def _invoke(
+    tool: Process,
+    job_order: dict[str, Any],
+    name: str,
+    options: dict[str, Any],
+    log_path: str,
+    task_key: str,
+    attempt_key: str,
+) -> Outcome:
+    """One invocation in the task ``task_key`` (which cancelling kills), in directories
+    unique to ``attempt_key`` and to this attempt."""
+    step_cluster = options.get(stepclusters.OPTION)
+    runtime = RuntimeContext({**options, **attempt_directories(options, attempt_key)})
+    runtime.name = name
+    runtime.workflow_eval_lock = threading.Condition(threading.RLock())
+    defaultStreamHandler.setLevel(options.get("log_level", logging.INFO))
+    started = time.time()
+    _announce_start(task_key, name)
+    set_current_task(task_key)
+    try:
+        outcome = _run(tool, job_order, runtime, log_path, step_cluster)
+    finally:
+        set_current_task(None)
+    outcome.started, outcome.finished = started, time.time()
+    outcome.log_path = log_path
+    if outcome.status != "success":
+        outcome.log_tail = _tail(log_path)
+    return outcome
+
+
+def _task_key() -> str:
+    """This task's Dask key (the same for every attempt), or a fresh name outside Dask."""
+    try:
+        from distributed import get_worker
+
+        key = get_worker().get_current_task()
+    except (ImportError, ValueError, KeyError):
+        key = None
+    return str(key) if key is not None else f"invocation-{uuid.uuid4().hex}"
+
+
+def _announce_start(key: str, name: str) -> None:
+    """Tell the driver invocation ``name`` of task ``key`` began (Dask structured events)."""
+    try:
+        from distributed import get_worker
+
+        get_worker().log_event(STARTED_TOPIC, {"key": key, "name": name})
+    except Exception:  # not in a Dask worker (tests call this directly): nobody to tell
+        pass
+
+
 def _run(
-    tool: Process, job_order: dict[str, Any], runtime: RuntimeContext, log_path: str
+    tool: Process,
+    job_order: dict[str, Any],
+    runtime: RuntimeContext,
+    log_path: str,
+    step_cluster: dict[str, Any] | None = None,
 ) -> Outcome:
     results: list[tuple[Any, str]] = []
     os.makedirs(os.path.dirname(log_path), exist_ok=True)
@@ -216,7 +277,18 @@ def _run(
             for job in tool.job(
                 job_order, lambda out, status: results.append((out, status)), runtime
             ):
-                if job is not None:
+                if job is not None and step_cluster is not None:
+                    # A DaskGatewayRequirement: the cluster lives exactly as long as the tool
+                    # runs, and the tool finds it in its environment (cwltool's JobBase).
+                    def report(line: str) -> None:
+                        log.write(f"INFO {line}\n")
+                        log.flush()
+                        _logger.info(line)
+
+                    with stepclusters.provided_cluster(step_cluster, runtime.name, report) as env:
+                        job.environment.update(env)
+                        job.run(runtime)
+                elif job is not None:
                     job.run(runtime)
         except UnsupportedRequirement as err:
             return Outcome("permanentFail", message=str(err), unsupported=True)
