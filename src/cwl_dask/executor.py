@@ -26,6 +26,9 @@ from schema_salad.exceptions import ValidationException
 from cwl_dask.clusters import RESOURCE_CORES, RESOURCE_RAM, Backend
 from cwl_dask.errors import CwlDaskError
 from cwl_dask.events import InvocationRecord, RunObserver
+from cwl_dask.failures import describe_failure, report_finished
+from cwl_dask.outputs import OutputError, OutputPublisher, drop_outputs_under
+from cwl_dask.preflight import check_input_files
 from cwl_dask.tool import DaskProcessMixin, DaskRuntimeContext, RemoteJob
 from cwl_dask.worker import Outcome, ToolPackage, run_invocation
 
@@ -103,6 +106,8 @@ class Dispatcher:
         self.log_dir = log_dir
         self.observer = observer or RunObserver()
         self.submitted = 0
+        self.retry_tool = 0  # resubmissions of an invocation that ended in temporaryFail
+        self.failed_dirs: set[str] = set()  # output directories of failed invocations
         self.records: list[InvocationRecord] = []
         self._pending: dict[str, tuple[RemoteJob, dict[str, float] | None]] = {}
         self._finished = as_completed([], with_results=True, raise_errors=False)
@@ -182,8 +187,27 @@ class Dispatcher:
                 raise UnsupportedRequirement(outcome.message)
             if outcome.status != "success":
                 _report_failure(job, outcome)
+                if outcome.workdir:
+                    self.failed_dirs.add(outcome.workdir.rstrip("/") + "/")
             self._record(job, resources, outcome)
+            if outcome.status == "temporaryFail" and self._retry(job):
+                continue
             job.output_callback(outcome.output or {}, outcome.status)
+
+    def _retry(self, job: RemoteJob) -> bool:
+        """``--retry-tool N``: run a temporaryFail invocation again, in a fresh directory."""
+        attempts = getattr(job, "attempts", 1)
+        if attempts > self.retry_tool:
+            return False
+        job.attempts = attempts + 1  # type: ignore[attr-defined]
+        _logger.warning(
+            "retrying %s after a temporary failure (attempt %d of %d)",
+            job.name,
+            attempts + 1,
+            self.retry_tool + 1,
+        )
+        self.submit(job)
+        return True
 
     def _record(self, job: RemoteJob, resources: dict[str, float] | None, outcome: Outcome) -> None:
         record = InvocationRecord(
@@ -208,15 +232,7 @@ class Dispatcher:
 
 
 def _report_failure(job: RemoteJob, outcome: Outcome) -> None:
-    lines = [f"step '{job.step}' failed ({job.name}, {outcome.status})"]
-    if outcome.message:
-        lines.append(f"  {outcome.message}")
-    if outcome.log_tail:
-        lines.append(f"  last lines of its log ({outcome.log_path}):")
-        lines.extend(f"    {line}" for line in outcome.log_tail)
-    elif outcome.log_path:
-        lines.append(f"  log: {outcome.log_path}")
-    _logger.error("\n".join(lines))
+    _logger.error(describe_failure(job.step, job.name, job.output_callback, outcome))
 
 
 class DaskExecutor(JobExecutor):
@@ -234,8 +250,13 @@ class DaskExecutor(JobExecutor):
         loading_context: Any,
         observer: RunObserver | None = None,
         logs_dir: str | None = None,
+        outputs: OutputPublisher | None = None,
+        retry_tool: int = 0,
     ) -> None:
         super().__init__()
+        self.outputs = outputs
+        self.retry_tool = retry_tool
+        self.jobs_done = False
         self.backend = backend
         self.observer = observer
         self.logs_dir = logs_dir or os.path.join(run_dir, "logs")
@@ -246,6 +267,37 @@ class DaskExecutor(JobExecutor):
         self.error: CwlDaskError | None = None
         self.dispatcher: Dispatcher | None = None
 
+    def execute(
+        self,
+        process: Process,
+        job_order_object: CWLObjectType,
+        runtime_context: Any,
+        logger: logging.Logger = _logger,
+    ) -> tuple[CWLObjectType | None, str]:
+        """cwltool's execute, relocating into a staging directory that is then renamed in."""
+        if self.outputs is None or self.outputs.staging is None or not runtime_context.outdir:
+            return super().execute(process, job_order_object, runtime_context, logger)
+        runtime_context = runtime_context.copy()
+        runtime_context.outdir = self.outputs.staging
+        try:
+            output, status = super().execute(process, job_order_object, runtime_context, logger)
+            if output is not None:
+                output = self.outputs.publish(output)
+            return output, status
+        except OutputError as err:
+            self.error = err
+            raise
+        except OSError as err:
+            if not self.jobs_done:
+                raise
+            # Collecting the outputs failed (disk full, permissions): the run directory is
+            # kept, and whatever was already moved stays in the staging directory.
+            self.error = OutputError(
+                f"cannot write the outputs to {self.outputs.outdir}: {err}; finished outputs "
+                f"are kept in {self.run_dir} and {self.outputs.staging}"
+            )
+            raise self.error from err
+
     def run_jobs(
         self,
         process: Process,
@@ -254,15 +306,21 @@ class DaskExecutor(JobExecutor):
         runtime_context: Any,
     ) -> None:
         self.started = True
-        self.output_dirs = {os.path.dirname(runtime_context.tmp_outdir_prefix)}
         job_order_object = to_plain(job_order_object)
         runtime_context = DaskRuntimeContext.copy(runtime_context)
+        # cwltool moves tmp_outdir_prefix next to --cachedir; cwl-dask keeps it in the run
+        # directory (removed on success), and cached outputs are copied, never moved.
+        runtime_context.tmp_outdir_prefix = os.path.join(self.run_dir, "out", "")
+        self.output_dirs = {os.path.dirname(runtime_context.tmp_outdir_prefix)}
         try:
             if not isinstance(process, Workflow):
                 # A workflow checks its inputs on the driver; a lone tool would only check
                 # them on the worker, so check here to reject bad input before submitting.
                 _check_inputs(process, job_order_object, runtime_context)
+            check_input_files(job_order_object)
             self.backend.check_storage(self.run_dir)
+            if runtime_context.cachedir:
+                self.backend.check_storage(runtime_context.cachedir)
             self.dispatcher = Dispatcher(
                 self.backend.client(),
                 self.backend,
@@ -271,12 +329,12 @@ class DaskExecutor(JobExecutor):
                 self.logs_dir,
                 self.observer,
             )
+            self.dispatcher.retry_tool = self.retry_tool
             runtime_context.dispatcher = self.dispatcher
             self._drive(process, job_order_object, logger, runtime_context)
+            self.jobs_done = True
             if self.final_status and self.final_status[0] != "success":
-                # Only a successful run moves outputs to --outdir; a failed run's finished
-                # outputs stay in the (kept) run directory, so nothing half-done lands there.
-                self.final_output = [None]
+                self._failed(runtime_context)
         except ValidationException as err:
             if self.dispatcher is None or not self.dispatcher.submitted:
                 self.rejected_input = err
@@ -290,6 +348,30 @@ class DaskExecutor(JobExecutor):
             if self.dispatcher is not None:
                 self.dispatcher.cancel_all()
             raise
+
+    def _failed(self, runtime_context: Any) -> None:
+        """Name what finished. With ``--on-error stop`` (the default) a failed run's outputs
+        stay in the kept run directory and nothing lands in ``--outdir``; with ``continue``
+        the outputs that were produced are written to ``--outdir``, as cwltool does."""
+        if self.final_output:
+            # After a failure cwltool's workflow may report its outputs early and again
+            # once the last running branch ends: the last report is the complete one.
+            self.final_output[:] = self.final_output[-1:]
+            self.final_status[:] = self.final_status[-1:]
+        continuing = runtime_context.on_error == "continue"
+        failed = tuple(self.dispatcher.failed_dirs) if self.dispatcher else ()
+        partial = self.final_output[0] if self.final_output else None
+        if continuing and self.final_output:
+            partial = self.final_output[0] = drop_outputs_under(partial, failed)
+        else:
+            self.final_output = [None]
+        report_finished(
+            self.dispatcher.records if self.dispatcher else [],
+            partial,
+            failed,
+            self.run_dir,
+            self.outputs.outdir if continuing and self.outputs else None,
+        )
 
     def _drive(
         self,

@@ -36,7 +36,9 @@ from cwl_dask.errors import (
 )
 from cwl_dask.events import InvocationRecord, RunObserver
 from cwl_dask.executor import DaskExecutor
+from cwl_dask.outputs import OutputPublisher
 from cwl_dask.tool import DaskRuntimeContext, make_tool
+from cwl_dask.usage import misplaced_options
 
 _logger = logging.getLogger("cwl_dask")
 
@@ -58,6 +60,10 @@ class RunRequest:
     observer: RunObserver | None = None
     stac: bool = False  # check the STAC outputs after success, summary on stderr
     stac_collection: str | None = None  # also write <outdir>/<id>.json wrapping all items
+    on_error: str = "stop"  # cwltool's --on-error: stop, or continue independent branches
+    retry_tool: int = 0  # resubmissions of an invocation that ends in temporaryFail
+    cachedir: str | None = None  # cwltool's --cachedir: unchanged invocations are not re-run
+    overwrite: bool = False  # replace entries of --outdir that have an output's name
 
 
 def version() -> str:
@@ -88,6 +94,10 @@ def cwltool_arguments(request: RunRequest, run_dir: str) -> list[str]:
         # Intermediate outputs are removed with the run directory, on success only.
         "--leave-tmpdir",
     ]
+    if request.on_error != "stop":
+        argv.extend(["--on-error", request.on_error])
+    if request.cachedir:
+        argv.extend(["--cachedir", os.path.abspath(request.cachedir)])
     if request.quiet:
         argv.append("--quiet")
     if request.debug:
@@ -155,7 +165,13 @@ def run_captured(request: RunRequest) -> RunResult:
 
 
 def _run(request: RunRequest, stdout: IO[str]) -> RunResult:
-    request.backend.start()  # the cluster boots while cwltool loads the document
+    outputs = OutputPublisher(request.outdir, request.overwrite)
+    outputs.prepare()  # an unwritable --outdir is bad input, found before anything starts
+    try:
+        request.backend.start()  # the cluster boots while cwltool loads the document
+    except BaseException:
+        outputs.discard()
+        raise
     run_dir = _make_run_dir(request.workdir)
     for sub in ("out", "tmp", "logs"):
         os.makedirs(os.path.join(run_dir, sub))
@@ -163,6 +179,7 @@ def _run(request: RunRequest, stdout: IO[str]) -> RunResult:
         os.path.abspath(request.logs_dir) if request.logs_dir else os.path.join(run_dir, "logs")
     )
     result = RunResult(EXIT_FAILED, None, [], run_dir)
+    executor: DaskExecutor | None = None
     try:
         try:
             args = arg_parser().parse_args(cwltool_arguments(request, run_dir))
@@ -173,7 +190,13 @@ def _run(request: RunRequest, stdout: IO[str]) -> RunResult:
         loading_context = LoadingContext(vars(args))
         loading_context.construct_tool_object = make_tool
         executor = DaskExecutor(
-            request.backend, run_dir, loading_context, request.observer, logs_dir
+            request.backend,
+            run_dir,
+            loading_context,
+            request.observer,
+            logs_dir,
+            outputs=outputs,
+            retry_tool=request.retry_tool,
         )
         code = cwltool_main(
             args=args,
@@ -184,12 +207,19 @@ def _run(request: RunRequest, stdout: IO[str]) -> RunResult:
             versionfunc=version,
         )
         result.code = _exit_code(code, executor)
+        if result.code == EXIT_INVALID and not executor.started:
+            hint = misplaced_options(request.workflow, request.job_args)
+            if hint:
+                _logger.error(hint)
         if executor.dispatcher is not None:
             result.records = executor.dispatcher.records
         return result
     finally:
         request.backend.close()
-        if result.code == EXIT_SUCCESS:
+        outputs.discard()
+        nothing_ran = executor is None or executor.dispatcher is None
+        nothing_ran = nothing_ran or not executor.dispatcher.submitted  # type: ignore[union-attr]
+        if result.code == EXIT_SUCCESS or (nothing_ran and result.code != EXIT_FAILED):
             shutil.rmtree(run_dir, ignore_errors=True)
             result.run_dir = None
         else:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import os
+import shlex
 import threading
 import time
 import traceback
@@ -63,6 +64,8 @@ class Outcome:
     started: float | None = None
     finished: float | None = None
     exit_code: int | None = None
+    command: str = ""  # the tool's command line (secrets still as cwltool's placeholders)
+    workdir: str = ""  # the invocation's output directory on the shared work directory
 
 
 class RootfulPodmanJob(PodmanCommandLineJob):
@@ -189,6 +192,7 @@ def _run(
     tool: Process, job_order: dict[str, Any], runtime: RuntimeContext, log_path: str
 ) -> Outcome:
     results: list[tuple[Any, str]] = []
+    ran: list[Any] = []
     os.makedirs(os.path.dirname(log_path), exist_ok=True)
     with open(log_path, "a", encoding="utf-8") as log:
         # cwltool closes the streams it was given once the tool ends: give it its own.
@@ -201,6 +205,7 @@ def _run(
                 job_order, lambda out, status: results.append((out, status)), runtime
             ):
                 if job is not None:
+                    ran.append(job)
                     job.run(runtime)
         except UnsupportedRequirement as err:
             return Outcome("permanentFail", message=str(err), unsupported=True)
@@ -218,4 +223,8 @@ def _run(
     exit_code = handler.exit_code
     if exit_code is None and status == "success" and isinstance(tool, CommandLineTool):
         exit_code = 0
-    return Outcome(status, output=output, exit_code=exit_code)
+    outcome = Outcome(status, output=output, exit_code=exit_code)
+    if ran and isinstance(ran[-1], JobBase):
+        outcome.command = " ".join(shlex.quote(str(arg)) for arg in ran[-1].command_line)
+        outcome.workdir = ran[-1].outdir
+    return outcome
