@@ -97,6 +97,9 @@ def cwltool_arguments(request: RunRequest, run_dir: str) -> list[str]:
     if request.on_error != "stop":
         argv.extend(["--on-error", request.on_error])
     if request.cachedir:
+        # cwltool refuses --tmp-outdir-prefix with --cachedir (it derives one from the
+        # cache); the executor puts it back in the run directory.
+        del argv[2:4]
         argv.extend(["--cachedir", os.path.abspath(request.cachedir)])
     if request.quiet:
         argv.append("--quiet")

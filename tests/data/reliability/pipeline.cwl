@@ -2,11 +2,11 @@ cwlVersion: v1.2
 class: Workflow
 doc: |
   first -> middle -> last. Every invocation appends its step name to `marker` (a path
-  outside the work directories), so a test can count what really ran; `broken: true`
-  makes the middle step fail.
+  outside the work directories), so a test can count what really ran; `broken: 4`
+  (an exit code) makes the middle step fail.
 inputs:
   marker: string
-  broken: {type: boolean, default: false}
+  broken: {type: int, default: 0}
 outputs:
   result: {type: File, outputSource: last/out}
 steps:
@@ -24,9 +24,9 @@ steps:
     out: [out]
     run:
       class: CommandLineTool
-      baseCommand: [sh, -c, 'echo middle >> "$0"; if [ "$2" = true ]; then exit 4; fi; cat "$1" > middle.txt; echo b >> middle.txt']
+      baseCommand: [sh, -c, 'echo middle >> "$0"; if [ "$2" != 0 ]; then exit "$2"; fi; cat "$1" > middle.txt; echo b >> middle.txt']
       arguments: [$(inputs.marker), $(inputs.src.path), $(inputs.broken)]
-      inputs: {marker: string, src: File, broken: boolean}
+      inputs: {marker: string, src: File, broken: int}
       outputs: {out: {type: File, outputBinding: {glob: middle.txt}}}
   last:
     in: {marker: marker, src: middle/out}
