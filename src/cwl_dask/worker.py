@@ -32,6 +32,8 @@ from cwltool.loghandler import defaultStreamHandler
 from cwltool.process import Process
 from schema_salad.exceptions import ValidationException
 
+from cwl_dask.secret_files import remove_secret_files
+
 LOG_TAIL_LINES = 25
 
 
@@ -217,6 +219,8 @@ def _run(
             return Outcome("permanentFail", message=f"{type(err).__name__}: {err}")
         finally:
             cwltool_logger.removeHandler(handler)
+            for job in ran:
+                remove_secret_files(job, runtime.secret_store)
     if not results:
         return Outcome("permanentFail", message="the tool produced no result")
     output, status = results[-1]
