@@ -110,9 +110,7 @@ TYPED_TOOL = (
 )
 
 
-def test_yaml_syntax_error_in_the_document_names_line_and_column(
-    cwl_dask, tmp_path: Path
-) -> None:
+def test_yaml_syntax_error_in_the_document_names_line_and_column(cwl_dask, tmp_path: Path) -> None:
     broken = tmp_path / "broken.cwl"
     broken.write_text("cwlVersion: v1.2\nclass: CommandLineTool\ninputs:\n  a: int\n   b: [\n")
     result = cwl_dask("run", "--no-container", "--workdir", tmp_path / "work", broken)
@@ -124,9 +122,7 @@ def test_yaml_syntax_error_in_the_document_names_line_and_column(
     assert "kept" not in result.stderr
 
 
-def test_yaml_syntax_error_in_the_job_order_names_line_and_column(
-    cwl_dask, tmp_path: Path
-) -> None:
+def test_yaml_syntax_error_in_the_job_order_names_line_and_column(cwl_dask, tmp_path: Path) -> None:
     tool, job = tmp_path / "typed.cwl", tmp_path / "job.yml"
     tool.write_text(TYPED_TOOL)
     job.write_text("n: [1\n")

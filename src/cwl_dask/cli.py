@@ -271,6 +271,8 @@ def run(
 
     _configure_logging(quiet, debug)
     memory_mib = _parse_memory(memory)
+    if not workflow.strip():
+        raise click.BadParameter("an empty string is no workflow", param_hint="WORKFLOW")
     try:
         workflow = resolve_entry(workflow, entry)
         backend = make_backend(

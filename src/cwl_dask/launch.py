@@ -23,6 +23,7 @@ from typing import IO, Any
 from cwltool.argparser import arg_parser
 from cwltool.context import LoadingContext
 from cwltool.main import main as cwltool_main
+from schema_salad.exceptions import ValidationException
 
 from cwl_dask import __version__
 from cwl_dask.clusters import Backend
@@ -201,14 +202,19 @@ def _run(request: RunRequest, stdout: IO[str]) -> RunResult:
             outputs=outputs,
             retry_tool=request.retry_tool,
         )
-        code = cwltool_main(
-            args=args,
-            executor=executor,
-            loadingContext=loading_context,
-            runtimeContext=runtime_context,
-            stdout=stdout,
-            versionfunc=version,
-        )
+        try:
+            code = cwltool_main(
+                args=args,
+                executor=executor,
+                loadingContext=loading_context,
+                runtimeContext=runtime_context,
+                stdout=stdout,
+                versionfunc=version,
+            )
+        except SystemExit as err:  # cwltool exits on some job orders (e.g. an empty one)
+            code = err.code if isinstance(err.code, int) else EXIT_FAILED
+        except ValidationException as err:  # raised by cwltool outside its own handlers
+            raise InvalidInputError(str(err)) from err
         result.code = _exit_code(code, executor)
         if result.code == EXIT_INVALID and not executor.started:
             hint = misplaced_options(request.workflow, request.job_args)
@@ -222,7 +228,7 @@ def _run(request: RunRequest, stdout: IO[str]) -> RunResult:
         outputs.discard()
         nothing_ran = executor is None or executor.dispatcher is None
         nothing_ran = nothing_ran or not executor.dispatcher.submitted  # type: ignore[union-attr]
-        if result.code == EXIT_SUCCESS or (nothing_ran and result.code != EXIT_FAILED):
+        if result.code == EXIT_SUCCESS or nothing_ran:
             shutil.rmtree(run_dir, ignore_errors=True)
             result.run_dir = None
         else:
