@@ -96,3 +96,21 @@ def test_success_codes_make_a_non_zero_exit_a_success(cwl_dask, tmp_path: Path) 
     )
     result = cwl_dask("run", "--no-container", tool)
     assert result.code == 0, result.stderr
+
+
+def test_scatter_index_of_a_nested_scatter_reads_cwltools_callback_chain() -> None:
+    import functools
+
+    from cwltool.workflow_job import ReceiveScatterOutput
+
+    from cwl_dask.failures import scatter_index
+
+    def final(out, status) -> None:
+        pass
+
+    # nested_crossproduct_scatter: outer receiver, inner receiver curried with outer index 2
+    outer = ReceiveScatterOutput(final, {}, 3)
+    inner = ReceiveScatterOutput(functools.partial(outer.receive_scatter_output, 2), {}, 4)
+    step_callback = functools.partial(final, functools.partial(inner.receive_scatter_output, 1))
+    assert scatter_index(step_callback) == [2, 1]
+    assert scatter_index(functools.partial(final, final)) == []

@@ -88,20 +88,19 @@ def cwltool_arguments(request: RunRequest, run_dir: str) -> list[str]:
     argv = [
         "--outdir",
         os.path.abspath(request.outdir),
-        "--tmp-outdir-prefix",
-        os.path.join(run_dir, "out", ""),
         "--tmpdir-prefix",
         os.path.join(run_dir, "tmp", ""),
         # Intermediate outputs are removed with the run directory, on success only.
         "--leave-tmpdir",
     ]
-    if request.on_error != "stop":
-        argv.extend(["--on-error", request.on_error])
     if request.cachedir:
         # cwltool refuses --tmp-outdir-prefix with --cachedir (it derives one from the
         # cache); the executor puts it back in the run directory.
-        del argv[2:4]
         argv.extend(["--cachedir", os.path.abspath(request.cachedir)])
+    else:
+        argv.extend(["--tmp-outdir-prefix", os.path.join(run_dir, "out", "")])
+    if request.on_error != "stop":
+        argv.extend(["--on-error", request.on_error])
     if request.quiet:
         argv.append("--quiet")
     if request.debug:
