@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from conftest import DATA
 
 PIPELINE = DATA / "reliability" / "pipeline.cwl"
@@ -35,3 +37,25 @@ def test_rerun_with_cachedir_runs_only_the_broken_step_and_its_downstream(
     assert again.output()["result"]["checksum"] == fixed.output()["result"]["checksum"]
     # cached results are copied to --outdir, never moved out of the cache
     assert list(cache.glob("*/last.txt"))
+
+
+@pytest.fixture
+def isolated_worker(tmp_path: Path):
+    """test_gateway_backend's scheduler with one worker that has a private tmpfs."""
+    from test_gateway_backend import isolated_worker as fixture
+
+    yield from fixture.__wrapped__(tmp_path)
+
+
+def test_cachedir_the_workers_cannot_see_exits_2_naming_it(
+    isolated_worker, cwl_dask, tmp_path: Path
+) -> None:
+    address, hidden = isolated_worker
+    result = cwl_dask(
+        "run", "--no-container", "--scheduler", address, "--workdir", tmp_path / "work",
+        "--cachedir", hidden, PIPELINE, "--marker", tmp_path / "ran.txt", timeout=120,
+    )  # fmt: skip
+    assert result.code == 2, result.stderr
+    assert f"the cache {hidden} is not shared with the workers" in result.stderr
+    assert "put --cachedir on storage that every worker mounts" in result.stderr
+    assert not (tmp_path / "ran.txt").exists()

@@ -320,7 +320,8 @@ class DaskExecutor(JobExecutor):
             check_input_files(job_order_object)
             self.backend.check_storage(self.run_dir)
             if runtime_context.cachedir:
-                self.backend.check_storage(runtime_context.cachedir)
+                cache = os.path.normpath(runtime_context.cachedir)
+                self.backend.check_storage(cache, "the cache", "--cachedir")
             self.dispatcher = Dispatcher(
                 self.backend.client(),
                 self.backend,
