@@ -8,6 +8,8 @@ to their exit code; tracebacks appear only with ``--debug``.
 from __future__ import annotations
 
 import logging
+import os
+import shutil
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -65,14 +67,39 @@ def _parse_memory(value: str | None) -> float | None:
         raise click.BadParameter(f"not a memory size: {value!r}") from err
 
 
-def _plan_cluster(workflow: str, job_args: list[str], relax_path_checks: bool) -> Any:
+def _plan_cluster(
+    workflow: str, job_args: list[str], relax_path_checks: bool, imports: Any = None
+) -> Any:
     """The planner's ClusterSpec for a run, from the document and the job file if any."""
     from cwl_dask.loading import load_process
     from cwl_dask.sizing import load_job_order, plan
 
     job = job_args[0] if job_args and not job_args[0].startswith("-") else None
-    process = load_process(workflow, relax_path_checks=relax_path_checks)
+    process = load_process(workflow, relax_path_checks=relax_path_checks, imports=imports)
     return plan(process, load_job_order(job) if job else None).spec
+
+
+def _import_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """``--import-cache`` and ``--offline``, shared by every command that loads documents."""
+    command = click.option(
+        "--offline",
+        is_flag=True,
+        help="Never fetch remote $import/$include/$schemas/run: documents; one missing "
+        "from the import cache is an error (exit 2). Dask config: cwl-dask.offline.",
+    )(command)
+    return click.option(
+        "--import-cache",
+        default=None,
+        metavar="DIR",
+        help="Cache of remote documents the package loads (default: Dask config "
+        "cwl-dask.import-cache, else the user cache dir, e.g. ~/.cache/cwl-dask/imports).",
+    )(command)
+
+
+def _imports(import_cache: str | None, offline: bool) -> Any:
+    from cwl_dask.imports import ImportCache
+
+    return ImportCache.configured(import_cache, offline)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -159,6 +186,15 @@ def cli() -> None:
     help="The process of a $graph to run (default: #main, else the first Workflow).",
 )
 @click.option(
+    "--wrap",
+    "wrap_package",
+    is_flag=True,
+    help="Run the package wrapped as a platform does: #main = stage-in -> entry -> stage-out "
+    "(see `cwl-dask wrap`); Directory inputs become STAC URI records.",
+)
+@click.option("--stage-in", default=None, metavar="CWL", help="With --wrap: stage-in tool.")
+@click.option("--stage-out", default=None, metavar="CWL", help="With --wrap: stage-out tool.")
+@click.option(
     "--cores", type=float, default=None, help="Cores of the local cluster (default: all)."
 )
 @click.option(
@@ -227,6 +263,7 @@ def cli() -> None:
     callback=lambda _ctx, _param, value: _collection_id(value),
     help="With --stac (implied): also write OUTDIR/ID.json, a Collection of all items.",
 )
+@_import_options
 def run(
     workflow: str,
     job_args: tuple[str, ...],
@@ -241,6 +278,9 @@ def run(
     container: Any,
     relax_path_checks: bool,
     entry: str | None,
+    wrap_package: bool,
+    stage_in: str | None,
+    stage_out: str | None,
     cores: float | None,
     memory: str | None,
     worker_processes: bool,
@@ -256,6 +296,8 @@ def run(
     max_workers: int | None,
     stac: bool,
     stac_collection: str | None,
+    import_cache: str | None,
+    offline: bool,
 ) -> None:
     """Run WORKFLOW (a .cwl file, path#id for one process of a $graph) with JOB.
 
@@ -273,8 +315,16 @@ def run(
     memory_mib = _parse_memory(memory)
     if not workflow.strip():
         raise click.BadParameter("an empty string is no workflow", param_hint="WORKFLOW")
+    if (stage_in or stage_out) and not wrap_package:
+        raise click.UsageError("--stage-in and --stage-out need --wrap")
+    imports = _imports(import_cache, offline)
     try:
-        workflow = resolve_entry(workflow, entry)
+        if wrap_package:
+            workflow, job_args = _wrapped_run(
+                workflow, entry, stage_in, stage_out, job_args, outdir
+            )
+        else:
+            workflow = resolve_entry(workflow, entry)
         backend = make_backend(
             scheduler=scheduler,
             gateway=gateway,
@@ -289,7 +339,7 @@ def run(
             local_cores=cores,
             local_memory_mib=memory_mib,
             local_processes=worker_processes,
-            planner=lambda: _plan_cluster(workflow, list(job_args), relax_path_checks),
+            planner=lambda: _plan_cluster(workflow, list(job_args), relax_path_checks, imports),
         )
     except InvalidInputError as err:
         raise click.UsageError(str(err)) from None
@@ -313,28 +363,179 @@ def run(
             retry_tool=retry_tool,
             cachedir=cachedir,
             overwrite=overwrite,
+            preserve_environment=_staging_environment() if wrap_package else [],
+            imports=imports,
         )
         with reserved_stdout() as out:
             return launch(request, out)
 
+    code = _guarded(debug, action)
+    if wrap_package:
+        wrapped_dir = os.path.dirname(workflow.partition("#")[0])
+        if code == 0:
+            shutil.rmtree(wrapped_dir, ignore_errors=True)
+        else:
+            _logger.error("the wrapped document and its job order are kept in %s", wrapped_dir)
+    sys.exit(code)
+
+
+def _staging_environment() -> list[str]:
+    from cwl_dask.wrap import STAGING_ENVIRONMENT
+
+    return [name for name in STAGING_ENVIRONMENT if name in os.environ]
+
+
+def _wrapped_run(
+    package: str,
+    entry: str | None,
+    stage_in: str | None,
+    stage_out: str | None,
+    job_args: tuple[str, ...],
+    outdir: str,
+) -> tuple[str, tuple[str, ...]]:
+    """``run --wrap``: the wrapped document and its job order, written to a temp directory.
+
+    The default staging tools run with this interpreter (it has pystac, and s3fs when the
+    extra is installed); the job's URI inputs are normalised and a stage-out target
+    defaults to OUTDIR/staged-out (see :func:`cwl_dask.wrap.wrapped_job`).
+    """
+    import json
+    import tempfile
+
+    from cwl_dask.sizing import load_job_order
+    from cwl_dask.wrap import wrap_package, wrapped_job, write_wrapped
+
+    document = wrap_package(package, entry, stage_in, stage_out, python=sys.executable)
+    directory = tempfile.mkdtemp(prefix="cwl-dask-wrapped-")
+    wrapped = os.path.join(directory, "wrapped.cwl")
+    write_wrapped(document, wrapped)
+    has_job = bool(job_args) and not job_args[0].startswith("-")
+    job = load_job_order(job_args[0]) if has_job else {}
+    base = os.path.dirname(os.path.abspath(job_args[0])) if has_job else os.getcwd()
+    job_file = os.path.join(directory, "job.json")
+    with open(job_file, "w", encoding="utf-8") as handle:
+        json.dump(wrapped_job(document, job, base, outdir), handle, indent=2)
+    _logger.info("wrapped %s into %s (job %s)", package, wrapped, job_file)
+    rest = job_args[1:] if has_job else job_args
+    return f"{wrapped}#main", (job_file, *rest)
+
+
+@cli.command(
+    "wrap",
+    epilog="""Examples:
+
+\b
+  cwl-dask wrap cwl-samples/patterns/app-package.cwl -o wrapped.cwl
+  cwl-dask wrap --entry water-bodies --stage-in my-stage-in.cwl pkg.cwl -o wrapped.cwl
+  cwl-dask run wrapped.cwl#main job.yml
+""",
+)
+@click.argument("package")
+@click.option("--entry", default=None, metavar="ID", help="Entry Workflow of a $graph.")
+@click.option(
+    "--stage-in", default=None, metavar="CWL", help="Stage-in tool (default: cwl-dask's)."
+)
+@click.option(
+    "--stage-out", default=None, metavar="CWL", help="Stage-out tool (default: cwl-dask's)."
+)
+@click.option(
+    "--staging-python",
+    default="python3",
+    show_default=True,
+    help="Interpreter of the default staging tools; it needs pystac (and s3fs for s3://).",
+)
+@click.option(
+    "-o", "--output", default="-", show_default=True, help="Where to write the wrapped document."
+)
+@click.option("--debug", is_flag=True, help="Tracebacks on errors.")
+def wrap_command(
+    package: str,
+    entry: str | None,
+    stage_in: str | None,
+    stage_out: str | None,
+    staging_python: str,
+    output: str,
+    debug: bool,
+) -> None:
+    """Wrap PACKAGE's entry Workflow in a #main that stages its data in and out.
+
+    As EO platforms (ZOO-Project, with eoap-cwlwrap) do: every Directory input becomes a
+    STAC reference (an eoap URI record) resolved by a stage-in step, every Directory
+    output is published by a stage-out step and becomes the URI of its catalog; other
+    inputs and outputs pass through. The result is one packed $graph that runs offline.
+    """
+    from cwl_dask.wrap import wrap_package, write_wrapped
+
+    _configure_logging(quiet=True, debug=debug)
+
+    def action() -> int:
+        document = wrap_package(package, entry, stage_in, stage_out, python=staging_python)
+        write_wrapped(document, output)
+        return 0
+
     sys.exit(_guarded(debug, action))
 
 
-@cli.command()
+@cli.command(
+    epilog="""Examples:
+
+\b
+  cwl-dask validate cwl-samples/eo-ndvi/app-package.cwl
+  cwl-dask validate --app-package cwl-samples/eo-ndvi/app-package.cwl
+  cwl-dask validate --app-package --json pkg.cwl#water-bodies
+""",
+)
 @click.argument("workflow")
+@click.option(
+    "--app-package",
+    is_flag=True,
+    help="Also check the OGC EO Application Package Best Practice (OGC 20-089r1) and print "
+    "each rule it breaks as a warning, with the rule's text. Never an error.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 @click.option("--relax-path-checks", is_flag=True, help="Accept unusual file names.")
 @click.option("--debug", is_flag=True, help="Tracebacks on errors.")
-def validate(workflow: str, relax_path_checks: bool, debug: bool) -> None:
-    """Validate WORKFLOW with cwltool and print a one-screen summary of it."""
-    from cwl_dask.loading import load_process
+@_import_options
+def validate(
+    workflow: str,
+    app_package: bool,
+    as_json: bool,
+    relax_path_checks: bool,
+    debug: bool,
+    import_cache: str | None,
+    offline: bool,
+) -> None:
+    """Validate WORKFLOW with cwltool and print a one-screen summary of it.
+
+    A $graph without #id is validated as `cwl-dask run` would run it (#main, else its first
+    Workflow). Exit codes: 0 valid (Best Practice warnings included), 2 invalid.
+    """
+    import json
+
+    from cwl_dask.bestpractice import check, describe_warnings, load_package
     from cwl_dask.summary import describe
 
     _configure_logging(quiet=True, debug=debug)
     logging.getLogger("cwltool").setLevel(logging.DEBUG if debug else logging.WARNING)
 
     def action() -> int:
-        process = load_process(workflow, relax_path_checks=relax_path_checks)
-        click.echo(describe(process))
+        imports = _imports(import_cache, offline)
+        package = load_package(workflow, relax_path_checks=relax_path_checks, imports=imports)
+        warnings = check(package) if app_package else []
+        if as_json:
+            result: dict[str, Any] = {
+                "valid": True,
+                "entry": package.entry_id,
+                "processes": package.graph,
+            }
+            if app_package:
+                result["app_package"] = {"warnings": [w.to_json() for w in warnings]}
+            click.echo(json.dumps(result, indent=2))
+            return 0
+        click.echo(describe(package.entry))
+        if app_package:
+            click.echo("")
+            click.echo(describe_warnings(warnings))
         return 0
 
     sys.exit(_guarded(debug, action))
@@ -376,6 +577,7 @@ def validate(workflow: str, relax_path_checks: bool, debug: bool) -> None:
 @click.option("--max-workers", type=click.IntRange(min=1), default=None, help="Most workers.")
 @click.option("--relax-path-checks", is_flag=True, help="Accept unusual file names.")
 @click.option("--debug", is_flag=True, help="Tracebacks on errors.")
+@_import_options
 def plan(
     workflow: str,
     job: str | None,
@@ -388,6 +590,8 @@ def plan(
     max_workers: int | None,
     relax_path_checks: bool,
     debug: bool,
+    import_cache: str | None,
+    offline: bool,
 ) -> None:
     """Print the cores, RAM and width of every step of WORKFLOW and the cluster it needs.
 
@@ -415,7 +619,8 @@ def plan(
         from cwl_dask.loading import load_process
 
         job_order = load_job_order(job) if job is not None else None
-        process = load_process(workflow, relax_path_checks=relax_path_checks)
+        imports = _imports(import_cache, offline)
+        process = load_process(workflow, relax_path_checks=relax_path_checks, imports=imports)
         result = make_plan(process, job_order, options)
         click.echo(json.dumps(result.to_json(), indent=2) if as_json else format_plan(result))
         return 0
@@ -459,6 +664,61 @@ def stac_command(target: Path, as_json: bool, debug: bool) -> None:
         report = check_directory(target)
         click.echo(json.dumps(report.to_json(), indent=2) if as_json else report.describe())
         return 0
+
+    sys.exit(_guarded(debug, action))
+
+
+@cli.command(
+    "fetch-imports",
+    epilog="""Examples:
+
+\b
+  cwl-dask fetch-imports pkg.cwl
+  cwl-dask fetch-imports --import-cache /shared/cwl-imports pkg.cwl#main
+  cwl-dask run --offline --import-cache /shared/cwl-imports pkg.cwl job.yml
+""",
+)
+@click.argument("workflow")
+@click.option("--import-cache", default=None, metavar="DIR", help="The cache to fill.")
+@click.option("--relax-path-checks", is_flag=True, help="Accept unusual file names.")
+@click.option("--debug", is_flag=True, help="Tracebacks on errors.")
+def fetch_imports(
+    workflow: str, import_cache: str | None, relax_path_checks: bool, debug: bool
+) -> None:
+    """Load WORKFLOW and put every remote document it needs into the import cache.
+
+    Without #id, every Workflow of a $graph is loaded, so that any entry can run offline.
+    Remote $import, $include, $schemas and run: URLs are fetched (or found in the cache)
+    and listed on stdout, one per line: "fetched URL", "cached URL" or "failed URL".
+    Afterwards `run/validate/plan --offline` load WORKFLOW without network access.
+    Exit codes: 0 all there, 1 a URL could not be fetched, 2 invalid document.
+    """
+    from cwl_dask.loading import _graph_processes, load_process, resolve_entry
+
+    _configure_logging(quiet=True, debug=debug)
+    logging.getLogger("cwltool").setLevel(logging.DEBUG if debug else logging.WARNING)
+
+    def action() -> int:
+        imports = _imports(import_cache, False)
+        references = [resolve_entry(workflow)]
+        if "#" not in workflow:  # a $graph: its other Workflows may run: other documents
+            graph = _graph_processes(workflow) or {}
+            references += [f"{workflow}#{i}" for i, cls in graph.items() if cls == "Workflow"]
+        for reference in dict.fromkeys(references):
+            load_process(reference, relax_path_checks=relax_path_checks, imports=imports)
+        for url in imports.used:
+            state = (
+                "failed"
+                if url in imports.failed
+                else "fetched"
+                if url in imports.fetched
+                else "cached"
+            )
+            click.echo(f"{state} {url}")
+        click.echo(f"import cache: {imports.directory} ({len(imports.used)} URLs)", err=True)
+        for url, why in imports.failed.items():  # $schemas failures do not stop the loader
+            click.echo(f"cwl-dask: error: cannot fetch {url}: {why}", err=True)
+        return EXIT_FAILED if imports.failed else 0
 
     sys.exit(_guarded(debug, action))
 

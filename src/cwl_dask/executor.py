@@ -27,8 +27,10 @@ from cwl_dask.clusters import RESOURCE_CORES, RESOURCE_RAM, Backend
 from cwl_dask.errors import CwlDaskError
 from cwl_dask.events import InvocationRecord, RunObserver
 from cwl_dask.failures import describe_failure, report_finished
+from cwl_dask.imports import ImportCache
 from cwl_dask.outputs import OutputError, OutputPublisher, drop_outputs_under
 from cwl_dask.preflight import check_input_files
+from cwl_dask.relocation import fix_directory_basenames
 from cwl_dask.tool import DaskProcessMixin, DaskRuntimeContext, RemoteJob
 from cwl_dask.worker import Outcome, ToolPackage, run_invocation
 
@@ -250,10 +252,12 @@ class DaskExecutor(JobExecutor):
         loading_context: Any,
         observer: RunObserver | None = None,
         logs_dir: str | None = None,
+        imports: ImportCache | None = None,
         outputs: OutputPublisher | None = None,
         retry_tool: int = 0,
     ) -> None:
         super().__init__()
+        self.imports = imports
         self.outputs = outputs
         self.retry_tool = retry_tool
         self.jobs_done = False
@@ -276,11 +280,14 @@ class DaskExecutor(JobExecutor):
     ) -> tuple[CWLObjectType | None, str]:
         """cwltool's execute, relocating into a staging directory that is then renamed in."""
         if self.outputs is None or self.outputs.staging is None or not runtime_context.outdir:
-            return super().execute(process, job_order_object, runtime_context, logger)
+            output, status = super().execute(process, job_order_object, runtime_context, logger)
+            fix_directory_basenames(output)  # directories renamed by OutputPathMapper
+            return output, status
         runtime_context = runtime_context.copy()
         runtime_context.outdir = self.outputs.staging
         try:
             output, status = super().execute(process, job_order_object, runtime_context, logger)
+            fix_directory_basenames(output)  # directories renamed by OutputPathMapper
             if output is not None:
                 output = self.outputs.publish(output)
             return output, status
@@ -313,6 +320,8 @@ class DaskExecutor(JobExecutor):
         runtime_context.tmp_outdir_prefix = os.path.join(self.run_dir, "out", "")
         self.output_dirs = {os.path.dirname(runtime_context.tmp_outdir_prefix)}
         try:
+            if self.imports is not None:
+                self.imports.check()  # offline, a $schemas URL was missing: only a warning so far
             if not isinstance(process, Workflow):
                 # A workflow checks its inputs on the driver; a lone tool would only check
                 # them on the worker, so check here to reject bad input before submitting.

@@ -37,7 +37,10 @@ from cwl_dask.errors import (
 )
 from cwl_dask.events import InvocationRecord, RunObserver
 from cwl_dask.executor import DaskExecutor
+from cwl_dask.imports import ImportCache
+from cwl_dask.loading import loader_tracebacks_hidden
 from cwl_dask.outputs import OutputPublisher
+from cwl_dask.relocation import OutputPathMapper
 from cwl_dask.tool import DaskRuntimeContext, make_tool
 from cwl_dask.usage import misplaced_options
 
@@ -65,6 +68,8 @@ class RunRequest:
     retry_tool: int = 0  # resubmissions of an invocation that ends in temporaryFail
     cachedir: str | None = None  # cwltool's --cachedir: unchanged invocations are not re-run
     overwrite: bool = False  # replace entries of --outdir that have an output's name
+    preserve_environment: list[str] = field(default_factory=list)  # host variables tools see
+    imports: ImportCache | None = None  # remote $import/run: documents; default: configured
 
 
 def version() -> str:
@@ -107,6 +112,8 @@ def cwltool_arguments(request: RunRequest, run_dir: str) -> list[str]:
         argv.append("--debug")
     if request.relax_path_checks:
         argv.append("--relax-path-checks")
+    for name in request.preserve_environment:
+        argv.extend(["--preserve-environment", name])
     argv.extend(
         {"none": ["--no-container"], "podman": ["--podman"], "singularity": ["--singularity"]}.get(
             request.container, []
@@ -190,32 +197,41 @@ def _run(request: RunRequest, stdout: IO[str]) -> RunResult:
             result.code = EXIT_INVALID if err.code else EXIT_SUCCESS
             return result
         runtime_context = DaskRuntimeContext(vars(args))
+        runtime_context.path_mapper = OutputPathMapper
         loading_context = LoadingContext(vars(args))
         loading_context.construct_tool_object = make_tool
+        imports = request.imports or ImportCache.configured()
+        loading_context.fetcher_constructor = imports.fetcher
         executor = DaskExecutor(
             request.backend,
             run_dir,
             loading_context,
             request.observer,
             logs_dir,
+            imports,
             outputs=outputs,
             retry_tool=request.retry_tool,
         )
         try:
-            code = cwltool_main(
-                args=args,
-                executor=executor,
-                loadingContext=loading_context,
-                runtimeContext=runtime_context,
-                stdout=stdout,
-                versionfunc=version,
-            )
+            with loader_tracebacks_hidden(request.debug):
+                code = cwltool_main(
+                    args=args,
+                    executor=executor,
+                    loadingContext=loading_context,
+                    runtimeContext=runtime_context,
+                    stdout=stdout,
+                    versionfunc=version,
+                )
         except SystemExit as err:  # cwltool exits on some job orders (e.g. an empty one)
             code = err.code if isinstance(err.code, int) else EXIT_FAILED
         except ValidationException as err:  # raised by cwltool outside its own handlers
             raise InvalidInputError(str(err)) from err
         result.code = _exit_code(code, executor)
-        if result.code == EXIT_INVALID and not executor.started:
+        if imports.missing:  # offline and a document was not in the cache: nothing ran
+            if executor.error is None:  # else cwltool has shown this message already
+                _logger.error(imports.missing_message())
+            result.code = EXIT_INVALID
+        elif result.code == EXIT_INVALID and not executor.started:
             hint = misplaced_options(request.workflow, request.job_args)
             if hint:
                 _logger.error(hint)

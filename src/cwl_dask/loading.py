@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from cwltool.context import LoadingContext
@@ -16,16 +18,48 @@ from ruamel.yaml.error import YAMLError
 from schema_salad.exceptions import ValidationException
 
 from cwl_dask.errors import InvalidInputError
+from cwl_dask.imports import ImportCache
 
 _logger = logging.getLogger("cwl_dask")
 
 
-def load_process(reference: str, relax_path_checks: bool = False) -> Process:
+class _NoLoaderTracebacks(logging.Filter):
+    """schema-salad logs a traceback ("loader is <id>", "failed") before raising each error.
+
+    The error it raises carries the same message and is reported by cwltool or cwl-dask;
+    the traceback is noise for a user (cwl-dask shows tracebacks only with ``--debug``).
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.msg in ("loader is %s", "failed"):
+            return False
+        record.exc_info, record.exc_text = None, None
+        return True
+
+
+@contextmanager
+def loader_tracebacks_hidden(debug: bool = False) -> Iterator[None]:
+    """Hide schema-salad's tracebacks while loading, unless ``debug``."""
+    salad = logging.getLogger("salad")
+    quiet = _NoLoaderTracebacks()
+    if not debug:
+        salad.addFilter(quiet)
+    try:
+        yield
+    finally:
+        salad.removeFilter(quiet)
+
+
+def load_process(
+    reference: str, relax_path_checks: bool = False, imports: ImportCache | None = None
+) -> Process:
     """Load, validate and resolve a process the way ``cwl-dask run`` (and cwltool) would.
 
     ``reference`` is a path or URI, optionally ``#id`` to pick one process of a ``$graph``;
-    without a fragment a ``$graph`` resolves to ``#main``.
+    without a fragment a ``$graph`` resolves to ``#main``. Remote documents come from
+    ``imports`` (default: the configured import cache); offline, a URL it lacks is an error.
     """
+    imports = imports if imports is not None else ImportCache.configured()
     path, _, fragment = reference.partition("#")
     if "://" not in path:
         if not os.path.exists(path):
@@ -34,10 +68,15 @@ def load_process(reference: str, relax_path_checks: bool = False) -> Process:
         reference = Path(path).resolve().as_uri() + (f"#{fragment}" if fragment else "")
     context = LoadingContext({"relax_path_checks": relax_path_checks})
     context.construct_tool_object = default_make_tool
+    context.fetcher_constructor = imports.fetcher
     try:
-        return load_tool(reference, context)
+        with loader_tracebacks_hidden(_logger.isEnabledFor(logging.DEBUG)):
+            process = load_tool(reference, context)
     except (ValidationException, WorkflowException) as err:
+        imports.check()  # offline: name the missing URLs rather than the loader's symptom
         raise InvalidInputError(f"{reference} is not valid CWL:\n{err}") from err
+    imports.check()  # $schemas failures are only warnings in schema-salad
+    return process
 
 
 def resolve_entry(reference: str, entry: str | None = None) -> str:

@@ -1,0 +1,192 @@
+"""stage-in: a STAC reference -> a local, self-contained STAC catalog directory.
+
+Usage: python3 stage_in.py REFERENCE
+
+REFERENCE is a local path (a STAC JSON file, or a directory holding catalog.json or
+collection.json), a file:// or http(s):// URL, or an s3:// URL (needs fsspec and s3fs).
+It may also be an eoap URI record as JSON ({"value": ...}, or {"href": ...} as older
+wrappers wrote it).
+
+Writes ./<name>/catalog.json (name: the reference's STAC id, sanitised), one
+<item-id>/<item-id>.json per Item reachable from the reference and every asset of each
+Item downloaded beside it; all hrefs relative (pystac SELF_CONTAINED). Then writes
+cwl.output.json naming that directory as the output "staged".
+
+Kept to the standard library plus pystac so that it runs in any Python 3 with pystac.
+NB: this file is embedded into stage-in.cwl with an include, so it must contain no
+dollar sign followed by a parenthesis or brace, and no double backslash.
+"""
+
+import json
+import os
+import re
+import shutil
+import sys
+import urllib.parse
+import urllib.request
+
+import pystac
+from pystac.stac_io import DefaultStacIO
+
+STRUCTURE = ("root", "parent", "self", "collection", "child", "item")
+
+
+def fail(message):
+    print("stage-in: " + message, file=sys.stderr)
+    raise SystemExit(1)
+
+
+def parse_reference(text):
+    """The URL or path in REFERENCE (a plain string or a URI record)."""
+    text = text.strip()
+    if text.startswith("{"):
+        try:
+            record = json.loads(text)
+        except ValueError:
+            fail("not a URI record: " + text)
+        text = record.get("value") or record.get("href") or ""
+    if not text:
+        fail("empty reference")
+    return text
+
+
+def s3_filesystem():
+    try:
+        import fsspec
+    except ImportError:
+        fail("s3:// references need fsspec and s3fs: pip install 'cwl-dask[s3]'")
+    return fsspec.filesystem("s3")
+
+
+def open_remote(href):
+    scheme = urllib.parse.urlparse(href).scheme
+    if scheme == "s3":
+        return s3_filesystem().open(href, "rb")
+    return urllib.request.urlopen(href, timeout=60)
+
+
+class StageIO(DefaultStacIO):
+    """pystac I/O that also reads s3:// (pystac itself reads files and http)."""
+
+    def read_text_from_href(self, href):
+        if href.startswith("s3://"):
+            with open_remote(href) as stream:
+                return stream.read().decode("utf-8")
+        return super().read_text_from_href(href)
+
+
+def to_href(reference):
+    """An absolute local path or a URL pystac can read."""
+    parsed = urllib.parse.urlparse(reference)
+    if parsed.scheme == "file":
+        reference = urllib.request.url2pathname(parsed.path)
+    elif parsed.scheme in ("http", "https", "s3"):
+        return reference
+    elif parsed.scheme and len(parsed.scheme) > 1:
+        fail("unsupported scheme " + parsed.scheme + ": " + reference)
+    path = os.path.abspath(reference)
+    if os.path.isdir(path):
+        for name in ("catalog.json", "collection.json"):
+            if os.path.isfile(os.path.join(path, name)):
+                return os.path.join(path, name)
+        fail("no catalog.json or collection.json in " + path)
+    if not os.path.isfile(path):
+        fail("no such file: " + path)
+    return path
+
+
+def safe_name(text):
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", text).strip("._") or "staged"
+
+
+def fetch(href, destination):
+    parsed = urllib.parse.urlparse(href)
+    if parsed.scheme in ("", "file"):
+        source = urllib.request.url2pathname(parsed.path) if parsed.scheme else href
+        shutil.copyfile(source, destination)
+        return
+    with open_remote(href) as stream, open(destination, "wb") as out:
+        shutil.copyfileobj(stream, out)
+
+
+def items_of(stac_object):
+    if isinstance(stac_object, pystac.Item):
+        return [stac_object]
+    return list(stac_object.get_items(recursive=True))
+
+
+def stage(reference):
+    href = to_href(reference)
+    io = StageIO()
+    try:
+        source = pystac.read_file(href, stac_io=io)
+    except Exception as err:
+        fail("cannot read STAC from " + href + ": " + str(err))
+    items = items_of(source)
+    if not items:
+        fail("no STAC Item in " + href)
+    name = safe_name(source.id)
+    root = os.path.abspath(name)
+    catalog = pystac.Catalog(
+        id=source.id,
+        description="Staged from " + href,
+        title=getattr(source, "title", None),
+    )
+    seen = set()
+    for item in sorted(items, key=lambda i: i.id):
+        if item.id in seen:
+            fail("two Items with the id " + item.id + " in " + href)
+        seen.add(item.id)
+        staged = item.clone()
+        # Structure comes from the new catalog; other links keep pointing at the source.
+        staged.clear_links()
+        for link in item.links:
+            if link.rel not in STRUCTURE:
+                staged.add_link(
+                    pystac.Link(
+                        link.rel,
+                        link.get_absolute_href(),
+                        media_type=link.media_type,
+                        title=link.title,
+                        extra_fields=link.extra_fields,
+                    )
+                )
+        folder = os.path.join(root, safe_name(item.id))
+        os.makedirs(folder, exist_ok=True)
+        used = set()
+        for key in sorted(staged.assets):
+            asset = staged.assets[key]
+            absolute = item.assets[key].get_absolute_href()
+            base = os.path.basename(urllib.parse.urlparse(absolute).path) or key
+            base = safe_name(base)
+            if base in used or base == safe_name(item.id) + ".json":
+                base = safe_name(key) + "-" + base
+            used.add(base)
+            target = os.path.join(folder, base)
+            try:
+                fetch(absolute, target)
+            except Exception as err:
+                fail(
+                    "cannot fetch asset "
+                    + key
+                    + " of "
+                    + item.id
+                    + " from "
+                    + absolute
+                    + ": "
+                    + str(err)
+                )
+            asset.href = target
+        catalog.add_item(staged)
+    catalog.normalize_hrefs(root)
+    catalog.make_all_asset_hrefs_relative()
+    catalog.save(catalog_type=pystac.CatalogType.SELF_CONTAINED, stac_io=io)
+    with open("cwl.output.json", "w", encoding="utf-8") as out:
+        json.dump({"staged": {"class": "Directory", "location": name}}, out)
+    print("stage-in: " + href + " -> " + name + " (" + str(len(items)) + " items)", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    if len(sys.argv) != 2:
+        fail("usage: stage_in.py REFERENCE")
+    stage(parse_reference(sys.argv[1]))
