@@ -175,3 +175,15 @@ def test_misspelt_option_after_the_workflow_is_named_with_the_option_it_meant(
     assert "did you mean the cwl-dask option --outdir?" in result.stderr
     assert "its inputs (--message)" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_invalid_expression_is_reported_without_a_traceback(cwl_dask, tmp_path: Path) -> None:
+    tool = tmp_path / "badexpr.cwl"
+    tool.write_text(
+        "cwlVersion: v1.2\nclass: CommandLineTool\nbaseCommand: [sh, -c]\n"
+        "arguments: ['echo $(wc -l)']\ninputs: []\noutputs: []\n"
+    )
+    result = cwl_dask("run", "--no-container", tool)
+    assert result.code == 1
+    assert "badexpr.cwl:4:13: Syntax error in parameter reference '(wc -l)'" in result.stderr
+    assert "Traceback" not in result.stderr
