@@ -104,6 +104,8 @@ def start_gateway(work: Path, password: str = "secret", timeout: float = 60) -> 
         "CWL_DASK_TEST_RECORD_DIR": str(work / "records"),
         # the schedulers import this module as a preload (inherited by UnsafeLocalBackend)
         "PYTHONPATH": os.pathsep.join(filter(None, [str(TESTS), os.environ.get("PYTHONPATH")])),
+        # tools run by its workers find this Python (with dask) as python3, as in a tox env
+        "PATH": os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")]),
     }
     with open(work / "gateway.log", "wb") as log:
         process = subprocess.Popen(

@@ -77,6 +77,9 @@ def options_handler(options, user):
 
 c.Backend.cluster_options = Options(  # noqa: F821
     Integer("worker_cores", default=1, min=1, max=4, label="Worker cores"),
+    # calrissian's DaskGatewayRequirement also sets worker_cores_limit (a Kubernetes gateway
+    # makes it the pod's CPU limit); local processes have no such limit, it is only recorded.
+    Integer("worker_cores_limit", default=0, min=0, max=8, label="Worker core limit (0: cores)"),
     Float("worker_memory", default=1.0, min=0.25, max=8, label="Worker memory (GiB)"),
     String("image", default="", label="Container image (ignored by local processes)"),
     Mapping("environment", default={}, label="Environment variables"),

@@ -75,6 +75,7 @@ def test_eo_sample_runs_on_a_new_gateway_cluster_sized_by_the_plan_and_shut_down
 
     [created] = _names(gateway_client, ALL_STATUSES) - before
     assert created in result.stderr  # the log names the cluster
+    assert f"/clusters/{created}/status" in result.stderr  # and its dashboard, proxied
     # created with the plan's worker shape (`cwl-dask plan`: largest step 2 cores, largest
     # ramMin 1024 MiB), and shut down afterwards
     assert _eventually(lambda: created in _names(gateway_client, "stopped")), "not shut down"

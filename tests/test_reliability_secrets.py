@@ -13,7 +13,8 @@ from conftest import DATA
 from cwl_dask.cli import _configure_logging
 from cwl_dask.clusters.scheduler import SchedulerBackend
 from cwl_dask.launch import RunRequest, run_captured
-from cwl_dask.zoo.report import failure_message, usage_report
+from cwl_dask.usage import usage_report
+from cwl_dask.zoo.report import failure_message
 
 SECRET = "Hunter2-s3cr3t-VALUE"
 

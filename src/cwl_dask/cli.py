@@ -7,6 +7,7 @@ to their exit code; tracebacks appear only with ``--debug``.
 
 from __future__ import annotations
 
+import importlib.util
 import logging
 import os
 import shutil
@@ -24,12 +25,31 @@ _logger = logging.getLogger("cwl_dask")
 EXIT_INTERRUPTED = 130
 
 
-def _configure_logging(quiet: bool, debug: bool) -> None:
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("%(levelname)s %(message)s"))
+def _configure_logging(quiet: bool, debug: bool, json_lines: bool = False) -> logging.Handler:
+    from cwl_dask.progress import StderrHandler
+
+    handler = StderrHandler(json_lines)
     _logger.handlers[:] = [handler]
     _logger.propagate = False
     _logger.setLevel(logging.DEBUG if debug else logging.WARNING if quiet else logging.INFO)
+    return handler
+
+
+def _print_version(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
+    if not value or ctx.resilient_parsing:
+        return
+    from cwl_dask.launch import version
+
+    click.echo(version())
+    ctx.exit()
+
+
+def _say(message: str) -> None:
+    """An error line on stderr; a JSON object like every other line with --log-format json."""
+    if any(getattr(handler, "json_lines", False) for handler in _logger.handlers):
+        _logger.error(message)
+    else:
+        click.echo(message, err=True)
 
 
 def _guarded(debug: bool, action: Callable[[], int]) -> int:
@@ -39,15 +59,15 @@ def _guarded(debug: bool, action: Callable[[], int]) -> int:
     except CwlDaskError as err:
         if debug:
             raise
-        click.echo(f"cwl-dask: error: {err}", err=True)
+        _say(f"cwl-dask: error: {err}")
         return err.exit_code
     except KeyboardInterrupt:
-        click.echo("cwl-dask: interrupted", err=True)
+        _say("cwl-dask: interrupted")
         return EXIT_INTERRUPTED
     except Exception as err:
         if debug:
             raise
-        click.echo(f"cwl-dask: internal error: {type(err).__name__}: {err} (see --debug)", err=True)
+        _say(f"cwl-dask: internal error: {type(err).__name__}: {err} (see --debug)")
         return EXIT_FAILED
 
 
@@ -102,8 +122,30 @@ def _imports(import_cache: str | None, offline: bool) -> Any:
     return ImportCache.configured(import_cache, offline)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(package_name="cwl-dask", prog_name="cwl-dask")
+@click.group(
+    context_settings={"help_option_names": ["-h", "--help"]},
+    epilog="""Examples:
+
+\b
+  cwl-dask run cwl-samples/eo-ndvi/app-package.cwl cwl-samples/eo-ndvi/params.yml
+  cwl-dask run --report report.html --usage-report usage.json pkg.cwl#main job.yml
+  cwl-dask plan cwl-samples/eo-ndvi/app-package.cwl cwl-samples/eo-ndvi/params.yml
+  cwl-dask graph cwl-samples/eo-ndvi/app-package.cwl -o wf.svg
+  cwl-dask validate pkg.cwl
+
+\b
+Shell completion (bash; zsh and fish likewise with zsh_source/fish_source):
+  eval "$(_CWL_DASK_COMPLETE=bash_source cwl-dask)"
+""",
+)
+@click.option(
+    "--version",
+    is_flag=True,
+    expose_value=False,
+    is_eager=True,
+    callback=_print_version,
+    help="Show the versions of cwl-dask, cwltool and Dask, and exit.",
+)
 def cli() -> None:
     """Run CWL workflows and EO Application Packages on Dask."""
 
@@ -119,6 +161,8 @@ def cli() -> None:
   cwl-dask run --gateway https://gateway.example.org --worker-cores 4 --worker-memory 16GiB \
       --max-workers 10 --workdir /shared/runs pkg.cwl#main job.yml
   cwl-dask run --cluster mysite.clusters:slurm --workdir /shared/runs pkg.cwl#main job.yml
+  cwl-dask run --report report.html --usage-report usage.json --log-format json \
+      cwl-samples/eo-ndvi/app-package.cwl cwl-samples/eo-ndvi/params.yml 2> run.log
 """,
 )
 @click.argument("workflow")
@@ -158,8 +202,39 @@ def cli() -> None:
     help="Reuse invocations whose tool, inputs and requirements are unchanged (cwltool's "
     "--cachedir); must be visible to every worker.",
 )
-@click.option("--quiet", is_flag=True, help="Only warnings and errors on stderr.")
+@click.option("--quiet", is_flag=True, help="Only warnings and errors on stderr (no bars).")
 @click.option("--debug", is_flag=True, help="Verbose logs and tracebacks.")
+@click.option(
+    "--log-format",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="stderr as text, or one JSON object per line (no bars).",
+)
+@click.option(
+    "--progress/--no-progress",
+    default=None,
+    help="Progress bars per step (default: when stderr is a terminal), else one line per event.",
+)
+@click.option(
+    "--report",
+    "report_html",
+    default=None,
+    metavar="FILE.html",
+    help="Write Dask's performance report of the run, with the per-step summary.",
+)
+@click.option(
+    "--usage-report",
+    default=None,
+    metavar="FILE.json",
+    help="Write the usage report (per invocation and per step; the ZOO runner's shape).",
+)
+@click.option(
+    "--logs-dir",
+    default=None,
+    metavar="DIR",
+    help="Where each invocation's log is kept (default: OUTDIR/.cwl-dask/logs).",
+)
 @click.option(
     "--no-container",
     "container",
@@ -204,6 +279,11 @@ def cli() -> None:
     "--worker-processes",
     is_flag=True,
     help="Run the local cluster's worker in its own process (default: in this process).",
+)
+@click.option(
+    "--dashboard",
+    is_flag=True,
+    help="Serve the local cluster's Dask dashboard (needs bokeh; remote clusters have theirs).",
 )
 @click.option(
     "--scheduler", default=None, help="Address of a running Dask scheduler to use instead."
@@ -275,6 +355,11 @@ def run(
     cachedir: str | None,
     quiet: bool,
     debug: bool,
+    log_format: str,
+    progress: bool | None,
+    report_html: str | None,
+    usage_report: str | None,
+    logs_dir: str | None,
     container: Any,
     relax_path_checks: bool,
     entry: str | None,
@@ -284,6 +369,7 @@ def run(
     cores: float | None,
     memory: str | None,
     worker_processes: bool,
+    dashboard: bool,
     scheduler: str | None,
     gateway: str | None,
     gateway_auth: str | None,
@@ -311,7 +397,12 @@ def run(
     from cwl_dask.loading import resolve_entry
     from cwl_dask.stdio import reserved_stdout
 
-    _configure_logging(quiet, debug)
+    handler = _configure_logging(quiet, debug, json_lines=log_format == "json")
+    if report_html is not None and importlib.util.find_spec("bokeh") is None:
+        raise click.UsageError(
+            "--report needs bokeh (Dask draws the report with it): "
+            "pip install 'cwl-dask[dashboard]'"
+        )
     memory_mib = _parse_memory(memory)
     if not workflow.strip():
         raise click.BadParameter("an empty string is no workflow", param_hint="WORKFLOW")
@@ -339,6 +430,7 @@ def run(
             local_cores=cores,
             local_memory_mib=memory_mib,
             local_processes=worker_processes,
+            local_dashboard=dashboard,
             planner=lambda: _plan_cluster(workflow, list(job_args), relax_path_checks, imports),
         )
     except InvalidInputError as err:
@@ -346,7 +438,14 @@ def run(
 
     def action() -> int:
         from cwl_dask.engines import detect_engine
+        from cwl_dask.events import Observers
+        from cwl_dask.progress import make_display
+        from cwl_dask.runreport import RunReport
 
+        display = make_display(log_format, quiet, progress)
+        report = RunReport(
+            report_html, usage_report, print_summary=not quiet, json_lines=log_format == "json"
+        )
         request = RunRequest(
             workflow=workflow,
             backend=backend,
@@ -363,6 +462,9 @@ def run(
             retry_tool=retry_tool,
             cachedir=cachedir,
             overwrite=overwrite,
+            logs_dir=logs_dir,
+            observer=Observers([display, report]),
+            log_handler=handler,
             preserve_environment=_staging_environment() if wrap_package else [],
             imports=imports,
         )
@@ -663,6 +765,87 @@ def stac_command(target: Path, as_json: bool, debug: bool) -> None:
     def action() -> int:
         report = check_directory(target)
         click.echo(json.dumps(report.to_json(), indent=2) if as_json else report.describe())
+        return 0
+
+    sys.exit(_guarded(debug, action))
+
+
+@cli.command(
+    "graph",
+    epilog="""Examples:
+
+\b
+  cwl-dask graph cwl-samples/eo-ndvi/app-package.cwl              # DOT text on stdout
+  cwl-dask graph cwl-samples/eo-ndvi/app-package.cwl -o wf.png
+  cwl-dask run --usage-report usage.json pkg.cwl job.yml
+  cwl-dask graph pkg.cwl --run usage.json -o run.svg    # coloured by step run time
+""",
+)
+@click.argument("workflow")
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Write to this file: .dot (text), or .svg/.png/.pdf rendered with Graphviz's dot "
+    "(without dot: the DOT text next to it). Default: DOT text on stdout.",
+)
+@click.option(
+    "--run",
+    "usage",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    metavar="USAGE_REPORT.json",
+    help="Colour the steps by their run time in this usage report (run --usage-report, "
+    "or a ZOO run's report.json).",
+)
+@click.option("--entry", default=None, metavar="ID", help="The process of a $graph to draw.")
+@click.option("--relax-path-checks", is_flag=True, help="Accept unusual file names.")
+@click.option("--debug", is_flag=True, help="Tracebacks on errors.")
+@_import_options
+def graph_command(
+    workflow: str,
+    output: Path | None,
+    usage: Path | None,
+    entry: str | None,
+    relax_path_checks: bool,
+    debug: bool,
+    import_cache: str | None,
+    offline: bool,
+) -> None:
+    """Draw the step graph of WORKFLOW: scatter, sub-workflows and resources visible.
+
+    Tool steps are boxes labelled with their tool and cores/RAM (stacked when scattered,
+    dashed when conditional); sub-workflows are dashed frames around their steps.
+    """
+    import json
+
+    from cwl_dask.errors import InvalidInputError
+    from cwl_dask.graph import colour_by_duration, step_graph, to_dot, write
+    from cwl_dask.loading import load_process, resolve_entry
+    from cwl_dask.usage import step_seconds
+
+    _configure_logging(quiet=True, debug=debug)
+    logging.getLogger("cwltool").setLevel(logging.DEBUG if debug else logging.WARNING)
+
+    def action() -> int:
+        process = load_process(
+            resolve_entry(workflow, entry),
+            relax_path_checks=relax_path_checks,
+            imports=_imports(import_cache, offline),
+        )
+        graph = step_graph(process)
+        if usage is not None:
+            try:
+                report = json.loads(usage.read_text(encoding="utf-8"))
+            except (OSError, ValueError) as err:
+                raise InvalidInputError(f"{usage}: not a usage report: {err}") from err
+            colour_by_duration(graph, step_seconds(report))
+        dot = to_dot(graph, title=str(process.tool.get("label") or ""))
+        if output is None:
+            click.echo(dot, nl=False)
+        else:
+            click.echo(write(dot, output), err=True)
         return 0
 
     sys.exit(_guarded(debug, action))

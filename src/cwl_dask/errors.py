@@ -51,3 +51,7 @@ class StacError(CwlDaskError):
     """A STAC catalog among the outputs is broken; the message names the output, file, href."""
 
     exit_code = EXIT_FAILED
+
+
+class StepClusterError(StepFailed):
+    """The Dask cluster a step asks for itself (``DaskGatewayRequirement``) did not start."""

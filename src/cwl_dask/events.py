@@ -7,8 +7,12 @@ Observers are called from the driver thread; they must be quick and must not rai
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
+
+_logger = logging.getLogger("cwl_dask")
 
 
 @dataclass(frozen=True)
@@ -41,5 +45,49 @@ class RunObserver:
     def submitted(self, name: str, step: str, resources: dict[str, float] | None) -> None:
         """A tool invocation became a Dask task."""
 
+    def connected(self, client: Any) -> None:
+        """The run's Dask client is ready; nothing was submitted yet."""
+
+    def started(self, name: str, step: str) -> None:
+        """A worker began running an invocation (called from Dask's event thread)."""
+
+    def expected(self, totals: dict[str, int]) -> None:
+        """The invocations each step will have, as far as known (grows as scatters start)."""
+
     def finished(self, record: InvocationRecord, done: int, submitted: int) -> None:
         """A tool invocation ended; ``done`` of the ``submitted`` so far have."""
+
+    def run_ended(self) -> None:
+        """No more tasks will run; called while the Dask client is still connected."""
+
+
+class Observers(RunObserver):
+    """Several observers as one; one that raises is logged and does not stop the run."""
+
+    def __init__(self, observers: Sequence[RunObserver | None]) -> None:
+        self.observers = [o for o in observers if o is not None]
+
+    def _each(self, method: str, *args: Any) -> None:
+        for observer in self.observers:
+            try:
+                getattr(observer, method)(*args)
+            except Exception as err:  # a display must never break a run
+                _logger.debug("observer %s.%s failed: %r", type(observer).__name__, method, err)
+
+    def submitted(self, name: str, step: str, resources: dict[str, float] | None) -> None:
+        self._each("submitted", name, step, resources)
+
+    def connected(self, client: Any) -> None:
+        self._each("connected", client)
+
+    def started(self, name: str, step: str) -> None:
+        self._each("started", name, step)
+
+    def expected(self, totals: dict[str, int]) -> None:
+        self._each("expected", totals)
+
+    def finished(self, record: InvocationRecord, done: int, submitted: int) -> None:
+        self._each("finished", record, done, submitted)
+
+    def run_ended(self) -> None:
+        self._each("run_ended")

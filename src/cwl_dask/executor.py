@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
+import time
 import uuid
 from collections.abc import Mapping
 from typing import Any
@@ -21,18 +23,22 @@ from cwltool.executors import JobExecutor
 from cwltool.process import Process
 from cwltool.utils import CWLObjectType
 from cwltool.workflow import Workflow
+from cwltool.workflow_job import WorkflowJob
 from schema_salad.exceptions import ValidationException
 
+from cwl_dask import stepclusters
 from cwl_dask.clusters import RESOURCE_CORES, RESOURCE_RAM, Backend
 from cwl_dask.errors import CwlDaskError
 from cwl_dask.events import InvocationRecord, RunObserver
 from cwl_dask.failures import describe_failure, report_finished
 from cwl_dask.imports import ImportCache
+from cwl_dask.logs import InvocationLogs
 from cwl_dask.outputs import OutputError, OutputPublisher, drop_outputs_under
 from cwl_dask.preflight import check_input_files
 from cwl_dask.relocation import fix_directory_basenames
 from cwl_dask.tool import DaskProcessMixin, DaskRuntimeContext, RemoteJob
-from cwl_dask.worker import Outcome, ToolPackage, run_invocation
+from cwl_dask.totals import StepTotals
+from cwl_dask.worker import STARTED_TOPIC, Outcome, ToolPackage, run_invocation
 
 _logger = logging.getLogger("cwl_dask")
 
@@ -98,6 +104,7 @@ class Dispatcher:
         loading_options: dict[str, Any],
         log_dir: str,
         observer: RunObserver | None = None,
+        keep_logs_in: str | None = None,
     ) -> None:
         from distributed import as_completed
 
@@ -106,15 +113,64 @@ class Dispatcher:
         self.options = options
         self.loading_options = loading_options
         self.log_dir = log_dir
+        self.logs = InvocationLogs(log_dir, keep_logs_in)
         self.observer = observer or RunObserver()
         self.submitted = 0
         self.retry_tool = 0  # resubmissions of an invocation that ended in temporaryFail
         self.failed_dirs: set[str] = set()  # output directories of failed invocations
         self.records: list[InvocationRecord] = []
+        self.totals = StepTotals()
+        self._announced: dict[str, int] = {}
+        self._announced_at = 0.0
         self._pending: dict[str, tuple[RemoteJob, dict[str, float] | None]] = {}
+        self._lock = threading.Lock()
         self._finished = as_completed([], with_results=True, raise_errors=False)
         self._packages: dict[int, Any] = {}
         self._names: dict[str, int] = {}
+        self._subscribed = False
+
+    def subscribe(self) -> None:
+        """Hear from workers when an invocation starts (Dask structured events)."""
+        try:
+            self.client.subscribe_topic(STARTED_TOPIC, self._on_started)
+            self._subscribed = True
+        except Exception as err:  # an old scheduler: no running counts, nothing else lost
+            _logger.debug("cannot subscribe to worker events: %r", err)
+
+    def unsubscribe(self) -> None:
+        if self._subscribed:
+            self._subscribed = False
+            try:
+                self.client.unsubscribe_topic(STARTED_TOPIC)
+            except Exception as err:
+                _logger.debug("cannot unsubscribe from worker events: %r", err)
+
+    def _on_started(self, event: Any) -> None:
+        """Dask's event thread: an invocation began on a worker (again, after a lost worker)."""
+        message = event[1] if isinstance(event, tuple) else event
+        key = message.get("key") if isinstance(message, dict) else None
+        with self._lock:
+            entry = self._pending.get(key) if key is not None else None
+        if entry is not None:
+            self.observer.started(entry[0].name, entry[0].step)
+
+    def workflow_job(self, job: WorkflowJob) -> None:
+        self.totals.workflow_job(job)
+
+    def announce_totals(self, interval: float = 0.5) -> None:
+        """Tell the observer the expected invocations per step, if ``interval`` s have passed.
+
+        Counting walks every open step, so it is rationed; before the driver blocks the
+        interval is short, so a bar does not keep a stale total while tasks run.
+        """
+        now = time.monotonic()
+        if now - self._announced_at < interval:
+            return
+        self._announced_at = now
+        totals = self.totals.totals()
+        if totals != self._announced:
+            self._announced = totals
+            self.observer.expected(dict(totals))
 
     def unique_name(self, step: str) -> str:
         """``step``, ``step_2``, ``step_3``… as cwltool names jobs, counted per run.
@@ -148,20 +204,28 @@ class Dispatcher:
         options = self.options
         if job.runtime_context.toplevel:
             options = {**options, "toplevel": True}
+        cluster = job.tool.step_cluster(job.job_order, job.runtime_context, job.step)
+        if cluster is not None:
+            target = stepclusters.shipped(
+                cluster, self.backend, stepclusters.docker_image(job.tool)
+            )
+            options = {**options, stepclusters.OPTION: target}
         future = self.client.submit(
             run_invocation,
             self._package(job.tool),
             job.job_order,
             job.name,
             options,
-            os.path.join(self.log_dir, f"{job.name}.log"),
+            self.logs.path_for(job.name, job.step),
             key=f"{job.key_prefix}-{uuid.uuid4().hex}",
             resources=resources,
             pure=False,
         )
-        self._pending[future.key] = (job, resources)
+        with self._lock:
+            self._pending[future.key] = (job, resources)
         self._finished.add(future)
         self.submitted += 1
+        self.totals.submitted(job.step, job.runtime_context.part_of)
         self.observer.submitted(job.name, job.step, resources)
 
     @property
@@ -179,12 +243,14 @@ class Dispatcher:
 
     def _deliver(self, batch: list[tuple[Any, Any]]) -> None:
         for future, result in batch:
-            job, resources = self._pending.pop(future.key)
+            with self._lock:
+                job, resources = self._pending.pop(future.key)
             if future.status == "finished":
                 outcome: Outcome = result
             else:
                 error = result[1] if isinstance(result, tuple) else result
                 outcome = Outcome("permanentFail", message=f"the Dask task failed: {error!r}")
+            outcome.log_path = self.logs.keep(job.name, outcome.log_path)
             if outcome.unsupported:
                 raise UnsupportedRequirement(outcome.message)
             if outcome.status != "success":
@@ -230,7 +296,9 @@ class Dispatcher:
         futures = list(self._finished.futures)
         if futures:
             self.client.cancel(futures)
-        self._pending.clear()
+        with self._lock:
+            self._pending.clear()
+        stepclusters.stop_orphans(self.client, self.backend)
 
 
 def _report_failure(job: RemoteJob, outcome: Outcome) -> None:
@@ -262,7 +330,7 @@ class DaskExecutor(JobExecutor):
         self.retry_tool = retry_tool
         self.jobs_done = False
         self.backend = backend
-        self.observer = observer
+        self.observer = observer or RunObserver()
         self.logs_dir = logs_dir or os.path.join(run_dir, "logs")
         self.loading_options = {k: getattr(loading_context, k) for k in _LOADING_OPTIONS}
         self.run_dir = run_dir
@@ -331,17 +399,29 @@ class DaskExecutor(JobExecutor):
             if runtime_context.cachedir:
                 cache = os.path.normpath(runtime_context.cachedir)
                 self.backend.check_storage(cache, "the cache", "--cachedir")
+            client = self.backend.client()
+            run_logs = os.path.join(self.run_dir, "logs")
+            link = self.backend.dashboard_link()
+            if link:
+                _logger.info("Dask dashboard: %s", link)
             self.dispatcher = Dispatcher(
-                self.backend.client(),
+                client,
                 self.backend,
                 shippable_options(runtime_context),
                 self.loading_options,
-                self.logs_dir,
+                run_logs,
                 self.observer,
+                keep_logs_in=self.logs_dir,
             )
             self.dispatcher.retry_tool = self.retry_tool
             runtime_context.dispatcher = self.dispatcher
-            self._drive(process, job_order_object, logger, runtime_context)
+            self.observer.connected(client)
+            self.dispatcher.subscribe()
+            try:
+                self._drive(process, job_order_object, logger, runtime_context)
+            finally:
+                self.dispatcher.unsubscribe()
+                self.observer.run_ended()
             self.jobs_done = True
             if self.final_status and self.final_status[0] != "success":
                 self._failed(runtime_context)
@@ -397,12 +477,18 @@ class DaskExecutor(JobExecutor):
                 if not dispatcher.busy:
                     logger.error("Workflow cannot make any more progress.")
                     break
+                dispatcher.announce_totals(interval=0.05)
                 dispatcher.wait()
                 continue
+            if isinstance(job, WorkflowJob):
+                dispatcher.workflow_job(job)
             job.run(runtime_context)
+            dispatcher.announce_totals()
             dispatcher.poll()
         while dispatcher.busy:
+            dispatcher.announce_totals(interval=0.05)
             dispatcher.wait()
+        dispatcher.announce_totals(interval=0)
 
 
 def _check_inputs(process: Process, job_order: CWLObjectType, runtime_context: Any) -> None:

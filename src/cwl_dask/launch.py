@@ -25,7 +25,8 @@ from cwltool.context import LoadingContext
 from cwltool.main import main as cwltool_main
 from schema_salad.exceptions import ValidationException
 
-from cwl_dask import __version__
+from cwl_dask import __version__, stepclusters
+from cwl_dask.arguments import misplaced_options
 from cwl_dask.clusters import Backend
 from cwl_dask.engines import ContainerEngine
 from cwl_dask.errors import (
@@ -42,7 +43,6 @@ from cwl_dask.loading import loader_tracebacks_hidden
 from cwl_dask.outputs import OutputPublisher
 from cwl_dask.relocation import OutputPathMapper
 from cwl_dask.tool import DaskRuntimeContext, make_tool
-from cwl_dask.usage import misplaced_options
 
 _logger = logging.getLogger("cwl_dask")
 
@@ -60,8 +60,9 @@ class RunRequest:
     debug: bool = False
     container: ContainerEngine = "docker"
     relax_path_checks: bool = False
-    logs_dir: str | None = None  # per-invocation logs; default: inside the run directory
+    logs_dir: str | None = None  # per-invocation logs; default: <outdir>/.cwl-dask/logs
     observer: RunObserver | None = None
+    log_handler: logging.Handler | None = None  # where cwltool's log records go too
     stac: bool = False  # check the STAC outputs after success, summary on stderr
     stac_collection: str | None = None  # also write <outdir>/<id>.json wrapping all items
     on_error: str = "stop"  # cwltool's --on-error: stop, or continue independent branches
@@ -75,7 +76,15 @@ class RunRequest:
 def version() -> str:
     from importlib.metadata import version as package_version
 
-    return f"cwl-dask {__version__} (cwltool {package_version('cwltool')})"
+    return (
+        f"cwl-dask {__version__} (cwltool {package_version('cwltool')}, "
+        f"dask {package_version('distributed')})"
+    )
+
+
+def default_logs_dir(outdir: str) -> str:
+    """Where the invocations' logs are kept unless told: ``<outdir>/.cwl-dask/logs``."""
+    return os.path.join(outdir, ".cwl-dask", "logs")
 
 
 def _make_run_dir(workdir: str | None) -> str:
@@ -185,9 +194,7 @@ def _run(request: RunRequest, stdout: IO[str]) -> RunResult:
     run_dir = _make_run_dir(request.workdir)
     for sub in ("out", "tmp", "logs"):
         os.makedirs(os.path.join(run_dir, sub))
-    logs_dir = (
-        os.path.abspath(request.logs_dir) if request.logs_dir else os.path.join(run_dir, "logs")
-    )
+    logs_dir = os.path.abspath(request.logs_dir or default_logs_dir(request.outdir))
     result = RunResult(EXIT_FAILED, None, [], run_dir)
     executor: DaskExecutor | None = None
     try:
@@ -221,6 +228,8 @@ def _run(request: RunRequest, stdout: IO[str]) -> RunResult:
                     runtimeContext=runtime_context,
                     stdout=stdout,
                     versionfunc=version,
+                    logger_handler=request.log_handler,
+                    custom_schema_callback=stepclusters.register_schema,
                 )
         except SystemExit as err:  # cwltool exits on some job orders (e.g. an empty one)
             code = err.code if isinstance(err.code, int) else EXIT_FAILED
@@ -247,7 +256,8 @@ def _run(request: RunRequest, stdout: IO[str]) -> RunResult:
             shutil.rmtree(run_dir, ignore_errors=True)
             result.run_dir = None
         else:
-            _logger.error("intermediate files and logs are kept in %s", run_dir)
+            logs = f"; the invocations' logs are in {logs_dir}" if os.path.isdir(logs_dir) else ""
+            _logger.error("intermediate files are kept in %s%s", run_dir, logs)
 
 
 def _exit_code(code: int, executor: DaskExecutor) -> int:

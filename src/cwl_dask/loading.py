@@ -7,6 +7,7 @@ import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from cwltool.context import LoadingContext
 from cwltool.errors import WorkflowException
@@ -17,6 +18,7 @@ from ruamel.yaml import YAML
 from ruamel.yaml.error import YAMLError
 from schema_salad.exceptions import ValidationException
 
+from cwl_dask import stepclusters
 from cwl_dask.errors import InvalidInputError
 from cwl_dask.imports import ImportCache
 
@@ -72,8 +74,9 @@ def load_process(
             raise InvalidInputError(f"no such file: {path}")
         # A relative path with a fragment does not resolve in cwltool's loader; a URI does.
         reference = Path(path).resolve().as_uri() + (f"#{fragment}" if fragment else "")
+    stepclusters.register_schema()  # DaskGatewayRequirement may stand under requirements
     context = LoadingContext({"relax_path_checks": relax_path_checks})
-    context.construct_tool_object = default_make_tool
+    context.construct_tool_object = _make_checked_tool
     context.fetcher_constructor = imports.fetcher
     try:
         with loader_tracebacks_hidden(_logger.isEnabledFor(logging.DEBUG)):
@@ -82,6 +85,13 @@ def load_process(
         imports.check()  # offline: name the missing URLs rather than the loader's symptom
         raise InvalidInputError(f"{reference} is not valid CWL:\n{err}") from err
     imports.check()  # $schemas failures are only warnings in schema-salad
+    return process
+
+
+def _make_checked_tool(toolpath_object: Any, loading_context: LoadingContext) -> Process:
+    """cwltool's tools, with their DaskGatewayRequirement checked as ``cwl-dask run`` does."""
+    process = default_make_tool(toolpath_object, loading_context)
+    stepclusters.check_static(process)
     return process
 
 

@@ -50,6 +50,7 @@ from ruamel.yaml import YAML
 from ruamel.yaml.error import YAMLError
 from schema_salad.ref_resolver import file_uri
 
+from cwl_dask import stepclusters
 from cwl_dask.errors import InvalidInputError
 
 #: The classes that run as Dask tasks and therefore need a worker that fits them.
@@ -133,6 +134,8 @@ class StepRequest:
     ram_max_mib: int
     width: int
     notes: tuple[str, ...] = ()
+    #: The tool's own Dask cluster (``DaskGatewayRequirement``), largest invocation's; or None.
+    dask_cluster: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -349,6 +352,7 @@ class _Row:
     tool: Process
     instances: list[tuple[ToolRequest, int]] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    dask_cluster: dict[str, Any] | None = None
 
     @property
     def width(self) -> int:
@@ -398,6 +402,8 @@ class _Walker:
         for binding, count in instances:
             request = self.request(process, binding, None)
             row.instances.append((request, count))
+        if kind == "CommandLineTool":
+            row.dask_cluster = self.step_cluster(process, row, [b for b, n in instances if n])
         for request, _ in row.instances:
             row.notes.extend(n for n in request.notes if n not in row.notes)
         cores = {r.cores for r, _ in row.instances}
@@ -408,6 +414,36 @@ class _Walker:
                 "the largest is shown"
             )
         return _ToolNode(row)
+
+    def step_cluster(
+        self, tool: Process, row: _Row, bindings: list[Binding]
+    ) -> dict[str, Any] | None:
+        """The tool's ``DaskGatewayRequirement``, evaluated as the run will (largest one).
+
+        An invalid requirement is an error here as at run time; expressions whose inputs are
+        not known up front leave the cluster unknown, with a note.
+        """
+        requirement = stepclusters.find_requirement(tool)
+        if requirement is None:
+            return None
+        where = f"step '{row.path}'"
+        if not stepclusters.expressions_of(requirement):
+            return stepclusters.evaluate(requirement, None, where).to_json()
+        clusters = []
+        inputs = {shortname(i["id"]) for i in tool.tool["inputs"]}
+        for binding in bindings if self.job_known else []:
+            job = {k: v for k, v in binding.items() if k in inputs}
+            if any(v is UNKNOWN for v in job.values()):
+                continue
+            builder = tool._init_job(job, _probe_context())
+            clusters.append(stepclusters.evaluate(requirement, builder, where))
+        if not clusters:
+            stepclusters.fields_of(requirement, where)
+            why = "inputs known only at run time" if self.job_known else "no job order"
+            row.notes.append(f"DaskGatewayRequirement: its expressions need inputs ({why})")
+            return None
+        largest = max(clusters, key=lambda c: (c.workers * c.worker_cores, c.worker_memory_bytes))
+        return largest.to_json()
 
     def request(self, tool: Process, binding: Binding | None, reason: str | None) -> ToolRequest:
         requirement, _ = tool.get_requirement("ResourceRequirement")
@@ -708,6 +744,7 @@ def _step_request(row: _Row) -> StepRequest:
         ram_max_mib=max(math.ceil(r.ram_max_mib) for r in requests),
         width=row.width,
         notes=tuple(row.notes),
+        dask_cluster=row.dask_cluster,
     )
 
 
@@ -738,6 +775,13 @@ def format_plan(result: Plan) -> str:
     ]
     for step in result.steps:
         lines.extend(f"  {step.step}: {note}" for note in step.notes)
+        if step.dask_cluster is not None:
+            cluster = stepclusters.StepCluster(
+                **{k: v for k, v in step.dask_cluster.items() if k != "workers"}
+            )
+            lines.append(
+                f"  {step.step}: own Dask cluster (DaskGatewayRequirement): {cluster.describe()}"
+            )
     spec = result.spec
     lines += [
         "",

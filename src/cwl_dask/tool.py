@@ -114,6 +114,27 @@ class DaskProcessMixin(Process):
             self._static_request = request
         return request
 
+    def step_cluster(
+        self, job_order: CWLObjectType, runtime_context: RuntimeContext, step: str
+    ) -> Any:
+        """The invocation's ``DaskGatewayRequirement`` as a StepCluster, or None.
+
+        Only CommandLineTools run programs that can use a cluster. Expressions are evaluated
+        with the invocation's inputs by cwltool's Builder, bound as for ``resource_request``.
+        """
+        from cwl_dask import stepclusters
+
+        requirement = stepclusters.find_requirement(self)
+        if requirement is None or not isinstance(self, CommandLineTool):
+            return None
+        builder = None
+        if stepclusters.expressions_of(requirement):
+            probe = runtime_context.copy()
+            probe.outdir, probe.tmpdir, probe.stagedir = "/out", "/tmp", "/stage"
+            probe.select_resources = None
+            builder = self._init_job(job_order, probe)
+        return stepclusters.evaluate(requirement, builder, f"step '{step}'")
+
     def shipped_document(self) -> CommentedMap:
         """The tool document with its effective requirements and hints, for the worker."""
         doc = CommentedMap(self.tool.items())
@@ -145,7 +166,11 @@ def make_tool(toolpath_object: CommentedMap, loading_context: LoadingContext) ->
     """``LoadingContext.construct_tool_object``: Dask-backed tools, cwltool's workflows."""
     match toolpath_object.get("class"):
         case "CommandLineTool":
-            return DaskCommandLineTool(toolpath_object, loading_context)
+            from cwl_dask import stepclusters
+
+            tool = DaskCommandLineTool(toolpath_object, loading_context)
+            stepclusters.check_static(tool)
+            return tool
         case "ExpressionTool":
             return DaskExpressionTool(toolpath_object, loading_context)
         case _:

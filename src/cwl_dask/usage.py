@@ -1,57 +1,196 @@
-"""Say what is wrong with arguments given after the workflow.
+"""What a run used, from its invocation records: the usage report and the per-step summary.
 
-As with cwltool, everything after the workflow is the job: a job file and ``--INPUT VALUE``
-pairs. A misspelt cwl-dask option there (``--outdri x``) is taken for an input, and
-cwltool's input parser then answers with the inputs' usage line, which does not say
-what was wrong. This names the options that are no input of the process, and the
-cwl-dask option each one probably meant.
+The usage report has calrissian's ``report.json`` shape (what ZOO-Project handlers receive
+from zoo-calrissian-runner), so the CLI's ``--usage-report`` and the ZOO runner write the
+same document; ``steps`` adds the per-step summary the CLI prints at the end of a run.
 """
 
 from __future__ import annotations
 
-import difflib
-import logging
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass
+from datetime import datetime, timezone
+from typing import Any
 
-_logger = logging.getLogger("cwl_dask")
-
-
-def _run_options() -> list[str]:
-    from cwl_dask.cli import run
-
-    return [opt for param in run.params for opt in getattr(param, "opts", []) if opt[:2] == "--"]
+from cwl_dask.events import InvocationRecord
 
 
-def _input_names(workflow: str) -> list[str] | None:
-    from cwl_dask.errors import CwlDaskError
-    from cwl_dask.loading import load_process
-
-    try:
-        process = load_process(workflow)
-    except (CwlDaskError, Exception):  # the document's own error was reported already
+def _iso(epoch: float | None) -> str | None:
+    if epoch is None:
         return None
-    return [str(i["id"]).rsplit("#", 1)[-1].rsplit("/", 1)[-1] for i in process.tool["inputs"]]
+    return datetime.fromtimestamp(epoch, tz=timezone.utc).isoformat()
 
 
-def misplaced_options(workflow: str, job_args: list[str]) -> str | None:
-    """A message naming the ``--options`` in ``job_args`` that are no input, or None."""
-    given = [arg.split("=", 1)[0] for arg in job_args if arg.startswith("--") and len(arg) > 2]
-    if not given:
-        return None
-    inputs = _input_names(workflow)
-    if inputs is None:
-        return None
-    unknown = [opt for opt in given if opt[2:] not in inputs]
-    if not unknown:
-        return None
-    options = _run_options()
-    lines = []
-    for opt in unknown:
-        close = difflib.get_close_matches(opt, options, n=1, cutoff=0.75)
-        meant = f"; did you mean the cwl-dask option {close[0]}?" if close else ""
-        lines.append(f"unknown option {opt}: not an input of {workflow}{meant}")
-    listed = ", ".join(f"--{name}" for name in inputs) or "none"
-    lines.append(
-        f"arguments after the workflow are its inputs ({listed}); "
-        "cwl-dask's own options go before the workflow"
-    )
+def _peaks(records: Sequence[InvocationRecord]) -> tuple[float, float, int]:
+    """Largest cores, RAM and task count running at the same time."""
+    events: list[tuple[float, int, InvocationRecord]] = []
+    for r in records:
+        if r.started is not None and r.finished is not None:
+            events += [(r.started, 1, r), (r.finished, 0, r)]  # ends sort before starts
+    cores = ram = best_cores = best_ram = 0.0
+    tasks = best_tasks = 0
+    for _, start, r in sorted(events, key=lambda e: (e[0], e[1])):
+        sign = 1 if start else -1
+        cores += sign * r.cores
+        ram += sign * r.ram_mib
+        tasks += sign
+        best_cores, best_ram = max(best_cores, cores), max(best_ram, ram)
+        best_tasks = max(best_tasks, tasks)
+    return best_cores, best_ram, best_tasks
+
+
+@dataclass(frozen=True)
+class StepUsage:
+    """One step's invocations, summed up: a row of the end-of-run table."""
+
+    step: str
+    invocations: int
+    failed: int
+    total_seconds: float
+    mean_seconds: float
+    max_seconds: float
+    cores: float  # the largest request of an invocation
+    ram_mib: float
+    retries: int  # starts beyond the first (a lost worker's task started again)
+
+
+def step_summary(
+    records: Sequence[InvocationRecord], retries: Mapping[str, int] | None = None
+) -> list[StepUsage]:
+    """Per step, in order of first completion; ``retries`` counts restarts per job name."""
+    groups: dict[str, list[InvocationRecord]] = {}
+    for r in records:
+        groups.setdefault(r.step, []).append(r)
+    rows = []
+    for step, group in groups.items():
+        times = [r.elapsed for r in group]
+        rows.append(
+            StepUsage(
+                step=step,
+                invocations=len(group),
+                failed=sum(r.status != "success" for r in group),
+                total_seconds=sum(times),
+                mean_seconds=sum(times) / len(times),
+                max_seconds=max(times),
+                cores=max(r.cores for r in group),
+                ram_mib=max(r.ram_mib for r in group),
+                retries=sum((retries or {}).get(r.name, 0) for r in group),
+            )
+        )
+    return rows
+
+
+def _seconds(value: float) -> str:
+    if value < 60:
+        return f"{value:.1f}s"
+    minutes, seconds = divmod(round(value), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}h{minutes:02d}m{seconds:02d}s" if hours else f"{minutes}m{seconds:02d}s"
+
+
+SUMMARY_COLUMNS = (
+    "step",
+    "invocations",
+    "failed",
+    "total",
+    "mean",
+    "max",
+    "cores",
+    "ram",
+    "retries",
+)
+
+
+def summary_rows(rows: Sequence[StepUsage]) -> list[tuple[str, ...]]:
+    """The table's cells as text, one tuple per step (same order as SUMMARY_COLUMNS)."""
+    return [
+        (
+            row.step,
+            str(row.invocations),
+            str(row.failed),
+            _seconds(row.total_seconds),
+            _seconds(row.mean_seconds),
+            _seconds(row.max_seconds),
+            f"{row.cores:g}",
+            f"{row.ram_mib:g} MiB",
+            str(row.retries),
+        )
+        for row in rows
+    ]
+
+
+def format_summary(rows: Sequence[StepUsage]) -> str:
+    """A plain-text table, aligned, for stderr and logs."""
+    cells = [SUMMARY_COLUMNS, *summary_rows(rows)]
+    widths = [max(len(line[i]) for line in cells) for i in range(len(SUMMARY_COLUMNS))]
+    lines = [
+        "  ".join(
+            c.ljust(w) if i == 0 else c.rjust(w)
+            for i, (c, w) in enumerate(zip(line, widths, strict=True))
+        )
+        for line in cells
+    ]
     return "\n".join(lines)
+
+
+def usage_report(
+    records: Sequence[InvocationRecord],
+    cores_allowed: float,
+    ram_mb_allowed: float,
+    retries: Mapping[str, int] | None = None,
+) -> dict[str, Any]:
+    """calrissian's usage report (``report.json``) plus ``steps``, the per-step summary."""
+    children = []
+    for r in records:
+        hours = r.elapsed / 3600
+        children.append(
+            {
+                "name": r.name,
+                "step": r.step,
+                "status": r.status,
+                "start_time": _iso(r.started),
+                "finish_time": _iso(r.finished),
+                "cpus": r.cores,
+                "ram_megabytes": r.ram_mib,
+                "disk_megabytes": 0,
+                "exit_code": r.exit_code,
+                "elapsed_seconds": r.elapsed,
+                "elapsed_hours": hours,
+                "cpu_hours": r.cores * hours,
+                "ram_megabyte_hours": r.ram_mib * hours,
+                "log": r.log_path,
+            }
+        )
+    starts = [r.started for r in records if r.started is not None]
+    ends = [r.finished for r in records if r.finished is not None]
+    start, finish = (min(starts), max(ends)) if starts and ends else (None, None)
+    elapsed = (finish - start) if start is not None and finish is not None else 0.0
+    cores, ram, tasks = _peaks(records)
+    return {
+        "cores_allowed": cores_allowed,
+        "ram_mb_allowed": ram_mb_allowed,
+        "start_time": _iso(start),
+        "finish_time": _iso(finish),
+        "elapsed_seconds": elapsed,
+        "elapsed_hours": elapsed / 3600,
+        "total_cpu_hours": sum(c["cpu_hours"] for c in children),
+        "total_ram_megabyte_hours": sum(c["ram_megabyte_hours"] for c in children),
+        "total_disk_megabytes": 0,
+        "total_tasks": len(children),
+        "max_parallel_cpus": cores,
+        "max_parallel_ram_megabytes": ram,
+        "max_parallel_tasks": tasks,
+        "steps": [asdict(row) for row in step_summary(records, retries)],
+        "children": children,
+    }
+
+
+def step_seconds(report: Mapping[str, Any]) -> dict[str, tuple[int, float]]:
+    """Invocations and total seconds per step of a usage report (ours or calrissian's)."""
+    totals: dict[str, tuple[int, float]] = {}
+    for child in report.get("children", []):
+        step = str(child.get("step") or re.sub(r"_\d+$", "", str(child.get("name", ""))))
+        count, seconds = totals.get(step, (0, 0.0))
+        totals[step] = (count + 1, seconds + float(child.get("elapsed_seconds") or 0.0))
+    return totals

@@ -32,9 +32,13 @@ from cwltool.loghandler import defaultStreamHandler
 from cwltool.process import Process
 from schema_salad.exceptions import ValidationException
 
+from cwl_dask import stepclusters
 from cwl_dask.secret_files import remove_secret_files
 
 LOG_TAIL_LINES = 25
+#: Dask event topic on which workers announce that an invocation starts (progress, retries).
+STARTED_TOPIC = "cwl-dask-started"
+_logger = logging.getLogger("cwl_dask")
 
 
 @dataclass(frozen=True)
@@ -111,6 +115,7 @@ def _tool_for(package: ToolPackage) -> Process:
         if tool is not None:
             _tools.move_to_end(package.token)
         else:
+            stepclusters.register_schema()  # the tool may carry a DaskGatewayRequirement
             loading = LoadingContext(package.loading_options)
             loading.metadata = package.metadata
             loading.requirements = []
@@ -177,12 +182,14 @@ def run_invocation(
     when the worker runs on another machine.
     """
     tool = _tool_for(package)
+    step_cluster = options.get(stepclusters.OPTION)
     runtime = RuntimeContext(options)
     runtime.name = name
     runtime.workflow_eval_lock = threading.Condition(threading.RLock())
     defaultStreamHandler.setLevel(options.get("log_level", logging.INFO))
     started = time.time()
-    outcome = _run(tool, job_order, runtime, log_path)
+    _announce_start(name)
+    outcome = _run(tool, job_order, runtime, log_path, step_cluster)
     outcome.started, outcome.finished = started, time.time()
     outcome.log_path = log_path
     if outcome.status != "success":
@@ -190,8 +197,23 @@ def run_invocation(
     return outcome
 
 
+def _announce_start(name: str) -> None:
+    """Tell the driver this invocation began, through Dask's structured events."""
+    try:
+        from distributed import get_worker
+
+        worker = get_worker()
+        worker.log_event(STARTED_TOPIC, {"key": worker.get_current_task(), "name": name})
+    except Exception:  # not in a Dask worker (tests call this directly): nobody to tell
+        pass
+
+
 def _run(
-    tool: Process, job_order: dict[str, Any], runtime: RuntimeContext, log_path: str
+    tool: Process,
+    job_order: dict[str, Any],
+    runtime: RuntimeContext,
+    log_path: str,
+    step_cluster: dict[str, Any] | None = None,
 ) -> Outcome:
     results: list[tuple[Any, str]] = []
     ran: list[Any] = []
@@ -208,6 +230,18 @@ def _run(
             ):
                 if job is not None:
                     ran.append(job)
+                if job is not None and step_cluster is not None:
+                    # A DaskGatewayRequirement: the cluster lives exactly as long as the tool
+                    # runs, and the tool finds it in its environment (cwltool's JobBase).
+                    def report(line: str) -> None:
+                        log.write(f"INFO {line}\n")
+                        log.flush()
+                        _logger.info(line)
+
+                    with stepclusters.provided_cluster(step_cluster, runtime.name, report) as env:
+                        job.environment.update(env)
+                        job.run(runtime)
+                elif job is not None:
                     job.run(runtime)
         except UnsupportedRequirement as err:
             return Outcome("permanentFail", message=str(err), unsupported=True)

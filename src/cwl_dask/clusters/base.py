@@ -88,6 +88,14 @@ class Backend(ABC):
             )
         return dict(request)
 
+    def dashboard_link(self) -> str | None:
+        """The Dask dashboard of the run's cluster (a gateway's proxied one), or None."""
+        try:
+            link = getattr(getattr(self, "cluster", None), "dashboard_link", None)
+            return link or self.client().dashboard_link or None
+        except Exception:  # no dashboard served (bokeh missing) or not reachable
+            return None
+
     def check_storage(
         self, path: str, what: str = "the work directory", option: str = "--workdir"
     ) -> None:

@@ -75,6 +75,7 @@ def make_backend(
     local_cores: float | None = None,
     local_memory_mib: float | None = None,
     local_processes: bool = False,
+    local_dashboard: bool = False,
     planner: Callable[[], Any] | None = None,
 ) -> Backend:
     """The backend the command line and the Dask config ask for (nothing is started yet).
@@ -181,4 +182,6 @@ def make_backend(
             minimum=min_workers,
             maximum=max_workers,
         )
-    return LocalBackend(local_cores, local_memory_mib, processes=local_processes)
+    return LocalBackend(
+        local_cores, local_memory_mib, processes=local_processes, dashboard=local_dashboard
+    )

@@ -33,14 +33,23 @@ class LocalBackend(Backend):
     By default the worker lives in the driver process: tools are subprocesses either way, and
     an in-process worker starts ~2.5 s faster than a spawned one (which must import cwltool
     again). ``processes=True`` gives a separate worker process (a Nanny), as remote clusters have.
+
+    The Dask dashboard is served only when asked (``dashboard=True``, needs ``bokeh``):
+    building its Bokeh application costs seconds at every start, which short runs (and the
+    conformance suite) would pay for nothing.
     """
 
     remote = False
 
     def __init__(
-        self, cores: float | None = None, memory_mib: float | None = None, processes: bool = False
+        self,
+        cores: float | None = None,
+        memory_mib: float | None = None,
+        processes: bool = False,
+        dashboard: bool = False,
     ) -> None:
         super().__init__()
+        self.dashboard = dashboard
         self.cores = float(cores or os.cpu_count() or 1)
         self.memory_mib = float(memory_mib or _machine_memory_mib())
         self.processes = processes
@@ -61,10 +70,21 @@ class LocalBackend(Backend):
             resources={RESOURCE_CORES: self.cores, RESOURCE_RAM: self.memory_mib},
             memory_limit=0,
             dashboard_address=":0",
+            scheduler_kwargs={"dashboard": self.dashboard},
             silence_logs=logging.ERROR,
             preload=["cwl_dask.worker"],
         )
         return Client(self.cluster)
+
+    def dashboard_link(self) -> str | None:
+        if not self.dashboard:
+            return None
+        try:
+            import bokeh  # noqa: F401
+        except ImportError:
+            _logger.warning("no Dask dashboard: it needs bokeh (pip install bokeh)")
+            return None
+        return super().dashboard_link()
 
     def worker_shape(self) -> WorkerShape:
         return WorkerShape(self.cores, self.memory_mib)
