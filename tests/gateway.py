@@ -187,9 +187,9 @@ class Recorder(SchedulerPlugin):
             )
 
     def transition(self, key: Any, start: str, finish: str, *args: Any, **kwargs: Any) -> None:
-        if finish == "processing":
-            from dask.utils import key_split
+        from dask.utils import key_split
 
+        if finish == "processing" and key_split(key) != "ToolPackage":  # tool tasks only
             task = self.scheduler.tasks.get(key)
             restrictions = dict(task.resource_restrictions or {}) if task is not None else {}
             _append(

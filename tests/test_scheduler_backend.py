@@ -21,7 +21,7 @@ class Recorder(SchedulerPlugin):
         self.started: list[tuple[str, dict[str, float]]] = []
 
     def transition(self, key, start, finish, *args, **kwargs) -> None:
-        if finish == "processing":
+        if finish == "processing" and key_split(key) != "ToolPackage":  # tool tasks only
             task = self.scheduler.tasks[key]
             self.started.append((key_split(key), dict(task.resource_restrictions or {})))
 

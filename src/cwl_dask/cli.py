@@ -18,7 +18,7 @@ from typing import Any
 
 import click
 
-from cwl_dask.errors import EXIT_FAILED, CwlDaskError
+from cwl_dask.errors import EXIT_FAILED, CwlDaskError, RunStopped
 
 _logger = logging.getLogger("cwl_dask")
 
@@ -60,6 +60,9 @@ def _guarded(debug: bool, action: Callable[[], int]) -> int:
         if debug:
             raise
         _say(f"cwl-dask: error: {err}")
+        return err.exit_code
+    except RunStopped as err:
+        click.echo(f"cwl-dask: {err}", err=True)
         return err.exit_code
     except KeyboardInterrupt:
         _say("cwl-dask: interrupted")
@@ -331,6 +334,20 @@ def cli() -> None:
     help="Most workers (default: the widest parallelism of the plan).",
 )
 @click.option(
+    "--timeout",
+    type=click.FloatRange(min=0, min_open=True),
+    default=None,
+    metavar="SECONDS",
+    help="Stop the whole run after this long: cancel its tasks, kill its tools, exit 1.",
+)
+@click.option(
+    "--retries",
+    type=click.IntRange(min=0),
+    default=None,
+    help="Times a task is re-run after its worker died (local cluster; default: Dask's "
+    "distributed.scheduler.allowed-failures, 3).",
+)
+@click.option(
     "--stac",
     is_flag=True,
     help="After success, check the STAC catalogs among the outputs and print a summary "
@@ -380,6 +397,8 @@ def run(
     worker_memory: str | None,
     min_workers: int | None,
     max_workers: int | None,
+    timeout: float | None,
+    retries: int | None,
     stac: bool,
     stac_collection: str | None,
     import_cache: str | None,
@@ -388,7 +407,8 @@ def run(
     """Run WORKFLOW (a .cwl file, path#id for one process of a $graph) with JOB.
 
     Prints the output object as JSON on stdout, as cwltool does. Exit codes: 0 success,
-    1 the workflow failed, 2 invalid document/input/usage, 33 unsupported requirement.
+    1 the workflow failed (or --timeout), 2 invalid document/input/usage, 33 unsupported
+    requirement, 130/143 interrupted (SIGINT/SIGTERM).
     """
     from cwl_dask.clusters import make_backend
     from cwl_dask.errors import InvalidInputError
@@ -396,6 +416,7 @@ def run(
     from cwl_dask.launch import run as launch
     from cwl_dask.loading import resolve_entry
     from cwl_dask.stdio import reserved_stdout
+    from cwl_dask.stopping import stop_on_signals
 
     handler = _configure_logging(quiet, debug, json_lines=log_format == "json")
     if report_html is not None and importlib.util.find_spec("bokeh") is None:
@@ -430,6 +451,7 @@ def run(
             local_cores=cores,
             local_memory_mib=memory_mib,
             local_processes=worker_processes,
+            retries=retries,
             local_dashboard=dashboard,
             planner=lambda: _plan_cluster(workflow, list(job_args), relax_path_checks, imports),
         )
@@ -468,7 +490,7 @@ def run(
             preserve_environment=_staging_environment() if wrap_package else [],
             imports=imports,
         )
-        with reserved_stdout() as out:
+        with reserved_stdout() as out, stop_on_signals(timeout):
             return launch(request, out)
 
     code = _guarded(debug, action)

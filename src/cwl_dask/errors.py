@@ -55,3 +55,39 @@ class StacError(CwlDaskError):
 
 class StepClusterError(StepFailed):
     """The Dask cluster a step asks for itself (``DaskGatewayRequirement``) did not start."""
+
+
+class RunStopped(BaseException):
+    """The run was stopped from outside: a signal or ``--timeout`` (see :mod:`cwl_dask.stopping`).
+
+    A ``BaseException``, like ``KeyboardInterrupt``, so that cwltool's main loop, which turns
+    every ``Exception`` into "workflow failed", lets it through to cwl-dask's cleanup. The
+    executor adds ``progress`` (what had finished, what was cancelled) on its way out.
+    """
+
+    exit_code = EXIT_FAILED
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.progress = ""
+
+    def __str__(self) -> str:
+        return f"{self.reason}: {self.progress}" if self.progress else self.reason
+
+
+class Interrupted(RunStopped):
+    """SIGINT (Ctrl-C) or SIGTERM: exit 128 + the signal number (130, 143), as shells do."""
+
+    def __init__(self, signum: int) -> None:
+        import signal
+
+        super().__init__(f"interrupted by {signal.Signals(signum).name}")
+        self.exit_code = 128 + signum
+
+
+class TimedOut(RunStopped):
+    """``--timeout`` expired: the run failed (exit 1)."""
+
+    def __init__(self, seconds: float) -> None:
+        super().__init__(f"run timed out after {seconds:g} s")

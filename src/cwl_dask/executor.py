@@ -28,9 +28,10 @@ from schema_salad.exceptions import ValidationException
 
 from cwl_dask import stepclusters
 from cwl_dask.clusters import RESOURCE_CORES, RESOURCE_RAM, Backend
-from cwl_dask.errors import CwlDaskError
+from cwl_dask.errors import CwlDaskError, RunStopped
 from cwl_dask.events import InvocationRecord, RunObserver
 from cwl_dask.failures import describe_failure, report_finished
+from cwl_dask.faults import hold, stop_running_tools, task_error_message
 from cwl_dask.imports import ImportCache
 from cwl_dask.logs import InvocationLogs
 from cwl_dask.outputs import OutputError, OutputPublisher, drop_outputs_under
@@ -182,7 +183,7 @@ class Dispatcher:
         return step if count == 1 else f"{step}_{count}"
 
     def _package(self, tool: DaskProcessMixin) -> Any:
-        """Scatter each tool's document once per run; tasks refer to it by future."""
+        """Send each tool's document once per run; tasks refer to it by future."""
         future = self._packages.get(id(tool))
         if future is None:
             graph = (
@@ -195,7 +196,11 @@ class Dispatcher:
                 loading_options=self.loading_options,
                 formatgraph=graph,
             )
-            [future] = self.client.scatter([package], hash=False)
+            # A task rather than scattered data: Dask recomputes it when the worker holding
+            # it dies, where a scattered value would be lost with its dependent tasks.
+            future = self.client.submit(
+                hold, package, key=f"ToolPackage-{package.token}", pure=False
+            )
             self._packages[id(tool)] = future
         return future
 
@@ -249,7 +254,7 @@ class Dispatcher:
                 outcome: Outcome = result
             else:
                 error = result[1] if isinstance(result, tuple) else result
-                outcome = Outcome("permanentFail", message=f"the Dask task failed: {error!r}")
+                outcome = Outcome("permanentFail", message=task_error_message(job.step, error))
             outcome.log_path = self.logs.keep(job.name, outcome.log_path)
             if outcome.unsupported:
                 raise UnsupportedRequirement(outcome.message)
@@ -293,12 +298,37 @@ class Dispatcher:
         self.observer.finished(record, len(self.records), self.submitted)
 
     def cancel_all(self) -> None:
+        """Cancel every task of the run and kill the tools already running on the workers."""
         futures = list(self._finished.futures)
+        with self._lock:
+            keys = list(self._pending)
         if futures:
             self.client.cancel(futures)
+        if keys:
+            stop_running_tools(self.client, keys)
         with self._lock:
             self._pending.clear()
         stepclusters.stop_orphans(self.client, self.backend)
+
+    def progress(self) -> str:
+        """What had finished and what was still to do, for a stopped run's message."""
+        done = [r.name for r in self.records if r.status == "success"]
+        failed = [r.name for r in self.records if r.status != "success"]
+        with self._lock:
+            running = [job.name for job, _ in self._pending.values()]
+        parts = [f"{len(done)} of {self.submitted} tool invocations finished{_names(done)}"]
+        if failed:
+            parts.append(f"failed: {', '.join(failed)}")
+        parts.append(f"cancelled: {', '.join(running) if running else 'none'}")
+        return "; ".join(parts)
+
+
+def _names(names: list[str], limit: int = 10) -> str:
+    if not names:
+        return ""
+    shown = ", ".join(names[:limit])
+    more = f" and {len(names) - limit} more" if len(names) > limit else ""
+    return f" ({shown}{more})"
 
 
 def _report_failure(job: RemoteJob, outcome: Outcome) -> None:
@@ -428,6 +458,11 @@ class DaskExecutor(JobExecutor):
         except ValidationException as err:
             if self.dispatcher is None or not self.dispatcher.submitted:
                 self.rejected_input = err
+            raise
+        except RunStopped as err:
+            if self.dispatcher is not None:
+                err.progress = self.dispatcher.progress()
+                self.dispatcher.cancel_all()
             raise
         except CwlDaskError as err:
             self.error = err

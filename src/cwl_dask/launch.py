@@ -35,6 +35,7 @@ from cwl_dask.errors import (
     EXIT_SUCCESS,
     EXIT_UNSUPPORTED,
     InvalidInputError,
+    RunStopped,
 )
 from cwl_dask.events import InvocationRecord, RunObserver
 from cwl_dask.executor import DaskExecutor
@@ -247,6 +248,9 @@ def _run(request: RunRequest, stdout: IO[str]) -> RunResult:
         if executor.dispatcher is not None:
             result.records = executor.dispatcher.records
         return result
+    except RunStopped as err:
+        err.progress = err.progress or "no tool invocation had been submitted"
+        raise
     finally:
         request.backend.close()
         outputs.discard()

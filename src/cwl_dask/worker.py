@@ -18,6 +18,7 @@ import shlex
 import threading
 import time
 import traceback
+import uuid
 from collections import OrderedDict, deque
 from dataclasses import dataclass, field
 from typing import Any
@@ -34,6 +35,7 @@ from schema_salad.exceptions import ValidationException
 
 from cwl_dask import stepclusters
 from cwl_dask.secret_files import remove_secret_files
+from cwl_dask.tool_processes import attempt_directories, guarded, set_current_task
 
 LOG_TAIL_LINES = 25
 #: Dask event topic on which workers announce that an invocation starts (progress, retries).
@@ -92,13 +94,15 @@ class RootfulPodmanJob(PodmanCommandLineJob):
 
 
 class WorkerCommandLineTool(CommandLineTool):
-    """The worker's CommandLineTool: cwltool's, with rootful podman support."""
+    """The worker's CommandLineTool: cwltool's, with rootful podman support, and every
+    command run under the guard (its process tree dies with the task, see ``tool_processes``).
+    """
 
     def make_job_runner(self, runtimeContext: RuntimeContext) -> type[JobBase]:
         runner = super().make_job_runner(runtimeContext)
         if runner is PodmanCommandLineJob:
-            return RootfulPodmanJob
-        return runner
+            runner = RootfulPodmanJob
+        return guarded(runner)
 
 
 #: Tools built by this worker process, most recently used last. Bounded: a long-lived
@@ -183,18 +187,34 @@ def run_invocation(
     """
     tool = _tool_for(package)
     step_cluster = options.get(stepclusters.OPTION)
-    runtime = RuntimeContext(options)
+    key = _task_key()
+    runtime = RuntimeContext({**options, **attempt_directories(options, key)})
     runtime.name = name
     runtime.workflow_eval_lock = threading.Condition(threading.RLock())
     defaultStreamHandler.setLevel(options.get("log_level", logging.INFO))
     started = time.time()
     _announce_start(name)
-    outcome = _run(tool, job_order, runtime, log_path, step_cluster)
+    set_current_task(key)
+    try:
+        outcome = _run(tool, job_order, runtime, log_path, step_cluster)
+    finally:
+        set_current_task(None)
     outcome.started, outcome.finished = started, time.time()
     outcome.log_path = log_path
     if outcome.status != "success":
         outcome.log_tail = _tail(log_path)
     return outcome
+
+
+def _task_key() -> str:
+    """This task's Dask key (the same for every attempt), or a fresh name outside Dask."""
+    try:
+        from distributed import get_worker
+
+        key = get_worker().get_current_task()
+    except (ImportError, ValueError, KeyError):
+        key = None
+    return str(key) if key is not None else f"invocation-{uuid.uuid4().hex}"
 
 
 def _announce_start(name: str) -> None:

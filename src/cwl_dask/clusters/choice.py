@@ -75,6 +75,7 @@ def make_backend(
     local_cores: float | None = None,
     local_memory_mib: float | None = None,
     local_processes: bool = False,
+    retries: int | None = None,
     local_dashboard: bool = False,
     planner: Callable[[], Any] | None = None,
 ) -> Backend:
@@ -86,7 +87,9 @@ def make_backend(
     ``cwl-dask.scheduler``, ``gateway.address`` or the factory in ``cwl-dask.cluster``.
     The worker size and count apply to the backends that create their cluster (gateway,
     cluster); whatever is not given comes from ``planner`` (the workflow's
-    :class:`~cwl_dask.sizing.ClusterSpec`), else from defaults. Raises
+    :class:`~cwl_dask.sizing.ClusterSpec`), else from defaults. ``retries`` (how many
+    times a task may lose its worker and be re-run) configures the local cluster's scheduler;
+    other schedulers are not ours and keep their own ``allowed-failures``. Raises
     :class:`InvalidInputError` for a contradictory choice.
     """
     import dask
@@ -182,6 +185,16 @@ def make_backend(
             minimum=min_workers,
             maximum=max_workers,
         )
+    if retries is not None and kind != "local":
+        _logger.warning(
+            "--retries applies to the local cluster only; the %s's scheduler re-runs a task "
+            "after a lost worker as its Dask config distributed.scheduler.allowed-failures says",
+            kind,
+        )
     return LocalBackend(
-        local_cores, local_memory_mib, processes=local_processes, dashboard=local_dashboard
+        local_cores,
+        local_memory_mib,
+        processes=local_processes,
+        allowed_failures=retries,
+        dashboard=local_dashboard,
     )

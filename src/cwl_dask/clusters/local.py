@@ -46,9 +46,12 @@ class LocalBackend(Backend):
         cores: float | None = None,
         memory_mib: float | None = None,
         processes: bool = False,
+        allowed_failures: int | None = None,
         dashboard: bool = False,
     ) -> None:
         super().__init__()
+        #: Worker losses a task survives (Dask's ``allowed-failures``; None: the Dask config).
+        self.allowed_failures = allowed_failures
         self.dashboard = dashboard
         self.cores = float(cores or os.cpu_count() or 1)
         self.memory_mib = float(memory_mib or _machine_memory_mib())
@@ -70,9 +73,16 @@ class LocalBackend(Backend):
             resources={RESOURCE_CORES: self.cores, RESOURCE_RAM: self.memory_mib},
             memory_limit=0,
             dashboard_address=":0",
-            scheduler_kwargs={"dashboard": self.dashboard},
+            scheduler_kwargs={
+                "dashboard": self.dashboard,
+                **(
+                    {"allowed_failures": self.allowed_failures}
+                    if self.allowed_failures is not None
+                    else {}
+                ),
+            },
             silence_logs=logging.ERROR,
-            preload=["cwl_dask.worker"],
+            preload=["cwl_dask.worker", "cwl_dask.local_worker"],
         )
         return Client(self.cluster)
 

@@ -1,0 +1,154 @@
+"""Worker side: tool processes that die with their task, and attempt-unique directories.
+
+Every tool command line runs under :mod:`cwl_dask.guard` (prepended to cwltool's
+``runtime`` prefix by a subclass of whatever job class cwltool picks, so cwltool's own
+``_execute`` — logging, exit codes, stdout/stderr, containers — stays as it is). The guard
+kills the tool's whole process tree and container when the worker dies, when cwltool's
+``ToolTimeLimit`` fires, or when the driver cancels the run (:func:`kill_tools`, run on every
+worker with ``Client.run``).
+
+A task that Dask re-runs after losing its worker keeps its key; each attempt gets its own
+output and temporary directories (``<key>.<n>``), and a new attempt removes what earlier
+attempts of the same task left behind, so two attempts never share a directory.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+from collections.abc import Callable, Iterable, MutableMapping
+from typing import Any
+
+from cwltool.context import RuntimeContext
+from cwltool.job import JobBase
+
+from cwl_dask.guard import LC_CTYPE_VARIABLE
+
+_logger = logging.getLogger("cwl_dask")
+
+GUARD = os.path.join(os.path.dirname(os.path.abspath(__file__)), "guard.py")
+
+#: The task key of the invocation running in this thread (set by the worker).
+_current = threading.local()
+#: Guard processes that run now, by task key.
+_running: dict[str, set[subprocess.Popen[str]]] = {}
+_running_lock = threading.Lock()
+
+
+def set_current_task(key: str | None) -> None:
+    _current.key = key
+
+
+def _current_task() -> str:
+    return getattr(_current, "key", None) or "cwl-dask"
+
+
+class GuardedJobMixin(JobBase):
+    """Runs the job's command (or container client) under the guard."""
+
+    def _execute(
+        self,
+        runtime: list[str],
+        env: MutableMapping[str, str],
+        runtimeContext: RuntimeContext,
+        monitor_function: Callable[[subprocess.Popen[str]], None] | None = None,
+    ) -> None:
+        if not guard_supported() or self.mpi_procs:
+            # An MPI launcher is put before `runtime` by cwltool, so it would start one guard
+            # per rank; MPI tools keep cwltool's own process handling.
+            super()._execute(runtime, env, runtimeContext, monitor_function)
+            return
+        key = _current_task()
+        guard = [sys.executable, "-I", "-S", GUARD, str(os.getpid()), key, "--"]
+        started: list[subprocess.Popen[str]] = []
+
+        def monitor(process: subprocess.Popen[str]) -> None:
+            started.append(process)
+            with _running_lock:
+                _running.setdefault(key, set()).add(process)
+            if monitor_function is not None:
+                monitor_function(process)
+
+        # The guard's Python start-up may set LC_CTYPE; the guard puts back cwltool's value.
+        env = {**env, LC_CTYPE_VARIABLE: env.get("LC_CTYPE", "")}
+        try:
+            super()._execute([*guard, *runtime], env, runtimeContext, monitor)
+        finally:
+            with _running_lock:
+                running = _running.get(key, set())
+                running.difference_update(started)
+                if not running:
+                    _running.pop(key, None)
+
+
+def guard_supported() -> bool:
+    """The guard needs POSIX process groups; Windows tools run as cwltool runs them."""
+    return os.name == "posix"
+
+
+_guarded_classes: dict[type[JobBase], type[JobBase]] = {}
+
+
+def guarded(runner: type[JobBase]) -> type[JobBase]:
+    """The subclass of cwltool's job class ``runner`` whose commands run under the guard."""
+    cls = _guarded_classes.get(runner)
+    if cls is None:
+        cls = type(f"Guarded{runner.__name__}", (GuardedJobMixin, runner), {})
+        _guarded_classes[runner] = cls
+    return cls
+
+
+def kill_tools(keys: Iterable[str]) -> int:
+    """Stop the tools of these tasks in this worker process; returns how many were signalled.
+
+    Called on every worker through ``Client.run`` when a run is cancelled: Dask cannot stop a
+    running task, but the task ends soon once its tool is gone. The guard kills the whole tree.
+    """
+    wanted = set(keys)
+    with _running_lock:
+        processes = [p for key, procs in _running.items() if key in wanted for p in procs]
+    for process in processes:
+        with contextlib.suppress(OSError):
+            process.send_signal(signal.SIGTERM)
+    return len(processes)
+
+
+def attempt_directories(options: dict[str, Any], key: str) -> dict[str, str]:
+    """Per-attempt ``tmp_outdir_prefix``/``tmpdir_prefix``, removing earlier attempts' dirs.
+
+    The run's prefixes are ``<run>/out/`` and ``<run>/tmp/``; this attempt's are
+    ``<run>/out/<key>.<n>/`` and ``<run>/tmp/<key>.<n>/`` with a fresh ``n``. Earlier
+    attempts of the same task (a lost worker) are emptied: their partial outputs are never
+    collected, and the new attempt starts from nothing.
+    """
+    prefixes: dict[str, str] = {}
+    safe = "".join(c if c.isalnum() or c in "._-" else "_" for c in key)
+    for option in ("tmp_outdir_prefix", "tmpdir_prefix"):
+        prefix = options.get(option)
+        if not prefix or not prefix.endswith(os.sep):
+            continue
+        parent = os.path.dirname(prefix)
+        os.makedirs(parent, exist_ok=True)
+        attempt = 1
+        while True:
+            mine = os.path.join(parent, f"{safe}.{attempt}")
+            try:
+                os.mkdir(mine)
+                break
+            except FileExistsError:
+                attempt += 1
+        for earlier in range(1, attempt):
+            path = os.path.join(parent, f"{safe}.{earlier}")
+            if os.listdir(path):
+                # Emptied, not removed: the empty directory keeps attempt numbers increasing.
+                _logger.warning("discarding %s, left by an earlier attempt of this task", path)
+                shutil.rmtree(path, ignore_errors=True)
+                os.makedirs(path, exist_ok=True)
+        prefixes[option] = os.path.join(mine, "")
+    return prefixes
