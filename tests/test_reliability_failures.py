@@ -43,7 +43,7 @@ def test_on_error_stop_keeps_finished_outputs_in_the_run_directory_and_names_the
     [run_dir] = list(work.iterdir())
     assert f"finished before the failure (outputs kept in {run_dir}/out): " in result.stderr
     assert "bad (2), good" in result.stderr or "good, bad (2)" in result.stderr
-    [good] = run_dir.glob("out/*/good.txt")
+    [good] = (run_dir / "out").rglob("good.txt")
     assert good.read_text() == "fine\n"
     # the finished scatter elements are named; the failed one's file is no result
     assert "workflow outputs that finished are kept in" in result.stderr

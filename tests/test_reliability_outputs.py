@@ -84,5 +84,5 @@ def test_disk_full_while_collecting_outputs_exits_2_and_keeps_the_results(tmp_pa
     assert "Traceback" not in proc.stderr
     [run_dir] = list(work.iterdir())
     assert f"finished outputs are kept in {run_dir}" in proc.stderr
-    [big] = run_dir.glob("out/*/big.bin")
+    [big] = (run_dir / "out").rglob("big.bin")
     assert big.stat().st_size == 2_000_000
