@@ -102,3 +102,89 @@ def test_failed_run_leaves_outdir_untouched(cwl_dask, tmp_path: Path) -> None:
     # Only the invocations' logs (OUTDIR/.cwl-dask/logs) are there, no output.
     assert not outdir.exists() or [p.name for p in outdir.iterdir()] == [".cwl-dask"]
     assert result.stdout == ""
+
+
+TYPED_TOOL = (
+    "cwlVersion: v1.2\nclass: CommandLineTool\nbaseCommand: cat\n"
+    "inputs:\n  n: {type: int, inputBinding: {position: 2}}\n"
+    "  src: {type: File, inputBinding: {position: 1}}\noutputs: []\n"
+)
+
+
+def test_yaml_syntax_error_in_the_document_names_line_and_column(cwl_dask, tmp_path: Path) -> None:
+    broken = tmp_path / "broken.cwl"
+    broken.write_text("cwlVersion: v1.2\nclass: CommandLineTool\ninputs:\n  a: int\n   b: [\n")
+    result = cwl_dask("run", "--no-container", "--workdir", tmp_path / "work", broken)
+    assert result.code == 2
+    assert "broken.cwl:5:5: mapping values are not allowed here" in result.stderr
+    assert "Traceback" not in result.stderr
+    # nothing ran: no work directory is kept, and none is announced
+    assert list((tmp_path / "work").iterdir()) == []
+    assert "kept" not in result.stderr
+
+
+def test_yaml_syntax_error_in_the_job_order_names_line_and_column(cwl_dask, tmp_path: Path) -> None:
+    tool, job = tmp_path / "typed.cwl", tmp_path / "job.yml"
+    tool.write_text(TYPED_TOOL)
+    job.write_text("n: [1\n")
+    result = cwl_dask("run", "--no-container", tool, job)
+    assert result.code == 2
+    assert "job.yml:1:4: while parsing a flow sequence" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_wrong_input_type_names_the_input(cwl_dask, tmp_path: Path) -> None:
+    tool, job = tmp_path / "typed.cwl", tmp_path / "job.yml"
+    tool.write_text(TYPED_TOOL)
+    job.write_text(f"n: abc\nsrc: {{class: File, path: {tool}}}\n")
+    result = cwl_dask("run", "--no-container", tool, job)
+    assert result.code == 2
+    assert "the 'n' field is not valid" in result.stderr
+    assert "is not int" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_missing_input_file_exits_2_naming_the_input_and_path_before_anything_runs(
+    cwl_dask, tmp_path: Path
+) -> None:
+    missing = tmp_path / "nope.tif"
+    workflow = tmp_path / "wf.cwl"
+    workflow.write_text(
+        "cwlVersion: v1.2\nclass: Workflow\ninputs:\n  scene: File\noutputs: []\n"
+        "steps:\n  first:\n    in: {}\n    out: []\n    run:\n      class: CommandLineTool\n"
+        "      baseCommand: [sh, -c, 'echo ran >> ran.txt']\n      inputs: []\n"
+        "      outputs: []\n  look:\n    in: {scene: scene}\n    out: []\n    run:\n"
+        "      class: CommandLineTool\n      baseCommand: cat\n"
+        "      inputs: {scene: {type: File, inputBinding: {position: 1}}}\n      outputs: []\n"
+    )
+    result = cwl_dask("run", "--no-container", workflow, "--scene", missing)
+    assert result.code == 2
+    assert f"input 'scene': File {missing} does not exist" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert not (tmp_path / "ran.txt").exists()
+
+
+def test_misspelt_option_after_the_workflow_is_named_with_the_option_it_meant(
+    cwl_dask, tmp_path: Path
+) -> None:
+    hello = SAMPLES / "hello"
+    result = cwl_dask(
+        "run", "--no-container", hello / "hello.cwl", hello / "params.yml", "--outdri", tmp_path
+    )
+    assert result.code == 2
+    assert "unknown option --outdri: not an input of" in result.stderr
+    assert "did you mean the cwl-dask option --outdir?" in result.stderr
+    assert "its inputs (--message)" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_invalid_expression_is_reported_without_a_traceback(cwl_dask, tmp_path: Path) -> None:
+    tool = tmp_path / "badexpr.cwl"
+    tool.write_text(
+        "cwlVersion: v1.2\nclass: CommandLineTool\nbaseCommand: [sh, -c]\n"
+        "arguments: ['echo $(wc -l)']\ninputs: []\noutputs: []\n"
+    )
+    result = cwl_dask("run", "--no-container", tool)
+    assert result.code == 1
+    assert "badexpr.cwl:4:13: Syntax error in parameter reference '(wc -l)'" in result.stderr
+    assert "Traceback" not in result.stderr

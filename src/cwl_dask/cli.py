@@ -177,6 +177,34 @@ def cli() -> None:
     help="Parent of the run's intermediate files; must be shared by all workers. "
     "Default: a temporary directory, removed on success and kept on failure.",
 )
+@click.option(
+    "--overwrite",
+    is_flag=True,
+    help="Replace entries of --outdir that have an output's name (default: exit 2).",
+)
+@click.option(
+    "--on-error",
+    type=click.Choice(["stop", "continue"]),
+    default="stop",
+    show_default=True,
+    help="After a step fails: stop submitting, or finish the independent branches "
+    "(their outputs are written to --outdir; the exit code is still 1).",
+)
+@click.option(
+    "--retry-tool",
+    type=click.IntRange(min=0),
+    default=0,
+    show_default=True,
+    metavar="N",
+    help="Run an invocation that ends in temporaryFail (temporaryFailCodes) up to N more times.",
+)
+@click.option(
+    "--cachedir",
+    default=None,
+    metavar="DIR",
+    help="Reuse invocations whose tool, inputs and requirements are unchanged (cwltool's "
+    "--cachedir); must be visible to every worker.",
+)
 @click.option("--quiet", is_flag=True, help="Only warnings and errors on stderr (no bars).")
 @click.option("--debug", is_flag=True, help="Verbose logs and tracebacks.")
 @click.option(
@@ -338,6 +366,10 @@ def run(
     job_args: tuple[str, ...],
     outdir: str,
     workdir: str | None,
+    overwrite: bool,
+    on_error: str,
+    retry_tool: int,
+    cachedir: str | None,
     quiet: bool,
     debug: bool,
     log_format: str,
@@ -393,6 +425,8 @@ def run(
             "pip install 'cwl-dask[dashboard]'"
         )
     memory_mib = _parse_memory(memory)
+    if not workflow.strip():
+        raise click.BadParameter("an empty string is no workflow", param_hint="WORKFLOW")
     if (stage_in or stage_out) and not wrap_package:
         raise click.UsageError("--stage-in and --stage-out need --wrap")
     imports = _imports(import_cache, offline)
@@ -446,6 +480,10 @@ def run(
             relax_path_checks=relax_path_checks,
             stac=stac or stac_collection is not None,
             stac_collection=stac_collection,
+            on_error=on_error,
+            retry_tool=retry_tool,
+            cachedir=cachedir,
+            overwrite=overwrite,
             logs_dir=logs_dir,
             observer=Observers([display, report]),
             log_handler=handler,

@@ -31,9 +31,12 @@ from cwl_dask.batching import BatchPolicy, split
 from cwl_dask.clusters import RESOURCE_CORES, RESOURCE_RAM, Backend
 from cwl_dask.errors import CwlDaskError, RunStopped
 from cwl_dask.events import InvocationRecord, RunObserver
+from cwl_dask.failures import describe_failure, report_finished
 from cwl_dask.faults import hold, stop_running_tools, task_error_message
 from cwl_dask.imports import ImportCache
 from cwl_dask.logs import InvocationLogs
+from cwl_dask.outputs import OutputError, OutputPublisher, drop_outputs_under
+from cwl_dask.preflight import check_input_files
 from cwl_dask.relocation import fix_directory_basenames
 from cwl_dask.tool import DaskProcessMixin, DaskRuntimeContext, RemoteJob
 from cwl_dask.totals import StepTotals
@@ -129,6 +132,8 @@ class Dispatcher:
         self.logs = InvocationLogs(log_dir, keep_logs_in)
         self.observer = observer or RunObserver()
         self.submitted = 0
+        self.retry_tool = 0  # resubmissions of an invocation that ended in temporaryFail
+        self.failed_dirs: set[str] = set()  # output directories of failed invocations
         self.records: list[InvocationRecord] = []
         self.totals = StepTotals()
         self._announced: dict[str, int] = {}
@@ -330,9 +335,28 @@ class Dispatcher:
                     raise UnsupportedRequirement(outcome.message)
                 if outcome.status != "success":
                     _report_failure(job, outcome)
+                    if outcome.workdir:
+                        self.failed_dirs.add(outcome.workdir.rstrip("/") + "/")
                 self._record(job, invocation.resources, outcome)
+                if outcome.status == "temporaryFail" and self._retry(job):
+                    continue
                 job.delivered = True
                 job.output_callback(outcome.output or {}, outcome.status)
+
+    def _retry(self, job: RemoteJob) -> bool:
+        """``--retry-tool N``: run a temporaryFail invocation again, in a fresh directory."""
+        attempts = getattr(job, "attempts", 1)
+        if attempts > self.retry_tool:
+            return False
+        job.attempts = attempts + 1  # type: ignore[attr-defined]
+        _logger.warning(
+            "retrying %s after a temporary failure (attempt %d of %d)",
+            job.name,
+            attempts + 1,
+            self.retry_tool + 1,
+        )
+        self.submit(job)
+        return True
 
     def _record(self, job: RemoteJob, resources: dict[str, float] | None, outcome: Outcome) -> None:
         record = InvocationRecord(
@@ -387,15 +411,7 @@ def _shown(names: list[str], limit: int = 10) -> str:
 
 
 def _report_failure(job: RemoteJob, outcome: Outcome) -> None:
-    lines = [f"step '{job.step}' failed ({job.name}, {outcome.status})"]
-    if outcome.message:
-        lines.append(f"  {outcome.message}")
-    if outcome.log_tail:
-        lines.append(f"  last lines of its log ({outcome.log_path}):")
-        lines.extend(f"    {line}" for line in outcome.log_tail)
-    elif outcome.log_path:
-        lines.append(f"  log: {outcome.log_path}")
-    _logger.error("\n".join(lines))
+    _logger.error(describe_failure(job.step, job.name, job.output_callback, outcome))
 
 
 class DaskExecutor(JobExecutor):
@@ -414,9 +430,14 @@ class DaskExecutor(JobExecutor):
         observer: RunObserver | None = None,
         logs_dir: str | None = None,
         imports: ImportCache | None = None,
+        outputs: OutputPublisher | None = None,
+        retry_tool: int = 0,
     ) -> None:
         super().__init__()
         self.imports = imports
+        self.outputs = outputs
+        self.retry_tool = retry_tool
+        self.jobs_done = False
         self.backend = backend
         self.observer = observer or RunObserver()
         self.logs_dir = logs_dir or os.path.join(run_dir, "logs")
@@ -434,9 +455,32 @@ class DaskExecutor(JobExecutor):
         runtime_context: Any,
         logger: logging.Logger = _logger,
     ) -> tuple[CWLObjectType | None, str]:
-        output, status = super().execute(process, job_order_object, runtime_context, logger)
-        fix_directory_basenames(output)  # directories renamed by OutputPathMapper
-        return output, status
+        """cwltool's execute, relocating into a staging directory that is then renamed in."""
+        if self.outputs is None or self.outputs.staging is None or not runtime_context.outdir:
+            output, status = super().execute(process, job_order_object, runtime_context, logger)
+            fix_directory_basenames(output)  # directories renamed by OutputPathMapper
+            return output, status
+        runtime_context = runtime_context.copy()
+        runtime_context.outdir = self.outputs.staging
+        try:
+            output, status = super().execute(process, job_order_object, runtime_context, logger)
+            fix_directory_basenames(output)  # directories renamed by OutputPathMapper
+            if output is not None:
+                output = self.outputs.publish(output)
+            return output, status
+        except OutputError as err:
+            self.error = err
+            raise
+        except OSError as err:
+            if not self.jobs_done:
+                raise
+            # Collecting the outputs failed (disk full, permissions): the run directory is
+            # kept, and whatever was already moved stays in the staging directory.
+            self.error = OutputError(
+                f"cannot write the outputs to {self.outputs.outdir}: {err}; finished outputs "
+                f"are kept in {self.run_dir} and {self.outputs.staging}"
+            )
+            raise self.error from err
 
     def run_jobs(
         self,
@@ -446,9 +490,12 @@ class DaskExecutor(JobExecutor):
         runtime_context: Any,
     ) -> None:
         self.started = True
-        self.output_dirs = {os.path.dirname(runtime_context.tmp_outdir_prefix)}
         job_order_object = to_plain(job_order_object)
         runtime_context = DaskRuntimeContext.copy(runtime_context)
+        # cwltool moves tmp_outdir_prefix next to --cachedir; cwl-dask keeps it in the run
+        # directory (removed on success), and cached outputs are copied, never moved.
+        runtime_context.tmp_outdir_prefix = os.path.join(self.run_dir, "out", "")
+        self.output_dirs = {os.path.dirname(runtime_context.tmp_outdir_prefix)}
         try:
             if self.imports is not None:
                 self.imports.check()  # offline, a $schemas URL was missing: only a warning so far
@@ -456,7 +503,11 @@ class DaskExecutor(JobExecutor):
                 # A workflow checks its inputs on the driver; a lone tool would only check
                 # them on the worker, so check here to reject bad input before submitting.
                 _check_inputs(process, job_order_object, runtime_context)
+            check_input_files(job_order_object)
             self.backend.check_storage(self.run_dir)
+            if runtime_context.cachedir:
+                cache = os.path.normpath(runtime_context.cachedir)
+                self.backend.check_storage(cache, "the cache", "--cachedir")
             client = self.backend.client()
             run_logs = os.path.join(self.run_dir, "logs")
             link = self.backend.dashboard_link()
@@ -471,6 +522,7 @@ class DaskExecutor(JobExecutor):
                 self.observer,
                 keep_logs_in=self.logs_dir,
             )
+            self.dispatcher.retry_tool = self.retry_tool
             runtime_context.dispatcher = self.dispatcher
             self.observer.connected(client)
             self.dispatcher.subscribe()
@@ -479,10 +531,9 @@ class DaskExecutor(JobExecutor):
             finally:
                 self.dispatcher.unsubscribe()
                 self.observer.run_ended()
+            self.jobs_done = True
             if self.final_status and self.final_status[0] != "success":
-                # Only a successful run moves outputs to --outdir; a failed run's finished
-                # outputs stay in the (kept) run directory, so nothing half-done lands there.
-                self.final_output = [None]
+                self._failed(runtime_context)
         except ValidationException as err:
             if self.dispatcher is None or not self.dispatcher.submitted:
                 self.rejected_input = err
@@ -501,6 +552,30 @@ class DaskExecutor(JobExecutor):
             if self.dispatcher is not None:
                 self.dispatcher.cancel_all()
             raise
+
+    def _failed(self, runtime_context: Any) -> None:
+        """Name what finished. With ``--on-error stop`` (the default) a failed run's outputs
+        stay in the kept run directory and nothing lands in ``--outdir``; with ``continue``
+        the outputs that were produced are written to ``--outdir``, as cwltool does."""
+        if self.final_output:
+            # After a failure cwltool's workflow may report its outputs early and again
+            # once the last running branch ends: the last report is the complete one.
+            self.final_output[:] = self.final_output[-1:]
+            self.final_status[:] = self.final_status[-1:]
+        continuing = runtime_context.on_error == "continue"
+        failed = tuple(self.dispatcher.failed_dirs) if self.dispatcher else ()
+        partial = self.final_output[0] if self.final_output else None
+        if continuing and self.final_output:
+            partial = self.final_output[0] = drop_outputs_under(partial, failed)
+        else:
+            self.final_output = [None]
+        report_finished(
+            self.dispatcher.records if self.dispatcher else [],
+            partial,
+            failed,
+            self.run_dir,
+            self.outputs.outdir if continuing and self.outputs else None,
+        )
 
     def _drive(
         self,

@@ -23,8 +23,10 @@ from typing import IO, Any
 from cwltool.argparser import arg_parser
 from cwltool.context import LoadingContext
 from cwltool.main import main as cwltool_main
+from schema_salad.exceptions import ValidationException
 
 from cwl_dask import __version__, stepclusters
+from cwl_dask.arguments import misplaced_options
 from cwl_dask.clusters import Backend
 from cwl_dask.engines import ContainerEngine
 from cwl_dask.errors import (
@@ -39,6 +41,7 @@ from cwl_dask.events import InvocationRecord, RunObserver
 from cwl_dask.executor import DaskExecutor
 from cwl_dask.imports import ImportCache
 from cwl_dask.loading import loader_tracebacks_hidden
+from cwl_dask.outputs import OutputPublisher
 from cwl_dask.relocation import OutputPathMapper
 from cwl_dask.tool import DaskRuntimeContext, make_tool
 
@@ -63,6 +66,10 @@ class RunRequest:
     log_handler: logging.Handler | None = None  # where cwltool's log records go too
     stac: bool = False  # check the STAC outputs after success, summary on stderr
     stac_collection: str | None = None  # also write <outdir>/<id>.json wrapping all items
+    on_error: str = "stop"  # cwltool's --on-error: stop, or continue independent branches
+    retry_tool: int = 0  # resubmissions of an invocation that ends in temporaryFail
+    cachedir: str | None = None  # cwltool's --cachedir: unchanged invocations are not re-run
+    overwrite: bool = False  # replace entries of --outdir that have an output's name
     preserve_environment: list[str] = field(default_factory=list)  # host variables tools see
     imports: ImportCache | None = None  # remote $import/run: documents; default: configured
 
@@ -96,13 +103,19 @@ def cwltool_arguments(request: RunRequest, run_dir: str) -> list[str]:
     argv = [
         "--outdir",
         os.path.abspath(request.outdir),
-        "--tmp-outdir-prefix",
-        os.path.join(run_dir, "out", ""),
         "--tmpdir-prefix",
         os.path.join(run_dir, "tmp", ""),
         # Intermediate outputs are removed with the run directory, on success only.
         "--leave-tmpdir",
     ]
+    if request.cachedir:
+        # cwltool refuses --tmp-outdir-prefix with --cachedir (it derives one from the
+        # cache); the executor puts it back in the run directory.
+        argv.extend(["--cachedir", os.path.abspath(request.cachedir)])
+    else:
+        argv.extend(["--tmp-outdir-prefix", os.path.join(run_dir, "out", "")])
+    if request.on_error != "stop":
+        argv.extend(["--on-error", request.on_error])
     if request.quiet:
         argv.append("--quiet")
     if request.debug:
@@ -172,12 +185,19 @@ def run_captured(request: RunRequest) -> RunResult:
 
 
 def _run(request: RunRequest, stdout: IO[str]) -> RunResult:
-    request.backend.start()  # the cluster boots while cwltool loads the document
+    outputs = OutputPublisher(request.outdir, request.overwrite)
+    outputs.prepare()  # an unwritable --outdir is bad input, found before anything starts
+    try:
+        request.backend.start()  # the cluster boots while cwltool loads the document
+    except BaseException:
+        outputs.discard()
+        raise
     run_dir = _make_run_dir(request.workdir)
     for sub in ("out", "tmp", "logs"):
         os.makedirs(os.path.join(run_dir, sub))
     logs_dir = os.path.abspath(request.logs_dir or default_logs_dir(request.outdir))
     result = RunResult(EXIT_FAILED, None, [], run_dir)
+    executor: DaskExecutor | None = None
     try:
         try:
             args = arg_parser().parse_args(cwltool_arguments(request, run_dir))
@@ -191,24 +211,40 @@ def _run(request: RunRequest, stdout: IO[str]) -> RunResult:
         imports = request.imports or ImportCache.configured()
         loading_context.fetcher_constructor = imports.fetcher
         executor = DaskExecutor(
-            request.backend, run_dir, loading_context, request.observer, logs_dir, imports
+            request.backend,
+            run_dir,
+            loading_context,
+            request.observer,
+            logs_dir,
+            imports,
+            outputs=outputs,
+            retry_tool=request.retry_tool,
         )
-        with loader_tracebacks_hidden(request.debug):
-            code = cwltool_main(
-                args=args,
-                executor=executor,
-                loadingContext=loading_context,
-                runtimeContext=runtime_context,
-                stdout=stdout,
-                versionfunc=version,
-                logger_handler=request.log_handler,
-                custom_schema_callback=stepclusters.register_schema,
-            )
+        try:
+            with loader_tracebacks_hidden(request.debug):
+                code = cwltool_main(
+                    args=args,
+                    executor=executor,
+                    loadingContext=loading_context,
+                    runtimeContext=runtime_context,
+                    stdout=stdout,
+                    versionfunc=version,
+                    logger_handler=request.log_handler,
+                    custom_schema_callback=stepclusters.register_schema,
+                )
+        except SystemExit as err:  # cwltool exits on some job orders (e.g. an empty one)
+            code = err.code if isinstance(err.code, int) else EXIT_FAILED
+        except ValidationException as err:  # raised by cwltool outside its own handlers
+            raise InvalidInputError(str(err)) from err
         result.code = _exit_code(code, executor)
         if imports.missing:  # offline and a document was not in the cache: nothing ran
             if executor.error is None:  # else cwltool has shown this message already
                 _logger.error(imports.missing_message())
             result.code = EXIT_INVALID
+        elif result.code == EXIT_INVALID and not executor.started:
+            hint = misplaced_options(request.workflow, request.job_args)
+            if hint:
+                _logger.error(hint)
         if executor.dispatcher is not None:
             result.records = executor.dispatcher.records
         return result
@@ -217,7 +253,10 @@ def _run(request: RunRequest, stdout: IO[str]) -> RunResult:
         raise
     finally:
         request.backend.close()
-        if result.code == EXIT_SUCCESS:
+        outputs.discard()
+        nothing_ran = executor is None or executor.dispatcher is None
+        nothing_ran = nothing_ran or not executor.dispatcher.submitted  # type: ignore[union-attr]
+        if result.code == EXIT_SUCCESS or nothing_ran:
             shutil.rmtree(run_dir, ignore_errors=True)
             result.run_dir = None
         else:

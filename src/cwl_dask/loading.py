@@ -41,15 +41,21 @@ class _NoLoaderTracebacks(logging.Filter):
 
 @contextmanager
 def loader_tracebacks_hidden(debug: bool = False) -> Iterator[None]:
-    """Hide schema-salad's tracebacks while loading, unless ``debug``."""
-    salad = logging.getLogger("salad")
+    """Hide schema-salad's tracebacks while loading, unless ``debug``.
+
+    cwl-utils logs a traceback for every failing expression too (``_logger.exception``)
+    before cwltool reports the same error as a message; only the message stays.
+    """
+    loggers = [logging.getLogger("salad"), logging.getLogger("cwl_utils")]
     quiet = _NoLoaderTracebacks()
     if not debug:
-        salad.addFilter(quiet)
+        for logger in loggers:
+            logger.addFilter(quiet)
     try:
         yield
     finally:
-        salad.removeFilter(quiet)
+        for logger in loggers:
+            logger.removeFilter(quiet)
 
 
 def load_process(

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import os
+import shlex
 import threading
 import time
 import traceback
@@ -33,6 +34,7 @@ from cwltool.process import Process
 from schema_salad.exceptions import ValidationException
 
 from cwl_dask import stepclusters
+from cwl_dask.secret_files import remove_secret_files
 from cwl_dask.tool_processes import attempt_directories, guarded, set_current_task
 
 LOG_TAIL_LINES = 25
@@ -70,6 +72,8 @@ class Outcome:
     started: float | None = None
     finished: float | None = None
     exit_code: int | None = None
+    command: str = ""  # the tool's command line (secrets still as cwltool's placeholders)
+    workdir: str = ""  # the invocation's output directory on the shared work directory
 
 
 class RootfulPodmanJob(PodmanCommandLineJob):
@@ -266,6 +270,7 @@ def _run(
     step_cluster: dict[str, Any] | None = None,
 ) -> Outcome:
     results: list[tuple[Any, str]] = []
+    ran: list[Any] = []
     os.makedirs(os.path.dirname(log_path), exist_ok=True)
     with open(log_path, "a", encoding="utf-8") as log:
         # cwltool closes the streams it was given once the tool ends: give it its own.
@@ -277,6 +282,8 @@ def _run(
             for job in tool.job(
                 job_order, lambda out, status: results.append((out, status)), runtime
             ):
+                if job is not None:
+                    ran.append(job)
                 if job is not None and step_cluster is not None:
                     # A DaskGatewayRequirement: the cluster lives exactly as long as the tool
                     # runs, and the tool finds it in its environment (cwltool's JobBase).
@@ -300,10 +307,16 @@ def _run(
             return Outcome("permanentFail", message=f"{type(err).__name__}: {err}")
         finally:
             cwltool_logger.removeHandler(handler)
+            for job in ran:
+                remove_secret_files(job, runtime.secret_store)
     if not results:
         return Outcome("permanentFail", message="the tool produced no result")
     output, status = results[-1]
     exit_code = handler.exit_code
     if exit_code is None and status == "success" and isinstance(tool, CommandLineTool):
         exit_code = 0
-    return Outcome(status, output=output, exit_code=exit_code)
+    outcome = Outcome(status, output=output, exit_code=exit_code)
+    if ran and isinstance(ran[-1], JobBase):
+        outcome.command = " ".join(shlex.quote(str(arg)) for arg in ran[-1].command_line)
+        outcome.workdir = ran[-1].outdir
+    return outcome

@@ -104,7 +104,9 @@ class Backend(ABC):
         except Exception:  # no dashboard served (bokeh missing) or not reachable
             return None
 
-    def check_storage(self, path: str) -> None:
+    def check_storage(
+        self, path: str, what: str = "the work directory", option: str = "--workdir"
+    ) -> None:
         """Fail unless the workers see ``path`` (the run directory) as the driver does.
 
         A no-op for backends whose workers share this machine; see :func:`probe_shared_storage`.
@@ -112,7 +114,7 @@ class Backend(ABC):
         if self.remote:
             from cwl_dask.clusters.storage import probe_shared_storage
 
-            probe_shared_storage(self.client(), path)
+            probe_shared_storage(self.client(), path, what=what, option=option)
 
     def close(self) -> None:
         """Release the client and anything the backend created."""

@@ -76,7 +76,12 @@ def _ask_workers(
 
 
 def probe_shared_storage(
-    client: Any, path: str, timeout: float = PROBE_TIMEOUT, settle: float = PROBE_SETTLE
+    client: Any,
+    path: str,
+    timeout: float = PROBE_TIMEOUT,
+    settle: float = PROBE_SETTLE,
+    what: str = "the work directory",
+    option: str = "--workdir",
 ) -> None:
     """Fail with a :class:`BackendError` unless the workers see ``path`` as the driver does.
 
@@ -87,7 +92,7 @@ def probe_shared_storage(
     """
     token = uuid.uuid4().hex
     marker = os.path.join(path, f".cwl-dask-probe-{token}")
-    hint = "put --workdir on storage that every worker mounts at the same path"
+    hint = f"put {option} on storage that every worker mounts at the same path"
     replies: list[str] = []
     try:
         with open(marker, "w", encoding="utf-8") as handle:
@@ -105,22 +110,22 @@ def probe_shared_storage(
             where = f"a worker on {answer['host']}"
             if not answer["seen"]:
                 raise BackendError(
-                    f"the work directory {path} is not shared with the workers: {where} "
+                    f"{what} {path} is not shared with the workers: {where} "
                     f"cannot read {marker} ({answer['error']}); {hint}"
                 )
             if not answer["reply"]:
                 raise BackendError(
-                    f"the work directory {path} is not writable by the workers: {where} "
+                    f"{what} {path} is not writable by the workers: {where} "
                     f"cannot write into it ({answer['error']}); {hint}"
                 )
             reply, error = _read_token(answer["reply"], settle)
             if reply != token:
                 raise BackendError(
-                    f"the work directory {path} is not shared with the workers: a file {where} "
+                    f"{what} {path} is not shared with the workers: a file {where} "
                     f"wrote there is not visible here ({error or 'different content'}); {hint}"
                 )
     except OSError as err:
-        raise BackendError(f"cannot write into the work directory {path}: {err}") from None
+        raise BackendError(f"cannot write into {what} {path}: {err}") from None
     finally:
         for leftover in (marker, *replies):
             with contextlib.suppress(OSError):

@@ -1,0 +1,57 @@
+"""Say what is wrong with arguments given after the workflow.
+
+As with cwltool, everything after the workflow is the job: a job file and ``--INPUT VALUE``
+pairs. A misspelt cwl-dask option there (``--outdri x``) is taken for an input, and
+cwltool's input parser then answers with the inputs' usage line, which does not say
+what was wrong. This names the options that are no input of the process, and the
+cwl-dask option each one probably meant.
+"""
+
+from __future__ import annotations
+
+import difflib
+import logging
+
+_logger = logging.getLogger("cwl_dask")
+
+
+def _run_options() -> list[str]:
+    from cwl_dask.cli import run
+
+    return [opt for param in run.params for opt in getattr(param, "opts", []) if opt[:2] == "--"]
+
+
+def _input_names(workflow: str) -> list[str] | None:
+    from cwl_dask.errors import CwlDaskError
+    from cwl_dask.loading import load_process
+
+    try:
+        process = load_process(workflow)
+    except (CwlDaskError, Exception):  # the document's own error was reported already
+        return None
+    return [str(i["id"]).rsplit("#", 1)[-1].rsplit("/", 1)[-1] for i in process.tool["inputs"]]
+
+
+def misplaced_options(workflow: str, job_args: list[str]) -> str | None:
+    """A message naming the ``--options`` in ``job_args`` that are no input, or None."""
+    given = [arg.split("=", 1)[0] for arg in job_args if arg.startswith("--") and len(arg) > 2]
+    if not given:
+        return None
+    inputs = _input_names(workflow)
+    if inputs is None:
+        return None
+    unknown = [opt for opt in given if opt[2:] not in inputs]
+    if not unknown:
+        return None
+    options = _run_options()
+    lines = []
+    for opt in unknown:
+        close = difflib.get_close_matches(opt, options, n=1, cutoff=0.75)
+        meant = f"; did you mean the cwl-dask option {close[0]}?" if close else ""
+        lines.append(f"unknown option {opt}: not an input of {workflow}{meant}")
+    listed = ", ".join(f"--{name}" for name in inputs) or "none"
+    lines.append(
+        f"arguments after the workflow are its inputs ({listed}); "
+        "cwl-dask's own options go before the workflow"
+    )
+    return "\n".join(lines)

@@ -1,0 +1,143 @@
+"""Final outputs reach ``--outdir`` complete or not at all, and never replace a file silently.
+
+cwltool's ``relocateOutputs`` moves (or copies) each output into the final directory one
+file at a time and overwrites what is there. cwl-dask points cwltool's final directory at a
+hidden staging directory *inside* ``--outdir`` (same filesystem, so a rename is atomic),
+lets cwltool relocate there, and then renames each top-level entry into ``--outdir``: a
+reader of ``--outdir`` sees an output whole or not at all, and an existing entry of the same
+name is an error (exit 2, naming it) unless ``--overwrite`` is given.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from typing import Any
+
+from schema_salad.ref_resolver import file_uri, uri_file_path
+
+from cwl_dask.errors import CwlDaskError, InvalidInputError
+
+_logger = logging.getLogger("cwl_dask")
+
+STAGING_PREFIX = ".cwl-dask-outputs-"
+
+
+class OutputError(CwlDaskError):
+    """The outputs cannot be written to ``--outdir`` (not writable, full, or a name clash)."""
+
+    exit_code = 2
+
+
+class OutputPublisher:
+    """Stages cwltool's relocated outputs next to their destination and renames them in."""
+
+    def __init__(self, outdir: str, overwrite: bool = False) -> None:
+        self.outdir = os.path.abspath(outdir)
+        self.overwrite = overwrite
+        self.staging: str | None = None
+
+    def prepare(self) -> str:
+        """Create ``--outdir`` and the staging directory: proves ``--outdir`` is writable
+        before anything runs."""
+        try:
+            os.makedirs(self.outdir, exist_ok=True)
+            self.staging = tempfile.mkdtemp(prefix=STAGING_PREFIX, dir=self.outdir)
+        except OSError as err:
+            raise InvalidInputError(
+                f"--outdir {self.outdir} is not writable: {err.strerror or err}"
+            ) from err
+        return self.staging
+
+    def publish(self, output: Any) -> Any:
+        """Rename every staged entry into ``--outdir``; the output object follows."""
+        staging = self.staging
+        if staging is None:
+            return output
+        entries = sorted(os.listdir(staging))
+        clashes = [e for e in entries if os.path.lexists(os.path.join(self.outdir, e))]
+        if clashes and not self.overwrite:
+            names = ", ".join(os.path.join(self.outdir, e) for e in clashes)
+            raise OutputError(
+                f"--outdir already has {names}; the new outputs are kept in {staging} "
+                "(use --overwrite to replace, or another --outdir)"
+            )
+        replaced = os.path.join(staging, ".replaced")
+        for entry in entries:
+            target = os.path.join(self.outdir, entry)
+            if os.path.lexists(target):
+                # Move the old entry out of the way first: the name is never half-written.
+                os.makedirs(replaced, exist_ok=True)
+                os.rename(target, os.path.join(replaced, entry))
+                _logger.warning("--overwrite: replaced %s", target)
+            os.rename(os.path.join(staging, entry), target)
+        shutil.rmtree(staging, ignore_errors=True)
+        self.staging = None
+        return _relocated(output, staging, self.outdir)
+
+    def discard(self) -> None:
+        """Remove the staging directory if nothing is in it (a run that produced nothing)."""
+        if self.staging is not None:
+            try:
+                os.rmdir(self.staging)
+                self.staging = None
+            except OSError:
+                pass  # it holds outputs: kept, and the error message names it
+
+
+def _relocated(value: Any, old: str, new: str) -> Any:
+    """The output object with ``old/...`` locations and paths turned into ``new/...``."""
+    old_uri, new_uri = file_uri(old) + "/", file_uri(new) + "/"
+    if isinstance(value, dict):
+        moved = {k: _relocated(v, old, new) for k, v in value.items()}
+        location = moved.get("location")
+        if isinstance(location, str) and location.startswith(old_uri):
+            moved["location"] = new_uri + location[len(old_uri) :]
+        path = moved.get("path")
+        if isinstance(path, str) and path.startswith(old + "/"):
+            moved["path"] = new + path[len(old) :]
+        return moved
+    if isinstance(value, list):
+        return [_relocated(v, old, new) for v in value]
+    return value
+
+
+def finished_files(output: Any) -> Iterator[tuple[str, str]]:
+    """``(output id, path)`` of every File/Directory at the top of a (partial) output object."""
+    if not isinstance(output, dict):
+        return
+    for key, value in output.items():
+        for entry in _entries(value):
+            location = entry.get("location", "")
+            path = entry.get("path") or (
+                uri_file_path(location) if location.startswith("file:") else location
+            )
+            yield key.rsplit("#", 1)[-1].rsplit("/", 1)[-1], path
+
+
+def _entries(value: Any) -> Iterator[dict[str, Any]]:
+    if isinstance(value, dict):
+        if value.get("class") in ("File", "Directory"):
+            yield value
+        else:
+            for item in value.values():
+                yield from _entries(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _entries(item)
+
+
+def drop_outputs_under(output: Any, prefixes: tuple[str, ...]) -> Any:
+    """The output object with every output that has a file under ``prefixes`` set to null:
+    a failed invocation's files are not results, even when cwltool collected them."""
+    if not isinstance(output, dict) or not prefixes:
+        return output
+    kept = dict(output)
+    for key, path in finished_files(output):
+        for full in list(kept):
+            if full.rsplit("#", 1)[-1].rsplit("/", 1)[-1] == key and path.startswith(prefixes):
+                kept[full] = None
+    return kept

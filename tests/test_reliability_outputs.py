@@ -1,0 +1,88 @@
+"""Outputs reach --outdir complete, never replace a file silently, and are never lost."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from conftest import DATA, SAMPLES
+
+RELIABILITY = DATA / "reliability"
+HELLO = (SAMPLES / "hello" / "hello.cwl", SAMPLES / "hello" / "params.yml")
+
+
+def outputs_in(outdir: Path) -> list[str]:
+    """The entries of --outdir besides the invocations' logs (OUTDIR/.cwl-dask)."""
+    return sorted(p.name for p in outdir.iterdir() if p.name != ".cwl-dask")
+
+
+def test_success_leaves_only_the_outputs_in_outdir(cwl_dask, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    result = cwl_dask("run", "--no-container", "--outdir", out, *HELLO)
+    assert result.code == 0, result.stderr
+    assert outputs_in(out) == ["hello.txt"]  # no staging directory left
+    assert result.output()["hello"]["path"] == str(out / "hello.txt")
+
+
+def test_existing_file_in_outdir_is_not_overwritten_and_is_named(cwl_dask, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "hello.txt").write_text("precious\n")
+    result = cwl_dask("run", "--no-container", "--outdir", out, *HELLO)
+    assert result.code == 2
+    assert f"--outdir already has {out / 'hello.txt'}" in result.stderr
+    assert (out / "hello.txt").read_text() == "precious\n"
+    assert result.stdout == ""
+    [staging] = [p for p in out.iterdir() if p.name.startswith(".cwl-dask-outputs-")]
+    assert f"the new outputs are kept in {staging}" in result.stderr
+    assert (staging / "hello.txt").read_text() == "Hello from cwl-dask\n"
+    assert "Traceback" not in result.stderr
+
+
+def test_overwrite_replaces_an_existing_output(cwl_dask, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "hello.txt").write_text("old\n")
+    result = cwl_dask("run", "--no-container", "--overwrite", "--outdir", out, *HELLO)
+    assert result.code == 0, result.stderr
+    assert (out / "hello.txt").read_text() == "Hello from cwl-dask\n"
+    assert outputs_in(out) == ["hello.txt"]
+
+
+def test_outdir_that_cannot_be_created_exits_2_naming_it(cwl_dask, tmp_path: Path) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    result = cwl_dask("run", "--no-container", "--outdir", blocker / "out", *HELLO)
+    assert result.code == 2
+    assert f"--outdir {blocker / 'out'} is not writable" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_disk_full_while_collecting_outputs_exits_2_and_keeps_the_results(tmp_path: Path) -> None:
+    if os.geteuid() != 0 or shutil.which("unshare") is None:
+        pytest.skip("needs root and unshare(1) for a private mount namespace with a small tmpfs")
+    out, work = tmp_path / "out", tmp_path / "work"
+    out.mkdir()
+    command = (
+        f"mount -t tmpfs -o size=256k tmpfs {out} && exec {sys.executable} -m cwl_dask run "
+        f"--no-container --workdir {work} --outdir {out} {RELIABILITY / 'big.cwl'}"
+    )
+    proc = subprocess.run(
+        ["unshare", "--mount", "--propagation", "private", "sh", "-c", command],
+        capture_output=True, text=True, timeout=240, cwd=tmp_path, stdin=subprocess.DEVNULL,
+    )  # fmt: skip
+    if "mount" in proc.stderr and proc.returncode == 32:
+        pytest.skip(f"cannot mount a tmpfs here: {proc.stderr}")
+    assert proc.returncode == 2, proc.stderr
+    assert f"cannot write the outputs to {out}" in proc.stderr
+    assert "No space left on device" in proc.stderr
+    assert "Traceback" not in proc.stderr
+    [run_dir] = list(work.iterdir())
+    assert f"finished outputs are kept in {run_dir}" in proc.stderr
+    [big] = (run_dir / "out").rglob("big.bin")
+    assert big.stat().st_size == 2_000_000
