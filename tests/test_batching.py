@@ -12,6 +12,7 @@ from distributed.diagnostics.plugin import SchedulerPlugin
 from conftest import DATA
 from cwl_dask.batching import BatchPolicy
 from cwl_dask.clusters import LocalBackend
+from cwl_dask.events import RunObserver
 from cwl_dask.launch import RunRequest, run_captured
 
 
@@ -56,6 +57,20 @@ class CountingBackend(LocalBackend):
         return client
 
 
+class Progress(RunObserver):
+    """What a progress display hears: expected totals and each invocation's start."""
+
+    def __init__(self) -> None:
+        self.starts: list[str] = []
+        self.totals: dict[str, int] = {}
+
+    def started(self, name: str, step: str) -> None:
+        self.starts.append(name)
+
+    def expected(self, totals: dict[str, int]) -> None:
+        self.totals = totals
+
+
 def test_a_wide_scatter_of_short_jobs_runs_in_fewer_tasks_with_every_invocation_recorded(
     tmp_path: Path,
 ) -> None:
@@ -63,6 +78,7 @@ def test_a_wide_scatter_of_short_jobs_runs_in_fewer_tasks_with_every_invocation_
     job = tmp_path / "job.json"
     job.write_text(json.dumps({"words": words}))
     backend = CountingBackend()
+    progress = Progress()
     result = run_captured(
         RunRequest(
             workflow=str(DATA / "scatter-echo.cwl"),
@@ -73,6 +89,7 @@ def test_a_wide_scatter_of_short_jobs_runs_in_fewer_tasks_with_every_invocation_
             container="none",
             quiet=True,
             logs_dir=str(tmp_path / "logs"),
+            observer=progress,
         )
     )
     assert result.code == 0
@@ -86,3 +103,6 @@ def test_a_wide_scatter_of_short_jobs_runs_in_fewer_tasks_with_every_invocation_
     # 1 slot (1 core), 4 tasks per slot: 24 ready invocations -> 4 tasks of 6, named for the step.
     step_tasks = [k for k in backend.tasks.keys if key_split(k) == "shout"]
     assert len(step_tasks) == 4
+    # Progress sees every invocation start (not one per task) and the scatter's width.
+    assert sorted(progress.starts) == names
+    assert progress.totals == {"shout": 24}

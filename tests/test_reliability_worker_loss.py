@@ -7,8 +7,11 @@ directory. After more losses than ``--retries`` allows, the run fails naming the
 
 from __future__ import annotations
 
+import json
 import os
 import signal
+import subprocess
+import time
 from pathlib import Path
 
 from conftest import DATA
@@ -79,3 +82,53 @@ def test_a_step_whose_workers_keep_dying_fails_the_run_naming_it(tmp_path: Path)
     assert "worker died 1 time running step 'nap'" in err
     assert "Traceback" not in err
     assert not alive(pids[1])
+
+
+def _marks(marker: Path, job: str, count: int, run: subprocess.Popen[str]) -> list[list[str]]:
+    """The first ``count`` lines "job pid dir" that job ``job`` wrote to ``marker``."""
+    deadline = time.monotonic() + 90
+    while True:
+        wait_for_lines(marker, 1, run)
+        mine = [line.split() for line in marker.read_text().splitlines() if line.split()[0] == job]
+        if len(mine) >= count:
+            return mine[:count]
+        assert time.monotonic() < deadline, f"job {job} did not write {count} lines"
+        time.sleep(0.05)
+
+
+def test_a_lost_batch_reruns_whole_and_discards_what_its_finished_invocations_wrote(
+    tmp_path: Path,
+) -> None:
+    marker, flag = tmp_path / "marks.txt", tmp_path / "flag"
+    run = start_run(
+        "--no-container",
+        "--worker-processes",
+        "--cores",
+        "1",
+        "--outdir",
+        tmp_path / "out",
+        DATA / "batch-nap.cwl",
+        "--marker",
+        marker,
+        "--flag",
+        flag,
+        cwd=tmp_path,
+    )
+    [(_, pid, _)] = _marks(marker, "2", 1, run)
+    lines = marker.read_text().splitlines()
+    # 8 ready jobs on 1 core run 2 per task: job 1 finished in job 2's task, in its own dir.
+    [(_, _, first_dir)] = _marks(marker, "1", 1, run)
+    assert (
+        lines.index(next(x for x in lines if x.startswith("2 ")))
+        == lines.index(next(x for x in lines if x.startswith("1 "))) + 1
+    )
+    _kill_worker_of(int(pid))
+    flag.touch()
+
+    [_, (_, _, second_dir)] = _marks(marker, "1", 2, run)
+    assert second_dir != first_dir
+    assert not os.path.exists(first_dir), "the lost batch's finished outputs were kept"
+    out, err = run.communicate(timeout=120)
+    assert run.returncode == 0, err
+    outs = [Path(f["path"]).read_text() for f in json.loads(out)["outs"]]
+    assert outs == [f"{i}\n" for i in range(1, 9)]

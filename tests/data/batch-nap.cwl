@@ -1,0 +1,36 @@
+cwlVersion: v1.2
+class: Workflow
+doc: |
+  A scatter of 8 short jobs on 1 core: batched 2 per task. Each records "i pid dir" in the
+  marker; job 2 then sleeps until the flag file exists (the test kills its worker first).
+requirements:
+  ScatterFeatureRequirement: {}
+inputs:
+  marker: string
+  flag: string
+  numbers: {type: 'int[]', default: [1, 2, 3, 4, 5, 6, 7, 8]}
+outputs:
+  outs: {type: 'File[]', outputSource: mark/out}
+steps:
+  mark:
+    in: {i: numbers, marker: marker, flag: flag}
+    scatter: i
+    out: [out]
+    run:
+      class: CommandLineTool
+      requirements:
+        ResourceRequirement: {coresMin: 1, ramMin: 100}
+      baseCommand: [sh, -c]
+      arguments:
+        - |
+          echo "$0 $$ $PWD" >> "$1"; echo "$0" > out.txt
+          if [ "$0" = 2 ]; then while [ ! -e "$2" ]; do sleep 0.1; done; fi
+        - $(inputs.i)
+        - $(inputs.marker)
+        - $(inputs.flag)
+      inputs:
+        i: int
+        marker: string
+        flag: string
+      outputs:
+        out: {type: File, outputBinding: {glob: out.txt}}
