@@ -59,3 +59,35 @@ def test_an_interrupted_run_kills_everything_and_says_what_finished(
     assert "Traceback" not in err
     assert wait_gone(spawned, timeout=2) == set(), "processes of the run outlived it"
     assert not (tmp_path / "out" / "out.txt").exists()
+
+
+def test_a_stopped_batch_starts_no_further_invocation(tmp_path: Path) -> None:
+    marker = tmp_path / "marks.txt"
+    run = start_run(
+        "--no-container",
+        "--cores",
+        "1",
+        "--outdir",
+        tmp_path / "out",
+        DATA / "batch-nap.cwl",
+        "--marker",
+        marker,
+        "--flag",
+        tmp_path / "never",
+        "--sleeper",
+        "odd",
+        cwd=tmp_path,
+    )
+    # 8 ready jobs on 1 core run 2 per task ([1, 2], [3, 4]…): the first job of the running
+    # task sleeps, the second waits in the same task.
+    [line] = wait_for_lines(marker, 1, run)
+    assert int(line.split()[0]) % 2 == 1
+    spawned = descendants(run.pid)
+
+    os.kill(run.pid, signal.SIGTERM)
+    _, err = run.communicate(timeout=60)
+
+    assert run.returncode == 143, err
+    assert "cancelled: mark" in err
+    assert marker.read_text().splitlines() == [line], "a cancelled batch went on"
+    assert wait_gone(spawned, timeout=2) == set(), "processes of the run outlived it"

@@ -39,6 +39,8 @@ _current = threading.local()
 #: Guard processes that run now, by task key.
 _running: dict[str, set[subprocess.Popen[str]]] = {}
 _running_lock = threading.Lock()
+#: Tasks the driver cancelled: a batch of invocations stops before its next one.
+_cancelled: set[str] = set()
 
 
 def set_current_task(key: str | None) -> None:
@@ -112,11 +114,23 @@ def kill_tools(keys: Iterable[str]) -> int:
     """
     wanted = set(keys)
     with _running_lock:
+        _cancelled.update(wanted)
         processes = [p for key, procs in _running.items() if key in wanted for p in procs]
     for process in processes:
         with contextlib.suppress(OSError):
             process.send_signal(signal.SIGTERM)
     return len(processes)
+
+
+def cancelled(key: str) -> bool:
+    """Whether the driver cancelled task ``key`` (Dask cannot stop a task that runs)."""
+    with _running_lock:
+        return key in _cancelled
+
+
+def forget_cancelled(key: str) -> None:
+    with _running_lock:
+        _cancelled.discard(key)
 
 
 def attempt_directories(options: dict[str, Any], key: str) -> dict[str, str]:

@@ -35,7 +35,13 @@ from schema_salad.exceptions import ValidationException
 
 from cwl_dask import stepclusters
 from cwl_dask.secret_files import remove_secret_files
-from cwl_dask.tool_processes import attempt_directories, guarded, set_current_task
+from cwl_dask.tool_processes import (
+    attempt_directories,
+    cancelled,
+    forget_cancelled,
+    guarded,
+    set_current_task,
+)
 
 LOG_TAIL_LINES = 25
 #: Dask event topic on which workers announce that an invocation starts (progress, retries).
@@ -205,10 +211,17 @@ def run_invocations(
     """
     tool = _tool_for(package)
     key = _task_key()
-    return [
-        _invoke(tool, job_order, name, options, log_path, key, f"{key}.{name}")
-        for job_order, name, log_path in invocations
-    ]
+    outcomes: list[Outcome] = []
+    try:
+        for job_order, name, log_path in invocations:
+            if cancelled(key):  # the run was stopped: start no further tool
+                stopped = Outcome("permanentFail", message="cancelled", log_path=log_path)
+                outcomes.append(stopped)
+                continue
+            outcomes.append(_invoke(tool, job_order, name, options, log_path, key, f"{key}.{name}"))
+    finally:
+        forget_cancelled(key)
+    return outcomes
 
 
 def _invoke(

@@ -2,18 +2,19 @@ cwlVersion: v1.2
 class: Workflow
 doc: |
   A scatter of 8 short jobs on 1 core: batched 2 per task. Each records "i pid dir" in the
-  marker; job 2 then sleeps until the flag file exists (the test kills its worker first).
+  marker; job `sleeper` (or every odd one: "odd") then sleeps until the flag file exists.
 requirements:
   ScatterFeatureRequirement: {}
 inputs:
   marker: string
   flag: string
+  sleeper: {type: string, default: '2'}
   numbers: {type: 'int[]', default: [1, 2, 3, 4, 5, 6, 7, 8]}
 outputs:
   outs: {type: 'File[]', outputSource: mark/out}
 steps:
   mark:
-    in: {i: numbers, marker: marker, flag: flag}
+    in: {i: numbers, marker: marker, flag: flag, sleeper: sleeper}
     scatter: i
     out: [out]
     run:
@@ -24,13 +25,17 @@ steps:
       arguments:
         - |
           echo "$0 $$ $PWD" >> "$1"; echo "$0" > out.txt
-          if [ "$0" = 2 ]; then while [ ! -e "$2" ]; do sleep 0.1; done; fi
+          case "$3:$0" in "$0:$0" | odd:*[13579])
+            while [ ! -e "$2" ]; do sleep 0.1; done ;;
+          esac
         - $(inputs.i)
         - $(inputs.marker)
         - $(inputs.flag)
+        - $(inputs.sleeper)
       inputs:
         i: int
         marker: string
         flag: string
+        sleeper: string
       outputs:
         out: {type: File, outputBinding: {glob: out.txt}}
