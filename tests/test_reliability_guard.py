@@ -9,14 +9,13 @@ import sys
 import time
 from pathlib import Path
 
-from cwl_dask.guard import LC_CTYPE_VARIABLE
-from cwl_dask.tool_processes import GUARD
+from cwl_dask.tool_processes import GUARD, PWD_VARIABLE
 from reliability import wait_gone
 
 
 def _guarded(*command: str, parent: int | None = None) -> list[str]:
     parent_pid = os.getpid() if parent is None else parent
-    return [sys.executable, "-I", "-S", GUARD, str(parent_pid), "test", "--", *command]
+    return ["/bin/sh", GUARD, str(parent_pid), "test", "--", *command]
 
 
 def _pids(path: Path, count: int, timeout: float = 20) -> list[int]:
@@ -36,7 +35,7 @@ def test_the_tool_s_exit_code_and_signal_are_the_guard_s() -> None:
 
 
 def test_the_tool_gets_exactly_the_environment_cwltool_gave() -> None:
-    env = {"PATH": os.environ["PATH"], "HOME": "/nowhere", LC_CTYPE_VARIABLE: ""}
+    env = {"PATH": os.environ["PATH"], "HOME": "/nowhere", PWD_VARIABLE: "-"}
     result = subprocess.run(_guarded("env"), env=env, capture_output=True, text=True, check=True)
     assert sorted(result.stdout.splitlines()) == ["HOME=/nowhere", f"PATH={os.environ['PATH']}"]
 
@@ -68,7 +67,7 @@ def test_a_tool_whose_parent_dies_is_killed_with_its_tree(tmp_path: Path) -> Non
             sys.executable,
             "-c",
             "import os, subprocess, sys; "
-            "subprocess.Popen([*sys.argv[1:5], str(os.getpid()), *sys.argv[6:]]).wait()",
+            "subprocess.Popen([*sys.argv[1:3], str(os.getpid()), *sys.argv[4:]]).wait()",
             *_guarded("sh", "-c", script, parent=0),
         ]
     )

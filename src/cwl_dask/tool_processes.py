@@ -1,6 +1,7 @@
 """Worker side: tool processes that die with their task, and attempt-unique directories.
 
-Every tool command line runs under :mod:`cwl_dask.guard` (prepended to cwltool's
+Every tool command line runs under ``guard.sh`` (a POSIX shell script beside this module,
+whose header tells what it does; prepended to cwltool's
 ``runtime`` prefix by a subclass of whatever job class cwltool picks, so cwltool's own
 ``_execute`` — logging, exit codes, stdout/stderr, containers — stays as it is). The guard
 kills the tool's whole process tree and container when the worker dies, when cwltool's
@@ -20,7 +21,6 @@ import os
 import shutil
 import signal
 import subprocess
-import sys
 import threading
 from collections.abc import Callable, Iterable, MutableMapping
 from typing import Any
@@ -28,11 +28,14 @@ from typing import Any
 from cwltool.context import RuntimeContext
 from cwltool.job import JobBase
 
-from cwl_dask.guard import LC_CTYPE_VARIABLE
-
 _logger = logging.getLogger("cwl_dask")
 
-GUARD = os.path.join(os.path.dirname(os.path.abspath(__file__)), "guard.py")
+#: The supervisor script. A shell, not Python: it starts once per tool invocation, and a
+#: Python interpreter's start-up (10-30 ms of CPU) was the largest cost of short scatters.
+GUARD = os.path.join(os.path.dirname(os.path.abspath(__file__)), "guard.sh")
+#: Tells the guard the tool's ``PWD`` as cwltool set it ("-": unset), since the shell's own
+#: start-up exports one.
+PWD_VARIABLE = "CWL_DASK_GUARD_PWD"
 
 #: The task key of the invocation running in this thread (set by the worker).
 _current = threading.local()
@@ -67,7 +70,7 @@ class GuardedJobMixin(JobBase):
             super()._execute(runtime, env, runtimeContext, monitor_function)
             return
         key = _current_task()
-        guard = [sys.executable, "-I", "-S", GUARD, str(os.getpid()), key, "--"]
+        guard = ["/bin/sh", GUARD, str(os.getpid()), key, "--"]
         started: list[subprocess.Popen[str]] = []
 
         def monitor(process: subprocess.Popen[str]) -> None:
@@ -77,8 +80,7 @@ class GuardedJobMixin(JobBase):
             if monitor_function is not None:
                 monitor_function(process)
 
-        # The guard's Python start-up may set LC_CTYPE; the guard puts back cwltool's value.
-        env = {**env, LC_CTYPE_VARIABLE: env.get("LC_CTYPE", "")}
+        env = {**env, PWD_VARIABLE: env.get("PWD", "-")}
         try:
             super()._execute([*guard, *runtime], env, runtimeContext, monitor)
         finally:

@@ -1,0 +1,85 @@
+# Run one tool command so that its whole process tree dies with it, its worker or its run.
+#
+#   sh guard.sh PARENT_PID TAG -- COMMAND...
+#
+# Put in front of every tool command by cwl_dask.tool_processes. cwltool starts a tool with a
+# plain Popen and stops it (ToolTimeLimit) by signalling that one process: children of a
+# shell script survive, and when a Dask worker is killed its tools keep running and writing
+# while the task is retried elsewhere. A shell script, not Python: it starts once per tool
+# invocation, and a Python interpreter's start-up (10-30 ms of CPU) was the largest cost of
+# scatters of short tools (benchmarks/).
+#
+# - The tool runs in a session of its own (setsid), so its process group can be killed.
+# - A watcher checks twice a second that PARENT_PID (the Dask worker) lives; once it is gone
+#   it sends SIGTERM to this guard.
+# - On SIGTERM/SIGINT/SIGHUP the container (docker/podman run --cidfile=...) is killed and
+#   removed, the tool's group gets SIGTERM, and SIGKILL after a grace period.
+# - When the tool's main process ends, whatever it left in its group is killed, and the guard
+#   ends as the tool did: the same exit code, or death by the same signal (an exit status
+#   above 128 is taken for a signal, as shells do).
+# - The tool's environment is cwltool's: the PWD the shell exports is put back first. Like
+#   every asynchronous command of a shell without job control, the tool starts with SIGINT
+#   and SIGQUIT ignored; it is in a session of its own, so no terminal sends it those.
+parent=$1
+[ "$3" = "--" ] && [ $# -ge 4 ] || { echo "usage: guard.sh PARENT_PID TAG -- COMMAND..." >&2; exit 2; }
+shift 3
+[ "$PPID" = "$parent" ] || exit 137  # the worker died before the tool started
+
+# Put back what the shell's start-up changed in the environment cwltool gave the tool.
+if [ "${CWL_DASK_GUARD_PWD-}" = "-" ]; then unset PWD; else PWD=${CWL_DASK_GUARD_PWD-$PWD}; export PWD; fi
+unset CWL_DASK_GUARD_PWD
+
+if ! command -v "$1" >/dev/null 2>&1; then
+  echo "cwl-dask: cannot run '$1': command not found" >&2
+  exit 127
+fi
+
+engine= cidfile=
+case ${1##*/} in
+  docker|podman)
+    engine=$1
+    for arg in "$@"; do
+      case $arg in --cidfile=*) cidfile=${arg#--cidfile=} ;; esac
+    done ;;
+esac
+
+tool= stopping= killer=
+stop() {
+  [ -n "$stopping" ] && return
+  stopping=1
+  if [ -n "$cidfile" ] && [ -s "$cidfile" ]; then
+    cid=$(cat "$cidfile")
+    "$engine" kill "$cid" >/dev/null 2>&1
+    "$engine" rm --force "$cid" >/dev/null 2>&1
+  fi
+  [ -n "$tool" ] || return
+  kill -TERM -"$tool" 2>/dev/null
+  setsid sh -c 'sleep "$1"; kill -KILL -"$2" 2>/dev/null' guard-grace "${CWL_DASK_GUARD_GRACE:-3}" "$tool" &
+  killer=$!
+}
+trap 'interrupted=1; stop' TERM INT HUP
+
+# An asynchronous list reads /dev/null unless its stdin is redirected: hand over the guard's.
+exec 3<&0
+setsid "$@" 0<&3 3<&- &
+exec 3<&-
+tool=$!
+[ -n "$stopping" ] && { stopping=; stop; }
+setsid sh -c 'while kill -0 "$1" 2>/dev/null; do sleep 0.5; done; kill -TERM "$2"' \
+  guard-watch "$parent" "$$" 0</dev/null >/dev/null 2>&1 &
+watcher=$!
+
+while :; do  # a trapped signal ends `wait` early: wait again for the tool itself
+  interrupted=
+  wait "$tool"
+  status=$?
+  [ -n "$interrupted" ] || break
+done
+kill -KILL -"$tool" 2>/dev/null        # what the tool left running in its group
+kill -KILL -"$watcher" 2>/dev/null
+[ -n "$killer" ] && kill -KILL -"$killer" 2>/dev/null
+if [ "$status" -gt 128 ] && [ "$status" -le 192 ]; then  # died by a signal: die the same way
+  trap - TERM INT HUP
+  kill -s "$((status - 128))" $$ 2>/dev/null
+fi
+exit "$status"
