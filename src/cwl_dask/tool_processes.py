@@ -16,6 +16,7 @@ attempts of the same task left behind, so two attempts never share a directory.
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 import os
 import shutil
@@ -91,9 +92,14 @@ class GuardedJobMixin(JobBase):
                     _running.pop(key, None)
 
 
+@functools.cache
 def guard_supported() -> bool:
-    """The guard needs POSIX process groups; Windows tools run as cwltool runs them."""
-    return os.name == "posix"
+    """The guard needs POSIX process groups and ``setsid`` (util-linux, busybox); without
+    them tools run as cwltool runs them, after a warning."""
+    if os.name == "posix" and os.path.exists("/bin/sh") and shutil.which("setsid"):
+        return True
+    _logger.warning("no /bin/sh or setsid: tools run unguarded (may outlive a lost worker)")
+    return False
 
 
 _guarded_classes: dict[type[JobBase], type[JobBase]] = {}
