@@ -115,28 +115,20 @@ def make_backend(
                 f"the Dask config key cwl-dask.backend is {kind!r}; expected one of "
                 f"{', '.join(BACKEND_KINDS)}"
             )
-    gateway_only = {
-        "--gateway-auth": gateway_auth,
-        "--keep-cluster": keep_cluster,
-        "image": image,
-    }
-    misplaced = [option for option, value in gateway_only.items() if value]
-    if misplaced and kind != "gateway":
-        raise InvalidInputError(
-            f"{', '.join(misplaced)}: only for a Dask Gateway (--gateway URL, or the Dask "
-            "config cwl-dask.backend: gateway)"
-        )
-    local_only = {
-        "--cores": local_cores,
-        "--memory": local_memory_mib,
-        "--worker-processes": local_processes,
-    }
-    misplaced = [option for option, value in local_only.items() if value]
-    if misplaced and kind != "local":
-        raise InvalidInputError(
-            f"{', '.join(misplaced)} size the local cluster; with a {kind} backend use "
-            "--worker-cores/--worker-memory"
-        )
+    _refuse_misplaced(
+        {"--gateway-auth": gateway_auth, "--keep-cluster": keep_cluster, "image": image},
+        kind != "gateway",
+        "{}: only for a Dask Gateway (--gateway URL, or the Dask config cwl-dask.backend: gateway)",
+    )
+    _refuse_misplaced(
+        {
+            "--cores": local_cores,
+            "--memory": local_memory_mib,
+            "--worker-processes": local_processes,
+        },
+        kind != "local",
+        "{} size the local cluster; with a " + kind + " backend use --worker-cores/--worker-memory",
+    )
     if kind in ("gateway", "cluster"):
         worker_cores, worker_memory_mib, min_workers, max_workers = _cluster_size(
             worker_cores, worker_memory_mib, min_workers, max_workers, planner
@@ -198,3 +190,10 @@ def make_backend(
         allowed_failures=retries,
         dashboard=local_dashboard,
     )
+
+
+def _refuse_misplaced(options: dict[str, Any], misplaced: bool, message: str) -> None:
+    """Options given for a backend that is not the one chosen are a usage error, not ignored."""
+    given = [option for option, value in options.items() if value]
+    if given and misplaced:
+        raise InvalidInputError(message.format(", ".join(given)))
