@@ -51,8 +51,32 @@ status=0
     --cwl-runner cwl-dask --cwl-args="$RUNNER_ARGS" ${EXCLUDED:+--cwl-exclude="$EXCLUDED"} \
     --junitxml="$OUT/junit.xml" --cwl-badgedir="$OUT/badges" ) > "$OUT/pytest.log" 2>&1 || status=$?
 tail -n 3 "$OUT/pytest.log" >&2
+# CI keeps only what is printed: show why each failed test failed (the runner's own stderr
+# is in these sections), at most 80 lines apiece.
+if [ "$status" -ne 0 ]; then
+  awk '/^=+ FAILURES =+$/ {on=1} /^=+ short test summary/ {on=0}
+       on && /^_{3,} .* _{3,}$/ {n=0} on && n++ < 80' "$OUT/pytest.log" >&2 || true
+fi
 echo "conformance: pytest exit $status after $(( $(date +%s) - start )) s" >&2
 
-python "$ROOT/ci/conformance_report.py" \
-  --index "$WORK/suite/conformance_tests.yaml" --junit "$OUT/junit.xml" \
-  --floor "$ROOT/ci/conformance/floor-$MODE.txt" --summary "$OUT/summary.md"
+report() {
+  python "$ROOT/ci/conformance_report.py" \
+    --index "$WORK/suite/conformance_tests.yaml" --junit "$OUT/junit.xml" \
+    --floor "$ROOT/ci/conformance/floor-$MODE.txt" --summary "$OUT/summary.md" "$@"
+}
+report --below-file "$OUT/below.txt" && exit 0
+# A few tests below the floor are run once more, one at a time: one that passes then is
+# reported as flaky (its first failure is printed above) and does not fail the build; many
+# failures are a regression and are not retried.
+below=$(paste -sd, - < "$OUT/below.txt")
+count=$(grep -c . "$OUT/below.txt" || true)
+if [ -z "$below" ] || [ "$count" -gt "${CONFORMANCE_RERUN_MAX:-3}" ]; then
+  exit 1
+fi
+echo "conformance: running again, alone: $below" >&2
+( cd "$WORK/suite" && python -m pytest conformance_tests.cwltest.yaml -p no:cacheprovider \
+    -q -n 0 --timeout=240 -o addopts="" \
+    --cwl-runner cwl-dask --cwl-args="$RUNNER_ARGS" --cwl-include="$below" \
+    --junitxml="$OUT/junit-rerun.xml" ) > "$OUT/pytest-rerun.log" 2>&1 || true
+tail -n 3 "$OUT/pytest-rerun.log" >&2
+report --rerun-junit "$OUT/junit-rerun.xml"
