@@ -85,3 +85,32 @@ def test_what_the_tool_leaves_running_is_killed_when_it_ends(tmp_path: Path) -> 
     assert result.returncode == 0
     [straggler] = _pids(pids, 1)
     assert wait_gone([straggler], timeout=2) == set()
+
+
+def _watchers_of(parent: int) -> list[int]:
+    """The guards' parent-watchers still running for ``parent``."""
+    import psutil
+
+    found = []
+    for process in psutil.process_iter(["pid", "cmdline"]):
+        cmdline = process.info["cmdline"] or []
+        if "guard-watch" in cmdline and str(parent) in cmdline:
+            found.append(process.info["pid"])
+    return found
+
+
+def test_a_tool_that_ends_at_once_leaves_no_watcher_behind() -> None:
+    # The watcher is started just before the tool ends: killing its process group alone
+    # missed it when it had not yet made that group (setsid), and it then polled until the
+    # worker ended — thousands of them in a 10000-job scatter.
+    from concurrent.futures import ThreadPoolExecutor
+
+    def run_one(_: int) -> int:
+        return subprocess.run(_guarded("true"), check=False).returncode
+
+    with ThreadPoolExecutor(8) as pool:
+        assert set(pool.map(run_one, range(200))) == {0}
+    deadline = time.monotonic() + 2
+    while _watchers_of(os.getpid()) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert _watchers_of(os.getpid()) == []

@@ -76,8 +76,10 @@ while :; do  # a trapped signal ends `wait` early: wait again for the tool itsel
   [ -n "$interrupted" ] || break
 done
 kill -KILL -"$tool" 2>/dev/null        # what the tool left running in its group
-kill -KILL -"$watcher" 2>/dev/null
-[ -n "$killer" ] && kill -KILL -"$killer" 2>/dev/null
+# The watcher (and the killer) by pid as well as by group: one started just before a short
+# tool ended may not have made its own group (setsid) yet, and would outlive this guard.
+kill -KILL "$watcher" -"$watcher" 2>/dev/null
+[ -n "$killer" ] && kill -KILL "$killer" -"$killer" 2>/dev/null
 if [ "$status" -gt 128 ] && [ "$status" -le 192 ]; then  # died by a signal: die the same way
   trap - TERM INT HUP
   kill -s "$((status - 128))" $$ 2>/dev/null
