@@ -9,25 +9,13 @@ import sys
 import time
 from pathlib import Path
 
-import pytest
-
-from cwl_dask.tool_processes import GUARD, PWD_VARIABLE, guard_command
+from cwl_dask.tool_processes import GUARD, PWD_VARIABLE
 from reliability import wait_gone
 
 
 def _guarded(*command: str, parent: int | None = None) -> list[str]:
-    """The command as a worker runs it: under the guard, told about the parent's death."""
-    return [*guard_command(os.getpid() if parent is None else parent, "test"), *command]
-
-
-def _polling(*command: str, parent: int | None = None) -> list[str]:
-    """The command under the guard's fallback: a watcher polls for the parent's death."""
     parent_pid = os.getpid() if parent is None else parent
-    return ["/bin/sh", GUARD, str(parent_pid), "test", "poll", "--", *command]
-
-
-#: How the guard learns that its worker died: the kernel's parent-death signal, or polling.
-DEATH_NOTICES = {"signal": _guarded, "poll": _polling}
+    return ["/bin/sh", GUARD, str(parent_pid), "test", "--", *command]
 
 
 def _pids(path: Path, count: int, timeout: float = 20) -> list[int]:
@@ -70,20 +58,17 @@ def test_terminating_the_guard_kills_the_tool_s_whole_tree(tmp_path: Path) -> No
     assert wait_gone(tree, timeout=2) == set()
 
 
-@pytest.mark.parametrize("notice", DEATH_NOTICES)
-def test_a_tool_whose_parent_dies_is_killed_with_its_tree(tmp_path: Path, notice: str) -> None:
+def test_a_tool_whose_parent_dies_is_killed_with_its_tree(tmp_path: Path) -> None:
     pids = tmp_path / "pids"
     script = f"echo $$ >> {pids}; sleep 60 & echo $! >> {pids}; wait"
     # A stand-in worker: starts the guard (told its pid is the parent), then waits.
-    command = DEATH_NOTICES[notice]("sh", "-c", script, parent=999999999)
     worker = subprocess.Popen(
         [
             sys.executable,
             "-c",
             "import os, subprocess, sys; "
-            "subprocess.Popen([a.replace('999999999', str(os.getpid())) for a in sys.argv[1:]])"
-            ".wait()",
-            *command,
+            "subprocess.Popen([*sys.argv[1:3], str(os.getpid()), *sys.argv[4:]]).wait()",
+            *_guarded("sh", "-c", script, parent=0),
         ]
     )
     tree = _pids(pids, 2)
@@ -121,7 +106,7 @@ def test_a_tool_that_ends_at_once_leaves_no_watcher_behind() -> None:
     from concurrent.futures import ThreadPoolExecutor
 
     def run_one(_: int) -> int:
-        return subprocess.run(_polling("true"), check=False).returncode
+        return subprocess.run(_guarded("true"), check=False).returncode
 
     with ThreadPoolExecutor(8) as pool:
         assert set(pool.map(run_one, range(200))) == {0}

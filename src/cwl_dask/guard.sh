@@ -1,6 +1,6 @@
 # Run one tool command so that its whole process tree dies with it, its worker or its run.
 #
-#   sh guard.sh PARENT_PID TAG WATCH -- COMMAND...
+#   sh guard.sh PARENT_PID TAG -- COMMAND...
 #
 # Put in front of every tool command by cwl_dask.tool_processes. cwltool starts a tool with a
 # plain Popen and stops it (ToolTimeLimit) by signalling that one process: children of a
@@ -10,11 +10,8 @@
 # scatters of short tools (benchmarks/).
 #
 # - The tool runs in a session of its own (setsid), so its process group can be killed.
-# - When PARENT_PID (the Dask worker) dies, this guard gets SIGTERM. WATCH says how:
-#   "signal" when the guard was started under `setpriv --pdeathsig TERM` (the kernel sends it
-#   when the worker thread that started the guard ends, and that thread waits for the guard),
-#   "poll" to start a watcher that checks twice a second that PARENT_PID lives (without
-#   setpriv; it costs two processes per tool and one per poll).
+# - A watcher checks twice a second that PARENT_PID (the Dask worker) lives; once it is gone
+#   it sends SIGTERM to this guard.
 # - On SIGTERM/SIGINT/SIGHUP the container (docker/podman run --cidfile=...) is killed and
 #   removed, the tool's group gets SIGTERM, and SIGKILL after a grace period.
 # - When the tool's main process ends, whatever it left in its group is killed, and the guard
@@ -23,9 +20,9 @@
 # - The tool's environment is cwltool's: the PWD the shell exports is put back first. Like
 #   every asynchronous command of a shell without job control, the tool starts with SIGINT
 #   and SIGQUIT ignored; it is in a session of its own, so no terminal sends it those.
-parent=$1 watch=$3
-[ "$4" = "--" ] && [ $# -ge 5 ] || { echo "usage: guard.sh PARENT_PID TAG WATCH -- COMMAND..." >&2; exit 2; }
-shift 4
+parent=$1
+[ "$3" = "--" ] && [ $# -ge 4 ] || { echo "usage: guard.sh PARENT_PID TAG -- COMMAND..." >&2; exit 2; }
+shift 3
 [ "$PPID" = "$parent" ] || exit 137  # the worker died before the tool started
 
 # Put back what the shell's start-up changed in the environment cwltool gave the tool.
@@ -68,12 +65,9 @@ setsid "$@" 0<&3 3<&- &
 exec 3<&-
 tool=$!
 [ -n "$stopping" ] && { stopping=; stop; }
-watcher=
-if [ "$watch" = poll ]; then
-  setsid sh -c 'while kill -0 "$1" 2>/dev/null; do sleep 0.5; done; kill -TERM "$2"' \
-    guard-watch "$parent" "$$" 0</dev/null >/dev/null 2>&1 &
-  watcher=$!
-fi
+setsid sh -c 'while kill -0 "$1" 2>/dev/null; do sleep 0.5; done; kill -TERM "$2"' \
+  guard-watch "$parent" "$$" 0</dev/null >/dev/null 2>&1 &
+watcher=$!
 
 while :; do  # a trapped signal ends `wait` early: wait again for the tool itself
   interrupted=
@@ -84,7 +78,7 @@ done
 kill -KILL -"$tool" 2>/dev/null        # what the tool left running in its group
 # The watcher (and the killer) by pid as well as by group: one started just before a short
 # tool ended may not have made its own group (setsid) yet, and would outlive this guard.
-[ -n "$watcher" ] && kill -KILL "$watcher" -"$watcher" 2>/dev/null
+kill -KILL "$watcher" -"$watcher" 2>/dev/null
 [ -n "$killer" ] && kill -KILL "$killer" -"$killer" 2>/dev/null
 if [ "$status" -gt 128 ] && [ "$status" -le 192 ]; then  # died by a signal: die the same way
   trap - TERM INT HUP

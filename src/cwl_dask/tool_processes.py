@@ -71,7 +71,7 @@ class GuardedJobMixin(JobBase):
             super()._execute(runtime, env, runtimeContext, monitor_function)
             return
         key = _current_task()
-        guard = guard_command(os.getpid(), key)
+        guard = ["/bin/sh", GUARD, str(os.getpid()), key, "--"]
         started: list[subprocess.Popen[str]] = []
 
         def monitor(process: subprocess.Popen[str]) -> None:
@@ -100,40 +100,6 @@ def guard_supported() -> bool:
         return True
     _logger.warning("no /bin/sh or setsid: tools run unguarded (may outlive a lost worker)")
     return False
-
-
-def guard_command(parent: int, tag: str) -> list[str]:
-    """The prefix that runs a command under the guard, as a child of process ``parent``.
-
-    With util-linux ``setpriv`` the kernel tells the guard that its worker died (the
-    parent-death signal); otherwise the guard polls for it with a watcher process, which
-    costs two more processes per tool — a tenth of a short scatter's CPU.
-    """
-    if _parent_death_signal():
-        return [
-            "setpriv",
-            "--pdeathsig",
-            "TERM",
-            "/bin/sh",
-            GUARD,
-            str(parent),
-            tag,
-            "signal",
-            "--",
-        ]
-    return ["/bin/sh", GUARD, str(parent), tag, "poll", "--"]
-
-
-@functools.cache
-def _parent_death_signal() -> bool:
-    """Whether ``setpriv --pdeathsig`` works here (Linux, util-linux 2.33 or later)."""
-    if not shutil.which("setpriv"):
-        return False
-    try:
-        check = ["setpriv", "--pdeathsig", "TERM", "true"]
-        return subprocess.run(check, capture_output=True, check=False, timeout=10).returncode == 0
-    except (OSError, subprocess.SubprocessError):
-        return False
 
 
 _guarded_classes: dict[type[JobBase], type[JobBase]] = {}
