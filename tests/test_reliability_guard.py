@@ -88,21 +88,21 @@ def test_what_the_tool_leaves_running_is_killed_when_it_ends(tmp_path: Path) -> 
 
 
 def _watchers_of(parent: int) -> list[int]:
-    """The guards' parent-watchers still running for ``parent``."""
+    """Guard processes (watchers are forks of a guard) still running for ``parent``."""
     import psutil
 
     found = []
-    for process in psutil.process_iter(["pid", "cmdline"]):
+    for process in psutil.process_iter(["pid", "cmdline", "status"]):
         cmdline = process.info["cmdline"] or []
-        if "guard-watch" in cmdline and str(parent) in cmdline:
+        if GUARD in cmdline and str(parent) in cmdline and process.info["status"] != "zombie":
             found.append(process.info["pid"])
     return found
 
 
 def test_a_tool_that_ends_at_once_leaves_no_watcher_behind() -> None:
-    # The watcher is started just before the tool ends: killing its process group alone
-    # missed it when it had not yet made that group (setsid), and it then polled until the
-    # worker ended — thousands of them in a 10000-job scatter.
+    # The watcher is started just before the tool ends: it once was killed by process group
+    # alone, which missed it when it had not yet made that group (setsid); it then polled
+    # until the worker ended — thousands of them in a 10000-job scatter.
     from concurrent.futures import ThreadPoolExecutor
 
     def run_one(_: int) -> int:
