@@ -349,3 +349,17 @@ def test_json_lines_carry_the_event_fields() -> None:
     text = StderrHandler()
     text.setFormatter(logging.Formatter("ignored %(message)s"))
     assert text.format(record) == "INFO finished x"
+
+
+@pytest.mark.parametrize("shown", [False, True])
+def test_the_local_worker_profiles_only_when_a_dashboard_or_report_shows_it(shown: bool) -> None:
+    from cwl_dask.clusters.choice import make_backend
+
+    # cwl-dask run passes local_profile=True for --dashboard and --report.
+    backend = make_backend(local_cores=1, local_memory_mib=512, local_profile=shown)
+    try:
+        backend.client()
+        [worker] = backend.cluster.workers.values()
+        assert ("profile" in worker.periodic_callbacks) is shown
+    finally:
+        backend.close()

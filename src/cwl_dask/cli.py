@@ -453,6 +453,7 @@ def run(
             local_processes=worker_processes,
             retries=retries,
             local_dashboard=dashboard,
+            local_profile=dashboard or report_html is not None,
             planner=lambda: _plan_cluster(workflow, list(job_args), relax_path_checks, imports),
         )
     except InvalidInputError as err:

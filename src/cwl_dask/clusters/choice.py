@@ -77,6 +77,7 @@ def make_backend(
     local_processes: bool = False,
     retries: int | None = None,
     local_dashboard: bool = False,
+    local_profile: bool = False,
     planner: Callable[[], Any] | None = None,
 ) -> Backend:
     """The backend the command line and the Dask config ask for (nothing is started yet).
@@ -189,6 +190,7 @@ def make_backend(
         processes=local_processes,
         allowed_failures=retries,
         dashboard=local_dashboard,
+        profile=local_profile,
     )
 
 
