@@ -363,3 +363,14 @@ def test_the_local_worker_profiles_only_when_a_dashboard_or_report_shows_it(show
         assert ("profile" in worker.periodic_callbacks) is shown
     finally:
         backend.close()
+
+
+def test_the_one_worker_local_cluster_does_no_work_stealing() -> None:
+    from cwl_dask.clusters.choice import make_backend
+
+    backend = make_backend(local_cores=1, local_memory_mib=512)
+    try:
+        backend.client()
+        assert "stealing" not in backend.cluster.scheduler.extensions
+    finally:
+        backend.close()

@@ -72,7 +72,7 @@ class LocalBackend(Backend):
         import dask
         from distributed import Client, LocalCluster
 
-        with dask.config.set({"distributed.worker.profile.enabled": self.profile}):
+        with dask.config.set(self._quiet_config()):
             self.cluster = LocalCluster(
                 n_workers=1,
                 threads_per_worker=self._threads,
@@ -92,6 +92,23 @@ class LocalBackend(Backend):
                 preload=["cwl_dask.worker", "cwl_dask.local_worker"],
             )
         return Client(self.cluster)
+
+    def _quiet_config(self) -> dict[str, Any]:
+        """Dask's background work that nothing uses here, turned down for this cluster.
+
+        With 2 CPU-bound tools on 2 cores, each thing the driver's process does takes CPU from
+        a tool: measured, its process used 0.08 cores while tools ran, 0.04 with this.
+        """
+        config: dict[str, Any] = {
+            "distributed.worker.profile.enabled": self.profile,
+            # One worker: there is nothing to steal from (the stealing pass runs every 100 ms).
+            "distributed.scheduler.work-stealing": False,
+            # How often the event loop checks itself for stalls (20 ms by default).
+            "distributed.admin.tick.interval": "500ms",
+        }
+        if not self.dashboard:  # the system monitor's samples feed the dashboard's plots
+            config["distributed.admin.system-monitor.interval"] = "2s"
+        return config
 
     @property
     def _threads(self) -> int:
