@@ -17,22 +17,16 @@ from typing import Any
 WORKER_RAM_MIB = 1024
 
 
-#: Per-worker background work that a real worker does on its own machine, but that N
-#: simulated workers would do N times over in this one process: the statistical profiler
-#: (every thread's stack every 10 ms, per worker), the event-loop tick and the system monitor.
-SIMULATION_CONFIG = {
-    "distributed.worker.profile.enabled": False,
-    "distributed.admin.tick.interval": "500ms",
-    "distributed.admin.system-monitor.interval": "2s",
-}
-
-
 def local_cluster(n_workers: int) -> Any:
     """``n_workers`` single-core in-process workers declaring cwl-dask's resources."""
     import dask
     from distributed import LocalCluster
 
-    with dask.config.set(SIMULATION_CONFIG):
+    from cwl_dask.clusters.local import QUIET_BACKGROUND
+
+    # Background work a real worker does on its own machine, but that N simulated workers
+    # would do N times over in this one process (each its profiler, tick, system monitor).
+    with dask.config.set(QUIET_BACKGROUND):
         return LocalCluster(
             n_workers=n_workers,
             threads_per_worker=1,

@@ -44,19 +44,28 @@ if [ -f "$ROOT/ci/conformance/excluded-$MODE.txt" ]; then
 fi
 
 echo "conformance: mode=$MODE runner='cwl-dask $RUNNER_ARGS' excluded='$EXCLUDED' suite=$SUITE" >&2
+# suite NAME PYTEST-ARGS...: run the suite with cwltest's plugin, output in $OUT/NAME.log and
+# $OUT/NAME.xml; print its last lines and (CI keeps only what is printed) why each failed test
+# failed — the runner's own stderr is in those sections — at most 80 lines apiece.
+suite() {
+  local name=$1 code=0
+  shift
+  ( cd "$WORK/suite" && python -m pytest conformance_tests.cwltest.yaml -p no:cacheprovider \
+      -q --timeout=240 -o addopts="" --cwl-runner cwl-dask --cwl-args="$RUNNER_ARGS" \
+      --junitxml="$OUT/$name.xml" "$@" ) > "$OUT/$name.log" 2>&1 || code=$?
+  tail -n 3 "$OUT/$name.log" >&2
+  if [ "$code" -ne 0 ]; then
+    awk '/^=+ FAILURES =+$/ {on=1} /^=+ short test summary/ {on=0}
+         on && /^_{3,} .* _{3,}$/ {n=0} on && n++ < 80' "$OUT/$name.log" >&2 || true
+  fi
+  return "$code"
+}
+
 start=$(date +%s)
 status=0
-( cd "$WORK/suite" && python -m pytest conformance_tests.cwltest.yaml -p no:cacheprovider \
-    -q -n "${CONFORMANCE_JOBS:-2}" --timeout=240 -o addopts="" \
-    --cwl-runner cwl-dask --cwl-args="$RUNNER_ARGS" ${EXCLUDED:+--cwl-exclude="$EXCLUDED"} \
-    --junitxml="$OUT/junit.xml" --cwl-badgedir="$OUT/badges" ) > "$OUT/pytest.log" 2>&1 || status=$?
-tail -n 3 "$OUT/pytest.log" >&2
-# CI keeps only what is printed: show why each failed test failed (the runner's own stderr
-# is in these sections), at most 80 lines apiece.
-if [ "$status" -ne 0 ]; then
-  awk '/^=+ FAILURES =+$/ {on=1} /^=+ short test summary/ {on=0}
-       on && /^_{3,} .* _{3,}$/ {n=0} on && n++ < 80' "$OUT/pytest.log" >&2 || true
-fi
+suite pytest -n "${CONFORMANCE_JOBS:-2}" ${EXCLUDED:+--cwl-exclude="$EXCLUDED"} \
+  --cwl-badgedir="$OUT/badges" || status=$?
+[ -f "$OUT/pytest.xml" ] && mv "$OUT/pytest.xml" "$OUT/junit.xml"
 echo "conformance: pytest exit $status after $(( $(date +%s) - start )) s" >&2
 
 report() {
@@ -74,9 +83,5 @@ if [ -z "$below" ] || [ "$count" -gt "${CONFORMANCE_RERUN_MAX:-3}" ]; then
   exit 1
 fi
 echo "conformance: running again, alone: $below" >&2
-( cd "$WORK/suite" && python -m pytest conformance_tests.cwltest.yaml -p no:cacheprovider \
-    -q -n 0 --timeout=240 -o addopts="" \
-    --cwl-runner cwl-dask --cwl-args="$RUNNER_ARGS" --cwl-include="$below" \
-    --junitxml="$OUT/junit-rerun.xml" ) > "$OUT/pytest-rerun.log" 2>&1 || true
-tail -n 3 "$OUT/pytest-rerun.log" >&2
-report --rerun-junit "$OUT/junit-rerun.xml"
+suite pytest-rerun -n 0 --cwl-include="$below" || true
+report --rerun-junit "$OUT/pytest-rerun.xml"

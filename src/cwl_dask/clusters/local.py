@@ -15,6 +15,15 @@ from cwl_dask.clusters.base import (
     _logger,
 )
 
+#: Dask's periodic work that only the dashboard and ``--report`` show, turned down: the worker's
+#: statistical profiler (every thread's stack every 10 ms), the event loop's stall check
+#: (every 20 ms) and the system monitor (every 500 ms). ``benchmarks/clusters.py`` uses it too.
+QUIET_BACKGROUND: dict[str, Any] = {
+    "distributed.worker.profile.enabled": False,
+    "distributed.admin.tick.interval": "500ms",
+    "distributed.admin.system-monitor.interval": "2s",
+}
+
 
 def _machine_memory_mib() -> float:
     import psutil  # a dependency of distributed
@@ -100,14 +109,13 @@ class LocalBackend(Backend):
         a tool: measured, its process used 0.08 cores while tools ran, 0.04 with this.
         """
         config: dict[str, Any] = {
+            **QUIET_BACKGROUND,
             "distributed.worker.profile.enabled": self.profile,
             # One worker: there is nothing to steal from (the stealing pass runs every 100 ms).
             "distributed.scheduler.work-stealing": False,
-            # How often the event loop checks itself for stalls (20 ms by default).
-            "distributed.admin.tick.interval": "500ms",
         }
-        if not self.dashboard:  # the system monitor's samples feed the dashboard's plots
-            config["distributed.admin.system-monitor.interval"] = "2s"
+        if self.dashboard:  # the system monitor's samples feed the dashboard's plots
+            del config["distributed.admin.system-monitor.interval"]
         return config
 
     @property
