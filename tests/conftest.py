@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -56,6 +58,16 @@ def cwltool(tmp_path: Path):
         return _run(command, tmp_path, timeout)
 
     return run
+
+
+def eventually(check: Callable[[], Any], timeout: float = 20) -> Any:
+    """``check()``'s first truthy result, polling for up to ``timeout`` s (else its last)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = check()
+        if result or time.monotonic() > deadline:
+            return result
+        time.sleep(0.2)
 
 
 def normalise(value: Any) -> Any:

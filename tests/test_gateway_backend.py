@@ -9,14 +9,14 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import dask
 import pytest
 
-from conftest import DATA, SAMPLES
+from conftest import DATA, SAMPLES, eventually
 from cwl_dask.clusters import (
     ClusterClassBackend,
     GatewayBackend,
@@ -39,15 +39,6 @@ def _names(gateway_client: Any, status: Any = None) -> set[str]:
 
 
 ALL_STATUSES = ["pending", "running", "stopping", "stopped", "failed"]
-
-
-def _eventually(check: Callable[[], Any], timeout: float = 15) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        result = check()
-        if result or time.monotonic() > deadline:
-            return result
-        time.sleep(0.2)
 
 
 # --------------------------------------------------------------------------- real gateway
@@ -78,7 +69,7 @@ def test_eo_sample_runs_on_a_new_gateway_cluster_sized_by_the_plan_and_shut_down
     assert f"/clusters/{created}/status" in result.stderr  # and its dashboard, proxied
     # created with the plan's worker shape (`cwl-dask plan`: largest step 2 cores, largest
     # ramMin 1024 MiB), and shut down afterwards
-    assert _eventually(lambda: created in _names(gateway_client, "stopped")), "not shut down"
+    assert eventually(lambda: created in _names(gateway_client, "stopped")), "not shut down"
     report = gateway_client.get_cluster(created)
     assert report.options["worker_cores"] == 2
     assert report.options["worker_memory"] == 1.0
@@ -121,7 +112,7 @@ def test_request_larger_than_the_gateway_workers_fails_before_running(
     [created] = _names(gateway_client, ALL_STATUSES) - before
     tasks = [r for r in gateway_server.records(created) if r["event"] == "task"]
     assert [t["prefix"] for t in tasks] == ["cwl-dask-storage-probe"]  # hog never submitted
-    assert _eventually(lambda: not _names(gateway_client)), "the cluster was not shut down"
+    assert eventually(lambda: not _names(gateway_client)), "the cluster was not shut down"
 
 
 def test_keep_cluster_leaves_it_running_and_gateway_cluster_reuses_it(
@@ -180,14 +171,14 @@ def test_ctrl_c_shuts_the_cluster_down(
         command, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
     )
     try:
-        assert _eventually(lambda: _names(gateway_client, "running") - before, timeout=60)
+        assert eventually(lambda: _names(gateway_client, "running") - before, timeout=60)
         run.send_signal(signal.SIGINT)
         _, stderr = run.communicate(timeout=60)
     finally:
         run.kill()
     assert run.returncode != 0
     [created] = _names(gateway_client, ALL_STATUSES) - before
-    assert _eventually(lambda: created in _names(gateway_client, "stopped")), stderr
+    assert eventually(lambda: created in _names(gateway_client, "stopped")), stderr
 
 
 def test_unreachable_gateway_exits_2_with_the_address(cwl_dask, tmp_path: Path) -> None:

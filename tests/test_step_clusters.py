@@ -15,14 +15,12 @@ import signal
 import socket
 import subprocess
 import sys
-import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from conftest import DATA, SAMPLES
+from conftest import DATA, SAMPLES, eventually
 from cwl_dask import stepclusters
 from cwl_dask.errors import InvalidInputError, StepClusterError
 from cwl_dask.loading import load_process
@@ -47,15 +45,6 @@ VALID = {
     "clusterMaxCores": 8,
     "clusterMaxMemory": "10G",
 }
-
-
-def _eventually(check: Callable[[], Any], timeout: float = 20) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        result = check()
-        if result or time.monotonic() > deadline:
-            return result
-        time.sleep(0.2)
 
 
 @pytest.fixture
@@ -348,8 +337,8 @@ def test_sample_on_the_gateway_gets_its_own_cluster_with_the_requirements_option
     run_prefixes = {r["prefix"] for r in gateway_server.records(run_cluster) if "prefix" in r}
     assert "raster_stats" in run_prefixes and not SAMPLE_PREFIXES & run_prefixes
 
-    assert _eventually(lambda: step_cluster in _clusters(gateway_client, "stopped"))
-    assert _eventually(lambda: not _clusters(gateway_client)), "a cluster is left running"
+    assert eventually(lambda: step_cluster in _clusters(gateway_client, "stopped"))
+    assert eventually(lambda: not _clusters(gateway_client)), "a cluster is left running"
 
 
 def test_a_gateway_step_cluster_is_shut_down_when_the_tool_fails(
@@ -362,8 +351,8 @@ def test_a_gateway_step_cluster_is_shut_down_when_the_tool_fails(
     created = _clusters(gateway_client, ALL_STATUSES) - before
     assert len(created) == 2
     [step_cluster] = [c for c in created if f"DASK_CLUSTER={c}" in result.stderr]  # its echo
-    assert _eventually(lambda: step_cluster in _clusters(gateway_client, "stopped"))
-    assert _eventually(lambda: not _clusters(gateway_client)), "a cluster is left running"
+    assert eventually(lambda: step_cluster in _clusters(gateway_client, "stopped"))
+    assert eventually(lambda: not _clusters(gateway_client)), "a cluster is left running"
 
 
 def test_ctrl_c_during_the_step_stops_its_gateway_cluster_too(
@@ -378,11 +367,11 @@ def test_ctrl_c_during_the_step_stops_its_gateway_cluster_too(
     )
     try:
         # the run's cluster and the step's are up: the tool is starting
-        assert _eventually(lambda: len(_clusters(gateway_client, "running") - before) == 2, 120)
+        assert eventually(lambda: len(_clusters(gateway_client, "running") - before) == 2, 120)
         run.send_signal(signal.SIGINT)
         _, stderr = run.communicate(timeout=60)
     finally:
         run.kill()
     assert run.returncode != 0
     created = _clusters(gateway_client, ALL_STATUSES) - before
-    assert _eventually(lambda: created <= _clusters(gateway_client, "stopped")), stderr
+    assert eventually(lambda: created <= _clusters(gateway_client, "stopped")), stderr
