@@ -25,7 +25,7 @@ from cwltool.context import LoadingContext
 from cwltool.main import main as cwltool_main
 from schema_salad.exceptions import ValidationException
 
-from cwl_dask import __version__, stepclusters
+from cwl_dask import __version__, schemas
 from cwl_dask.arguments import misplaced_options
 from cwl_dask.clusters import Backend
 from cwl_dask.engines import ContainerEngine
@@ -230,7 +230,7 @@ def _run(request: RunRequest, stdout: IO[str]) -> RunResult:
                     stdout=stdout,
                     versionfunc=version,
                     logger_handler=request.log_handler,
-                    custom_schema_callback=stepclusters.register_schema,
+                    custom_schema_callback=schemas.prepare,
                 )
         except SystemExit as err:  # cwltool exits on some job orders (e.g. an empty one)
             code = err.code if isinstance(err.code, int) else EXIT_FAILED

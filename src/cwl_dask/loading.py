@@ -18,7 +18,7 @@ from ruamel.yaml import YAML
 from ruamel.yaml.error import YAMLError
 from schema_salad.exceptions import ValidationException
 
-from cwl_dask import stepclusters
+from cwl_dask import schemas, stepclusters
 from cwl_dask.errors import InvalidInputError
 from cwl_dask.imports import ImportCache
 
@@ -74,7 +74,7 @@ def load_process(
             raise InvalidInputError(f"no such file: {path}")
         # A relative path with a fragment does not resolve in cwltool's loader; a URI does.
         reference = Path(path).resolve().as_uri() + (f"#{fragment}" if fragment else "")
-    stepclusters.register_schema()  # DaskGatewayRequirement may stand under requirements
+    schemas.prepare()  # DaskGatewayRequirement may stand under requirements
     context = LoadingContext({"relax_path_checks": relax_path_checks})
     context.construct_tool_object = _make_checked_tool
     context.fetcher_constructor = imports.fetcher

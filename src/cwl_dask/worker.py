@@ -33,7 +33,7 @@ from cwltool.loghandler import defaultStreamHandler
 from cwltool.process import Process
 from schema_salad.exceptions import ValidationException
 
-from cwl_dask import stepclusters
+from cwl_dask import schemas, stepclusters
 from cwl_dask.secret_files import remove_secret_files
 from cwl_dask.tool_processes import (
     attempt_directories,
@@ -125,7 +125,7 @@ def _tool_for(package: ToolPackage) -> Process:
         if tool is not None:
             _tools.move_to_end(package.token)
         else:
-            stepclusters.register_schema()  # the tool may carry a DaskGatewayRequirement
+            schemas.prepare()  # the tool may carry a DaskGatewayRequirement
             loading = LoadingContext(package.loading_options)
             loading.metadata = package.metadata
             loading.requirements = []
