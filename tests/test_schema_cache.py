@@ -151,8 +151,6 @@ def test_the_cache_can_be_turned_off(tmp_path: Path) -> None:
 def test_by_default_the_cache_is_in_the_users_cache_directory(tmp_path: Path) -> None:
     home = tmp_path / "xdg-cache"
     (tmp_path / "say.cwl").write_text(TOOL % "hello")
-    result = run(
-        tmp_path, "run", "--quiet", "--no-container", "say.cwl", XDG_CACHE_HOME=str(home)
-    )
+    result = run(tmp_path, "run", "--quiet", "--no-container", "say.cwl", XDG_CACHE_HOME=str(home))
     assert result.returncode == 0, result.stderr
     assert len(cache_files(home / "cwl-dask" / "schemas")) == 1
