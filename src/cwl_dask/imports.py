@@ -105,8 +105,8 @@ class ImportCache:
         stem = self._stem(url)
         try:
             self.directory.mkdir(parents=True, exist_ok=True)
-            _atomic_write(stem.with_suffix(".body"), text)
-            _atomic_write(stem.with_suffix(".url"), url + "\n")
+            write_atomically(stem.with_suffix(".body"), text)
+            write_atomically(stem.with_suffix(".url"), url + "\n")
         except OSError as err:
             _logger.warning("cannot write the import cache %s: %s", self.directory, err)
 
@@ -197,11 +197,13 @@ def _truthy(value: Any) -> bool:
     return bool(value)
 
 
-def _atomic_write(path: Path, text: str) -> None:
+def write_atomically(path: Path, data: str | bytes) -> None:
+    """Write a private file (mode 600) next to ``path`` and rename it over ``path``, so
+    concurrent runs sharing a cache never see half a file."""
     handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
     try:
-        with os.fdopen(handle, "w", encoding="utf-8") as stream:
-            stream.write(text)
+        with os.fdopen(handle, "wb") as stream:
+            stream.write(data.encode("utf-8") if isinstance(data, str) else data)
         os.replace(temporary, path)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)

@@ -32,9 +32,10 @@ import os
 import pickle
 import stat
 import sys
-import tempfile
 from pathlib import Path
 from typing import Any
+
+from cwl_dask.imports import write_atomically
 
 _logger = logging.getLogger("cwl_dask")
 
@@ -52,13 +53,11 @@ def prepare() -> None:
     from cwl_dask import stepclusters
 
     stepclusters.register_schema()
-    directory = cache_dir()
-    if directory is None:
-        return
     from cwltool.process import SCHEMA_CACHE
 
     wanted = [version for version in VERSIONS if version not in SCHEMA_CACHE]
-    if not wanted:
+    directory = cache_dir() if wanted else None  # each new tool on a worker comes here
+    if directory is None:
         return
     path = directory / f"schemas-{_fingerprint()}.pickle"
     saved = _load(path)
@@ -123,14 +122,7 @@ def _build_and_save(path: Path) -> None:
     try:
         data = _dumps(built)
         path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-        fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=".schemas-")
-        try:
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(data)
-            os.replace(temporary, path)  # concurrent runs never see half a file
-        except BaseException:
-            os.unlink(temporary)
-            raise
+        write_atomically(path, data)
     except Exception as err:  # a read-only home, a full disk: run without the cache
         _logger.debug("cannot save the schema cache %s: %r", path, err)
 
