@@ -38,6 +38,18 @@ def _run(command: list[str], cwd: Path, timeout: float) -> Completed:
     return Completed(proc.returncode, proc.stdout, proc.stderr)
 
 
+@pytest.fixture(autouse=True)
+def _cwl_dask_logger_restored():
+    """A CLI call in the test process configures the ``cwl_dask`` logger (own handler, no
+    propagation); put it back so that a later test's ``caplog`` still sees its records."""
+    import logging
+
+    logger = logging.getLogger("cwl_dask")
+    saved = (logger.handlers[:], logger.propagate, logger.level)
+    yield
+    logger.handlers[:], logger.propagate, logger.level = saved[0], saved[1], saved[2]
+
+
 @pytest.fixture
 def cwl_dask(tmp_path: Path):
     """Run ``cwl-dask ARGS`` in a fresh directory; returns a :class:`Completed`."""
