@@ -132,21 +132,39 @@ def test_wrapped_document_is_valid_for_cwltool_and_needs_no_network(
     assert (tmp_path / "again.cwl").read_text() == text  # deterministic
 
 
-def test_wrap_renames_an_entry_called_main(tmp_path: Path) -> None:
+def _renamed_package(tmp_path: Path, renames: dict[str, str]) -> Path:
+    """The patterns package with some process ids changed (and the steps that run them)."""
     package = tmp_path / "pkg.cwl"
-    source = YAML(typ="safe", pure=True).load(PACKAGE.read_text())
-    source["$graph"][0]["id"] = "main"
+    text = PACKAGE.read_text()
+    source = YAML(typ="safe", pure=True).load(text)
+    for process in source["$graph"]:
+        process["id"] = renames.get(process["id"], process["id"])
+        for step in (process.get("steps") or {}).values():
+            step["run"] = "#" + renames.get(step["run"][1:], step["run"][1:])
     (tmp_path / "stats.py").write_text((PATTERNS / "stats.py").read_text())
     package.write_text(json.dumps(source))
-    document = wrap_package(str(package))
+    return package
+
+
+def test_wrap_renames_an_entry_called_main_as_zoo_calrissian_runner_does(tmp_path: Path) -> None:
+    document = wrap_package(str(_renamed_package(tmp_path, {"patterns": "main"})))
     ids = [p["id"] for p in document["$graph"]]
-    assert ids.count("main") == 1 and "app-main" in ids
-    assert {s["id"]: s for s in _main(document)["steps"]}["app"]["run"] == "#app-main"
+    assert ids.count("main") == 1 and "main_clt" in ids
+    assert {s["id"]: s for s in _main(document)["steps"]}["app"]["run"] == "#main_clt"
 
 
-def test_wrap_names_file_parameters_it_cannot_stage() -> None:
-    with pytest.raises(InvalidInputError, match=r"input stac_items \(File\[\]\)"):
+def test_wrap_renames_a_tool_called_main_beside_the_entry(tmp_path: Path) -> None:
+    document = wrap_package(str(_renamed_package(tmp_path, {"stats": "main"})), "patterns")
+    processes = {p["id"]: p for p in document["$graph"]}
+    assert "patterns_clt" in processes and list(processes).count("main") == 1
+    runs = {s["id"]: s["run"] for s in processes["patterns"]["steps"]}
+    assert "#patterns_clt" in runs.values() and "#main" not in runs.values()
+
+
+def test_wrap_names_file_parameters_with_secondary_files_it_cannot_stage() -> None:
+    with pytest.raises(InvalidInputError, match=r"input stac_items \(File\[\]\)") as err:
         wrap_package(str(SAMPLES / "eo-ndvi" / "app-package.cwl"))
+    assert "secondaryFiles" in str(err.value)
 
 
 def test_a_stage_in_importing_the_eoap_schema_is_used_without_the_network() -> None:

@@ -6,7 +6,7 @@
 #                  ndvi  (CommandLineTool)  item -> <id>_ndvi.f32 + <id>_ndvi.json
 #                  mask  (CommandLineTool)  NDVI > threshold -> <id>_mask.u8 + <id>_mask.json
 #     mosaic   = gather: statistics over all NDVI bands -> ndvi_summary.json
-#     stac     = STAC 1.0.0 catalog (Directory "catalog") with one Item per input + a summary Item
+#     stac     = STAC 1.1.0 catalog (Directory "catalog") with one Item per input + a summary Item
 #
 # The tools are stdlib-only Python 3 scripts kept next to this file (ndvi.py,
 # mask.py, mosaic.py, stac.py) and staged with InitialWorkDirRequirement/$include.
@@ -25,7 +25,7 @@ $graph:
       Computes the normalized difference vegetation index (nir - red) / (nir + red)
       for each input STAC Item (scatter, via a sub-workflow that also thresholds it
       into a vegetation mask), gathers overall statistics, and writes the results
-      as a self-contained STAC 1.0.0 catalog.
+      as a self-contained STAC 1.1.0 catalog.
     s:softwareVersion: 1.0.0
     requirements:
       ScatterFeatureRequirement: {}
@@ -240,7 +240,7 @@ $graph:
   - class: CommandLineTool
     id: stac
     label: STAC catalog
-    doc: Writes the directory "catalog" holding a self-contained STAC 1.0.0 catalog of the results.
+    doc: Writes the directory "catalog" holding a self-contained STAC 1.1.0 catalog of the results.
     hints:
       DockerRequirement:
         dockerPull: docker.io/library/python:3-slim

@@ -1,6 +1,7 @@
 """ndvi: normalized difference (nir - red) / (nir + red) for one STAC Item.
 
 Usage: python3 ndvi.py ITEM_JSON
+       python3 ndvi.py CATALOG_DIR   (a staged STAC catalog holding one Item)
 
 Reads the item's "red" and "nir" assets (raw little-endian float32, hrefs
 relative to the item file), writes into the working directory:
@@ -36,6 +37,27 @@ def resolve(item_path, href):
     return os.path.normpath(os.path.join(os.path.dirname(item_path), href))
 
 
+def item_in_catalog(directory):
+    """The one Item of a staged catalog (catalog.json or collection.json at its top)."""
+    roots = [os.path.join(directory, n) for n in ("catalog.json", "collection.json")]
+    roots = [r for r in roots if os.path.isfile(r)]
+    if not roots:
+        sys.exit(f"{directory}: no catalog.json or collection.json")
+    items, pending = [], roots[:1]
+    while pending:
+        path = pending.pop()
+        with open(path, encoding="utf-8") as f:
+            links = json.load(f).get("links", [])
+        for link in links:
+            if link.get("rel") == "item":
+                items.append(resolve(path, link["href"]))
+            elif link.get("rel") == "child":
+                pending.append(resolve(path, link["href"]))
+    if len(items) != 1:
+        sys.exit(f"{directory}: expected one STAC Item, found {len(items)}")
+    return items[0]
+
+
 def r6(x):
     return round(float(x), 6)
 
@@ -44,6 +66,8 @@ def main():
     if len(sys.argv) != 2:
         sys.exit(__doc__)
     item_path = sys.argv[1]
+    if os.path.isdir(item_path):
+        item_path = item_in_catalog(item_path)
     with open(item_path, encoding="utf-8") as f:
         item = json.load(f)
     item_id = item["id"]

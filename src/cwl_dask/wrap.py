@@ -53,9 +53,6 @@ STAGING_ENVIRONMENT = (
 """Host variables ``run --wrap`` passes to tools (cwltool gives tools a bare environment),
 so that the staging tools reach S3 with the user's credentials and endpoint."""
 
-APP_MAIN = "app-main"
-"""New id of an app entry Workflow called ``main``, which the wrapper's ``#main`` replaces."""
-
 
 def _quiet_loguru() -> None:
     """eoap-cwlwrap and cwl_loader log every step at DEBUG/INFO through loguru."""
@@ -207,11 +204,14 @@ def wrap_package(
     stage_in: str | None = None,
     stage_out: str | None = None,
     python: str = DEFAULT_PYTHON,
+    stage_in_file: str | None = None,
+    stage_out_file: str | None = None,
 ) -> dict[str, Any]:
     """The packed ``$graph`` document: ``#main`` = stage-in → app entry → stage-out.
 
     ``package`` is a path or URL (``path#id`` or ``entry`` picks the entry, else the rule
-    of :func:`cwl_dask.loading.resolve_entry`). ``stage_in``/``stage_out`` are CWL
+    of :func:`cwl_dask.loading.resolve_entry`). ``stage_in``/``stage_out`` stage
+    ``Directory`` parameters, ``stage_in_file``/``stage_out_file`` ``File`` ones: CWL
     documents following eoap-cwlwrap's contract (``path#id`` for one process of a
     ``$graph``); by default cwl-dask's own tools, run with ``python``.
     """
@@ -229,20 +229,16 @@ def wrap_package(
         entry_id = "main" if "main" in ids else (workflows[0] if workflows else None)
     workflow = _pick(app, entry_id, "the entry with --entry", package)
     _check_staged_types(workflow)
-    if _short_id(workflow) == "main":
-        # The wrapper is #main; the app's own main keeps its content under another id.
-        workflow.id = APP_MAIN
-    if stage_in:
-        stage_in_tool, stage_in_graph = _user_staging_tool(stage_in)
-    else:
-        stage_in_tool = default_staging_tool("stage-in", python)
-        stage_in_graph = [stage_in_tool]
-    if stage_out:
-        stage_out_tool, stage_out_graph = _user_staging_tool(stage_out)
-    else:
-        stage_out_tool = default_staging_tool("stage-out", python)
-        stage_out_graph = [stage_out_tool]
-    taken = [_short_id(p) for p in [*stage_in_graph, *app, *stage_out_graph]]
+    _rename_main(app, _short_id(workflow))
+    staging = {
+        "directory_stage_in": _staging_tool(stage_in, "stage-in", python),
+        "file_stage_in": _staging_tool(stage_in_file, "stage-in-file", python),
+        "directory_stage_out": _staging_tool(stage_out, "stage-out", python),
+        "file_stage_out": _staging_tool(stage_out_file, "stage-out-file", python),
+    }
+    taken = [_short_id(p) for p in app]
+    for _tool, graph in staging.values():
+        taken.extend(_short_id(p) for p in graph)
     clashes = sorted({i for i in taken if taken.count(i) > 1} | ({"main"} & set(taken)))
     if clashes:
         raise InvalidInputError(
@@ -250,11 +246,7 @@ def wrap_package(
             + ", ".join(f"#{i}" for i in clashes)
         )
     try:
-        main = wrap(
-            workflow=workflow,
-            directory_stage_in=stage_in_tool,
-            directory_stage_out=stage_out_tool,
-        )
+        main = wrap(workflow=workflow, **{kind: tool for kind, (tool, _) in staging.items()})
     except PluginFailureError as err:
         raise InvalidInputError(f"cannot wrap #{_short_id(workflow)}: {str(err).strip()}") from err
     except (TypeError, ValueError, AttributeError) as err:
@@ -266,30 +258,60 @@ def wrap_package(
         ) from err
     # A staging tool no step runs (no Directory input, or output) is left out.
     used = {str(step.run).rpartition("#")[2] for step in main.steps}
-    before = stage_in_graph if _short_id(stage_in_tool) in used else []
-    after = stage_out_graph if _short_id(stage_out_tool) in used else []
+
+    def kept(*kinds: str) -> list[Any]:
+        return [p for k in kinds if _short_id(staging[k][0]) in used for p in staging[k][1]]
+
+    before, after = (
+        kept("directory_stage_in", "file_stage_in"),
+        kept("directory_stage_out", "file_stage_out"),
+    )
     return _packed([main, *before, *app, *after])
 
 
+def _staging_tool(reference: str | None, default: str, python: str) -> tuple[Any, list[Any]]:
+    """A staging tool and every process its document brings (cwl-dask's ``default``)."""
+    if reference:
+        return _user_staging_tool(reference)
+    tool = default_staging_tool(default, python)
+    return tool, [tool]
+
+
+def _rename_main(processes: list[Any], entry: str) -> None:
+    """A process called ``main`` becomes ``<entry>_clt``: the wrapper is ``#main``.
+
+    zoo-calrissian-runner's rule (a CommandLineTool ``main`` beside the entry Workflow, or
+    the entry itself), with the steps that ``run`` it pointed at the new id.
+    """
+    renamed = f"{entry}_clt"
+    for process in processes:
+        if _short_id(process) == "main":
+            process.id = renamed
+    for process in processes:
+        for step in getattr(process, "steps", None) or []:
+            if isinstance(step.run, str) and step.run.rpartition("#")[2] == "main":
+                step.run = f"#{renamed}"
+
+
 def _check_staged_types(workflow: Any) -> None:
-    """Name the File inputs/outputs eoap-cwlwrap would refuse without saying which."""
-    from eoap_cwlwrap.types import (
-        is_directory_compatible_type,
-        is_file_compatible_type,
-        type_to_string,
-    )
+    """Name the File parameters a stage-in or stage-out could not carry whole.
+
+    Staging moves one file per ``File``; required ``secondaryFiles`` would be missing
+    when the app runs (an input) or lost (an output).
+    """
+    from eoap_cwlwrap.types import is_file_compatible_type, type_to_string
 
     files = [
         f"{kind} {_short_id(parameter)} ({type_to_string(parameter.type_)})"
         for kind, parameters in (("input", workflow.inputs), ("output", workflow.outputs))
         for parameter in parameters
-        if is_file_compatible_type(parameter.type_)
-        and not is_directory_compatible_type(parameter.type_)
+        if is_file_compatible_type(parameter.type_) and getattr(parameter, "secondaryFiles", None)
     ]
     if files:
         raise InvalidInputError(
-            f"cannot wrap #{_short_id(workflow)}: cwl-dask stages Directory inputs and outputs "
-            f"(STAC catalogs, as OGC 20-089 asks), not File: {', '.join(files)}"
+            f"cannot wrap #{_short_id(workflow)}: staging moves one file per File, and these "
+            f"have secondaryFiles: {', '.join(files)}; take a Directory (a staged STAC "
+            "catalog) instead, as OGC 20-089 asks"
         )
 
 
@@ -323,7 +345,22 @@ def _packed(processes: list[Any]) -> dict[str, Any]:
         parameter.pop("inputBinding", None)
         inputs.setdefault(parameter["id"], parameter)
     main["inputs"] = list(inputs.values())
+    for process in document["$graph"]:
+        _short_secret_names(process)
     return _without_blank_names(document)
+
+
+def _short_secret_names(process: dict[str, Any]) -> None:
+    """cwltool's ``Secrets`` hint names the process's inputs by their short ids.
+
+    cwl_loader writes them back as absolute URIs of the document the tool was loaded from
+    (``file:///…/stage-in.cwl#stage-in/key``), which name nothing in the packed document.
+    """
+    for hint in [*(process.get("hints") or []), *(process.get("requirements") or [])]:
+        if isinstance(hint, dict) and str(hint.get("class", "")).endswith("Secrets"):
+            hint["secrets"] = [
+                str(name).rpartition("#")[2].rpartition("/")[2] for name in hint["secrets"]
+            ]
 
 
 def _main(document: Mapping[str, Any]) -> Any:

@@ -1,6 +1,7 @@
 """stage-in: a STAC reference -> a local, self-contained STAC catalog directory.
 
-Usage: python3 stage_in.py REFERENCE
+Usage: python3 stage_in.py REFERENCE          (stage-in.cwl: a Directory)
+       python3 stage_in.py --file REFERENCE   (stage-in-file.cwl: a File)
 
 REFERENCE is a local path (a STAC JSON file, or a directory holding catalog.json or
 collection.json), a file:// or http(s):// URL, or an s3:// URL (needs fsspec and s3fs).
@@ -10,7 +11,14 @@ wrappers wrote it).
 Writes ./<name>/catalog.json (name: the reference's STAC id, sanitised), one
 <item-id>/<item-id>.json per Item reachable from the reference and every asset of each
 Item downloaded beside it; all hrefs relative (pystac SELF_CONTAINED). Then writes
-cwl.output.json naming that directory as the output "staged".
+cwl.output.json naming that directory as the output "staged". With --file the
+reference is any file, downloaded as ./<its base name>, and "staged" is that File.
+
+S3 credentials and endpoint, first found wins: the calrissian spelling
+(STAGEIN_AWS_ACCESS_KEY_ID, STAGEIN_AWS_SECRET_ACCESS_KEY, STAGEIN_AWS_SERVICEURL,
+STAGEIN_AWS_REGION), the eoap spelling of the tool's inputs (set by the tool as
+EOAP_AWS_ACCESS_KEY_ID, EOAP_AWS_SECRET_ACCESS_KEY, EOAP_ENDPOINT_URL, EOAP_REGION_NAME),
+else what s3fs reads itself (AWS_* variables, profiles).
 
 Kept to the standard library plus pystac so that it runs in any Python 3 with pystac.
 NB: this file is embedded into stage-in.cwl with an include, so it must contain no
@@ -50,12 +58,35 @@ def parse_reference(text):
     return text
 
 
+def setting(*names):
+    """The first of the environment variables ``names`` that is set and not empty."""
+    for name in names:
+        value = os.environ.get(name, "").strip()
+        if value:
+            return value
+    return None
+
+
 def s3_filesystem():
     try:
         import fsspec
     except ImportError:
         fail("s3:// references need fsspec and s3fs: pip install 'cwl-dask[s3]'")
-    return fsspec.filesystem("s3")
+    options = {}
+    key = setting("STAGEIN_AWS_ACCESS_KEY_ID", "EOAP_AWS_ACCESS_KEY_ID")
+    secret = setting("STAGEIN_AWS_SECRET_ACCESS_KEY", "EOAP_AWS_SECRET_ACCESS_KEY")
+    if key and secret:
+        options["key"], options["secret"] = key, secret
+    client = {}
+    endpoint = setting("STAGEIN_AWS_SERVICEURL", "EOAP_ENDPOINT_URL")
+    region = setting("STAGEIN_AWS_REGION", "EOAP_REGION_NAME")
+    if endpoint:
+        client["endpoint_url"] = endpoint
+    if region:
+        client["region_name"] = region
+    if client:
+        options["client_kwargs"] = client
+    return fsspec.filesystem("s3", skip_instance_cache=True, **options)
 
 
 def open_remote(href):
@@ -186,7 +217,32 @@ def stage(reference):
     print("stage-in: " + href + " -> " + name + " (" + str(len(items)) + " items)", file=sys.stderr)
 
 
+def stage_file(reference):
+    """``--file``: the referenced file itself, downloaded as ./<its base name>."""
+    href = reference
+    parsed = urllib.parse.urlparse(reference)
+    if parsed.scheme not in ("http", "https", "s3", "file"):
+        href = os.path.abspath(reference)
+        if not os.path.isfile(href):
+            fail("no such file: " + href)
+    name = safe_name(os.path.basename(urllib.parse.urlparse(href).path.rstrip("/")))
+    try:
+        fetch(href, name)
+    except Exception as err:
+        fail("cannot fetch " + href + ": " + str(err))
+    with open("cwl.output.json", "w", encoding="utf-8") as out:
+        json.dump({"staged": {"class": "File", "location": name}}, out)
+    print("stage-in: " + href + " -> " + name, file=sys.stderr)
+
+
 if __name__ == "__main__":
-    if len(sys.argv) != 2:
-        fail("usage: stage_in.py REFERENCE")
-    stage(parse_reference(sys.argv[1]))
+    arguments = sys.argv[1:]
+    as_file = arguments[:1] == ["--file"]
+    if as_file:
+        arguments = arguments[1:]
+    if len(arguments) != 1:
+        fail("usage: stage_in.py [--file] REFERENCE")
+    if as_file:
+        stage_file(parse_reference(arguments[0]))
+    else:
+        stage(parse_reference(arguments[0]))

@@ -1,6 +1,7 @@
-"""stage-out: copy or upload a result STAC catalog; report its URI.
+"""stage-out: copy or upload a result STAC catalog (or a file); report its URI.
 
-Usage: python3 stage_out.py --target TARGET --catalog DIRECTORY
+Usage: python3 stage_out.py [TARGET OPTIONS] --catalog DIRECTORY   (stage-out.cwl)
+       python3 stage_out.py [TARGET OPTIONS] --file FILE           (stage-out-file.cwl)
 
 DIRECTORY is a Directory output of the application: it holds catalog.json (else
 collection.json) at its top or, for a `glob: .` output, in one sub-directory. The whole
@@ -11,9 +12,19 @@ gives the same name. A destination that exists already is never overwritten: a n
 suffix is added. TARGET is a local directory (path or file://) or, with fsspec and
 s3fs installed, an s3:// URL.
 
-Writes cwl.output.json: {"stac_catalog": {"value": <URI of the copied root document>}}.
-The catalog's hrefs must be relative (a self-contained catalog) to stay valid after the
-copy; an absolute local href is refused with the file and the href.
+TARGET, first given wins: --target (cwl-dask's own input, stage_out_target); or, as
+EOEPCA's ZOO template sets them (calrissian's spelling), s3://<--stageout-output>/<--process>;
+or, as zoo-template-common sets them (eoap's spelling), s3://<--s3-bucket>/<--sub-path>.
+S3 credentials, endpoint and region come with the spelling that named the target
+(environment variables STAGEOUT_AWS_* or EOAP_*, set by the tool from its inputs), else
+from what s3fs reads itself (AWS_* variables, profiles).
+
+Writes cwl.output.json: {"stac_catalog": {"value": <URI of the copied root document>}}
+({"uri": ...} with --file, FILE copied to TARGET/<its name>). The catalog's hrefs must be
+relative (a self-contained catalog) to stay valid after the copy; an absolute local href
+is refused with the file and the href. Uploaded to S3, the Items' asset hrefs become
+absolute s3:// URLs (as eoap's stage-out writes them: a platform publishes the Items
+alone, away from the catalog); structural links stay relative.
 NB: this file is embedded into stage-out.cwl with an include, so it must contain no
 dollar sign followed by a parenthesis or brace, and no double backslash.
 """
@@ -81,19 +92,152 @@ def check_relative(directory):
                     )
 
 
-def s3_filesystem():
+def s3_filesystem(prefix):
+    """s3fs with the credentials of the spelling ``prefix`` (STAGEOUT_AWS_ or EOAP_)."""
     try:
         import fsspec
     except ImportError:
         fail("s3:// targets need fsspec and s3fs: pip install 'cwl-dask[s3]'")
-    return fsspec.filesystem("s3")
+
+    def setting(name):
+        return os.environ.get(name, "").strip() or None
+
+    if prefix == "EOAP_":
+        key, secret = setting("EOAP_AWS_ACCESS_KEY_ID"), setting("EOAP_AWS_SECRET_ACCESS_KEY")
+        endpoint, region = setting("EOAP_ENDPOINT_URL"), setting("EOAP_REGION_NAME")
+    elif prefix:
+        key, secret = setting(prefix + "ACCESS_KEY_ID"), setting(prefix + "SECRET_ACCESS_KEY")
+        endpoint, region = setting(prefix + "SERVICEURL"), setting(prefix + "REGION")
+    else:
+        key = secret = endpoint = region = None
+    options = {}
+    if key and secret:
+        options["key"], options["secret"] = key, secret
+    client = {}
+    if endpoint:
+        client["endpoint_url"] = endpoint
+    if region:
+        client["region_name"] = region
+    if client:
+        options["client_kwargs"] = client
+    return fsspec.filesystem("s3", skip_instance_cache=True, **options)
+
+
+def bucket_url(bucket, path):
+    bucket = bucket.strip().removeprefix("s3://").strip("/")
+    path = (path or "").strip().strip("/")
+    return "s3://" + bucket + ("/" + path if path else "")
+
+
+def choose_target(args):
+    """(target URL, credentials prefix) from the first spelling given."""
+    if args.target:
+        return args.target, ""
+    if args.stageout_output:
+        return bucket_url(args.stageout_output, args.process), "STAGEOUT_AWS_"
+    if args.s3_bucket:
+        return bucket_url(args.s3_bucket, args.sub_path), "EOAP_"
+    fail(
+        "no stage-out target: set stage_out_target, or STAGEOUT_OUTPUT (with process), "
+        "or s3_bucket (with sub_path)"
+    )
+    return None
+
+
+def absolute_asset_hrefs(path, destination, directory):
+    """The JSON document at ``path`` with its Items' relative asset hrefs made absolute URLs
+    under ``destination`` (the upload of ``directory``), or None when nothing changes."""
+    if not path.endswith(".json"):
+        return None
+    try:
+        with open(path, encoding="utf-8") as handle:
+            document = json.load(handle)
+    except ValueError:
+        return None
+    if not isinstance(document, dict) or document.get("type") != "Feature":
+        return None
+    where = os.path.relpath(os.path.dirname(path), directory)
+    changed = False
+    for asset in (document.get("assets") or {}).values():
+        href = asset.get("href", "")
+        if href and "://" not in href:
+            relative = os.path.normpath(os.path.join(where, href)).replace(os.sep, "/")
+            asset["href"] = destination + "/" + relative
+            changed = True
+    return (json.dumps(document, indent=2) + "\n").encode("utf-8") if changed else None
+
+
+def upload_catalog(fs, directory, destination):
+    """Every file of ``directory`` under ``destination``, Items rewritten for S3."""
+    fs.makedirs(destination, exist_ok=True)  # s3fs: creates the bucket if there is none
+    for current, _dirs, files in os.walk(directory):
+        for name in sorted(files):
+            path = os.path.join(current, name)
+            relative = os.path.relpath(path, directory).replace(os.sep, "/")
+            rewritten = absolute_asset_hrefs(path, destination, directory)
+            if rewritten is None:
+                fs.put_file(path, destination + "/" + relative)
+            else:
+                with fs.open(destination + "/" + relative, "wb") as out:
+                    out.write(rewritten)
+
+
+def free_name(exists, base):
+    """``base``, else ``base-2``, ``base-3``…: an existing destination is never overwritten."""
+    destination, n = base, 1
+    while exists(destination):
+        n += 1
+        destination = base + "-" + str(n)
+    return destination
+
+
+def local_base(target):
+    parsed = urllib.parse.urlparse(target)
+    base = urllib.request.url2pathname(parsed.path) if parsed.scheme == "file" else target
+    base = os.path.abspath(base)
+    os.makedirs(base, exist_ok=True)
+    return base
+
+
+def stage_out_file(path, target, prefix):
+    """``--file``: FILE copied to TARGET/<its name>; its URI."""
+    if not os.path.isfile(path):
+        fail("no such file: " + path)
+    name = os.path.basename(path)
+    scheme = urllib.parse.urlparse(target).scheme
+    if scheme == "s3":
+        fs = s3_filesystem(prefix)
+        destination = free_name(fs.exists, target.rstrip("/") + "/" + name)
+        fs.makedirs(target, exist_ok=True)  # s3fs: creates the bucket if there is none
+        fs.put_file(path, destination)
+        return destination
+    if scheme in ("", "file"):
+        destination = free_name(os.path.exists, os.path.join(local_base(target), name))
+        shutil.copyfile(path, destination)
+        return pathlib.Path(destination).as_uri()
+    fail("unsupported target " + target + " (a directory, file:// or s3://)")
+    return None
 
 
 def main():
     parser = argparse.ArgumentParser()
-    parser.add_argument("--target", required=True)
-    parser.add_argument("--catalog", required=True)
+    parser.add_argument("--target", default="")
+    parser.add_argument("--stageout-output", default="")
+    parser.add_argument("--process", default="")
+    parser.add_argument("--s3-bucket", default="")
+    parser.add_argument("--sub-path", default="")
+    what = parser.add_mutually_exclusive_group(required=True)
+    what.add_argument("--catalog")
+    what.add_argument("--file")
     args = parser.parse_args()
+    target, prefix = choose_target(args)
+
+    if args.file:
+        uri = stage_out_file(args.file, target, prefix)
+        with open("cwl.output.json", "w", encoding="utf-8") as out:
+            json.dump({"uri": {"value": uri}}, out)
+        print("stage-out: " + args.file + " -> " + uri, file=sys.stderr)
+        return
 
     directory, root_name = find_root(args.catalog)
     check_relative(directory)
@@ -106,28 +250,19 @@ def main():
     safe_id = "".join(c if c.isalnum() or c in "._-" else "_" for c in catalog_id).strip("._")
     name = (safe_id or "catalog") + "-" + hashlib.sha256(content).hexdigest()[:12]
 
-    target = args.target.rstrip("/")
+    target = target.rstrip("/")
     scheme = urllib.parse.urlparse(target).scheme
     if scheme == "s3":
-        fs = s3_filesystem()
-        destination, n = target + "/" + name, 1
-        while fs.exists(destination):
-            n += 1
-            destination = target + "/" + name + "-" + str(n)
-        fs.put(directory.rstrip("/") + "/", destination + "/", recursive=True)
+        fs = s3_filesystem(prefix)
+        destination = free_name(fs.exists, target + "/" + name)
+        upload_catalog(fs, directory, destination)
         uri = destination + "/" + root_name
     elif scheme in ("", "file"):
-        base = urllib.request.url2pathname(urllib.parse.urlparse(target).path) if scheme else target
-        base = os.path.abspath(base)
-        os.makedirs(base, exist_ok=True)
-        destination, n = os.path.join(base, name), 1
-        while os.path.exists(destination):
-            n += 1
-            destination = os.path.join(base, name + "-" + str(n))
+        destination = free_name(os.path.exists, os.path.join(local_base(target), name))
         shutil.copytree(directory, destination)
         uri = pathlib.Path(destination, root_name).as_uri()
     else:
-        fail("unsupported target " + args.target + " (a directory, file:// or s3://)")
+        fail("unsupported target " + target + " (a directory, file:// or s3://)")
         return
     with open("cwl.output.json", "w", encoding="utf-8") as out:
         json.dump({"stac_catalog": {"value": uri}}, out)
