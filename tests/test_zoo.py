@@ -57,7 +57,7 @@ def service():
     return module
 
 
-def _conf(tmp_path: Path, identifier: str = "main", **sections: Any) -> dict[str, Any]:
+def _conf(tmp_path: Path, identifier: str = "eo-ndvi", **sections: Any) -> dict[str, Any]:
     return {
         "lenv": {"Identifier": identifier, "usid": "abc-1234", "message": ""},
         "main": {"tmpPath": str(tmp_path), "tmpUrl": "http://localhost/temp/"},
@@ -134,16 +134,20 @@ def test_the_ndvi_service_runs_as_zoo_calls_it(tmp_path: Path, zoo, service, mon
     conf = _conf(tmp_path, pod_env_vars={"FOO": "bar"})
     outputs: dict[str, Any] = {"results": {"mimeType": "application/json"}}
 
-    assert service.main(conf, _ndvi_inputs(), outputs) == zoo.SERVICE_SUCCEEDED
+    assert service.eo_ndvi(conf, _ndvi_inputs(), outputs) == zoo.SERVICE_SUCCEEDED
 
     [handler] = handlers
     assert [name for name, _ in handler.calls] == HOOKS
     calls = dict(handler.calls)
-    assert calls["set_job_id"] == {"job_id": "main-abc-1234"}
+    run_dir = tmp_path / "eo-ndvi-abc-1234"
+    assert calls["set_job_id"] == {"job_id": "eo-ndvi-abc-1234"}
     for hook in ("handle_outputs", "post_execution_hook"):
         assert set(calls[hook]) == {"log", "output", "usage_report", "tool_logs"}
+    # The wrapped run's output: the staged-out catalog's URI, in both shapes.
     output = calls["handle_outputs"]["output"]
-    assert set(output) == {"results", "summary"}
+    uri = output["results"]["value"]
+    assert uri.startswith((run_dir / "staged-out").as_uri()) and uri.endswith("/catalog.json")
+    assert output["StacCatalogUri"] == uri
     # The FeatureCollection ZOO returns: one Item per input and the summary Item.
     collection = json.loads(outputs["results"]["value"])
     assert collection["type"] == "FeatureCollection"
@@ -155,40 +159,42 @@ def test_the_ndvi_service_runs_as_zoo_calls_it(tmp_path: Path, zoo, service, mon
     # Usage report: calrissian's report.json shape, one child per invocation.
     report = calls["post_execution_hook"]["usage_report"]
     names = sorted(c["name"] for c in report["children"])
-    assert names == sorted(
-        ["mosaic", "stac"] + [f"{s}{n}" for s in ("ndvi", "mask") for n in ("", "_2", "_3", "_4")]
-    )
-    assert report["total_tasks"] == 10
+    staged = ["directory_stage_in_0" + n for n in ("", "_2", "_3", "_4")]
+    tools = [f"{s}{n}" for s in ("ndvi", "mask") for n in ("", "_2", "_3", "_4")]
+    assert names == sorted([*staged, *tools, "mosaic", "stac", "stage_out_0"])
+    assert report["total_tasks"] == 15
     assert report["cores_allowed"] >= 2 and report["ram_mb_allowed"] >= 1024  # from the plan
     stac = next(c for c in report["children"] if c["name"] == "stac")
     assert (stac["cpus"], stac["ram_megabytes"], stac["exit_code"]) == (2, 768, 0)
     for key in ("cpu_hours", "ram_megabyte_hours", "elapsed_seconds", "elapsed_hours"):
         assert stac[key] >= 0
-    assert 1 <= report["max_parallel_tasks"] <= 10
+    assert 1 <= report["max_parallel_tasks"] <= 15
     assert report["max_parallel_cpus"] >= 1 and report["max_parallel_ram_megabytes"] >= 256
     assert report["total_cpu_hours"] > 0 and report["start_time"] <= report["finish_time"]
-    # Tool logs exist; the job log tells the story; conf["service_logs"] links them.
+    # Tool logs lie in the run directory, one base name per invocation, as calrissian's.
     tool_logs = calls["handle_outputs"]["tool_logs"]
-    assert len(tool_logs) == 10 and all(Path(p).is_file() for p in tool_logs)
-    assert {Path(p).parent for p in tool_logs} == {tmp_path / "main-abc-1234" / "logs"}
+    assert len(tool_logs) == 15 and all(Path(p).is_file() for p in tool_logs)
+    assert {Path(p).parent for p in tool_logs} == {run_dir}
+    assert len({Path(p).name for p in tool_logs}) == 15
     log = calls["handle_outputs"]["log"]
     assert "finished stac: success" in log and "the run succeeded" in log
-    assert conf["service_logs"]["length"] == "10"
+    assert conf["service_logs"]["length"] == "15"
     # Status: calrissian's milestones, then one update per finished task, rising.
     percents = [p for p, _ in zoo.statuses]
     assert percents == sorted(percents)
     assert percents[0] == 2 and percents[-1] == 100
     messages = [m for _, m in zoo.statuses]
     assert "Pre-execution hook" in messages and "Post-execution hook" in messages
-    assert sum("tasks done" in m for m in messages) == 10
+    assert sum("tasks done" in m for m in messages) == 15
     assert conf["lenv"]["message"] == "execution successful"
-    # The job order ZOO's inputs became.
-    job = json.loads((tmp_path / "main-abc-1234" / "job.json").read_text())
-    assert [f["location"] for f in job["stac_items"]] == [
-        (ITEMS / f"S2-synth-00{i}.json").as_uri() for i in range(1, 5)
+    # The job order ZOO's inputs became: URI records for the wrapped #main, and "process".
+    job = json.loads((run_dir / "job.json").read_text())
+    assert job["stac_items"] == [
+        {"value": str(ITEMS / f"S2-synth-00{i}.json")} for i in range(1, 5)
     ]
+    assert job["process"] == "eo-ndvi-abc-1234"
     assert "threshold" not in job  # filled by ZOO from the default: the CWL default applies
-    package = json.loads((tmp_path / "main-abc-1234" / "app-package.cwl").read_text())
+    package = json.loads((run_dir / "app-package.cwl").read_text())
     assert package["$graph"][0]["requirements"][-1] == {
         "class": "EnvVarRequirement",
         "envDef": [{"envName": "FOO", "envValue": "bar"}],
@@ -326,8 +332,9 @@ def test_a_calrissian_handler_and_service_run_unchanged(tmp_path: Path, zoo, mon
     }
     outputs: dict[str, Any] = {"report": {"dataType": "string"}}
     assert echo_env(conf, inputs, outputs) == zoo.SERVICE_SUCCEEDED
-    report = outputs["report"]["value"]["report"]  # the whole CWL output object, as calrissian
-    text = Path(report["location"].removeprefix("file://")).read_text().split()
+    # The whole output object, as calrissian hands it; the File output staged out.
+    report = outputs["report"]["value"]["report"]["value"]
+    text = Path(report.removeprefix("file://")).read_text().split()
     assert " ".join(text) == "FOO=from $(handler) --words solo --ratio 0.25 --extra abc-1234"
 
 
@@ -397,10 +404,13 @@ def _run_on_gateway(tmp_path, zoo, service, gateway_server, gateway_client) -> N
     before = {c.name for c in gateway_client.list_clusters(status=ALL_STATUSES)}
     conf = _conf(tmp_path)
     outputs: dict[str, Any] = {"results": {"mimeType": "application/json"}}
-    assert service.main(conf, _ndvi_inputs(), outputs) == zoo.SERVICE_SUCCEEDED, conf
+    assert service.eo_ndvi(conf, _ndvi_inputs(), outputs) == zoo.SERVICE_SUCCEEDED, conf
     assert len(json.loads(outputs["results"]["value"])["features"]) == 5
     after = {c.name for c in gateway_client.list_clusters(status=ALL_STATUSES)}
     [created] = after - before
     tasks = [r["prefix"] for r in gateway_server.records(created) if r["event"] == "task"]
     tasks = [t for t in tasks if t != "cwl-dask-storage-probe"]
-    assert sorted(tasks) == ["mask"] * 4 + ["mosaic"] + ["ndvi"] * 4 + ["stac"]
+    assert sorted(tasks) == sorted(
+        ["directory_stage_in_0"] * 4 + ["mask"] * 4 + ["mosaic"] + ["ndvi"] * 4
+        + ["stac", "stage_out_0"]
+    )  # fmt: skip

@@ -1,8 +1,12 @@
 """ZOO-Project service for the eo-ndvi Application Package, run with cwl-dask.
 
-ZOO calls ``main(conf, inputs, outputs)`` (the function is named after the workflow id,
+ZOO calls ``eo_ndvi(conf, inputs, outputs)`` (the function is named after the workflow id,
 ``-`` replaced by ``_``). The package is ``app-package.cwl`` next to this file when ZOO
-deployed one here, else ``../eo-ndvi/app-package.cwl`` (this repository's sample).
+deployed one here, else ``../eo-ndvi/app-package-staged.cwl`` (this repository's sample:
+Directory inputs, so the runner wraps it with stage-in and stage-out).
+
+This is the smallest service to try cwl-dask's runner locally; what ZOO-Project-DRU
+deploys are the EOEPCA and GeoLabs service templates (see README, "ZOO-Project").
 """
 
 from __future__ import annotations
@@ -20,27 +24,27 @@ HERE = Path(__file__).resolve().parent
 
 def _package_path() -> Path:
     deployed = HERE / "app-package.cwl"
-    return deployed if deployed.exists() else HERE.parent / "eo-ndvi" / "app-package.cwl"
+    return deployed if deployed.exists() else HERE.parent / "eo-ndvi" / "app-package-staged.cwl"
 
 
-def feature_collection(output: dict[str, Any], collection_id: str) -> dict[str, Any]:
-    """Every STAC Item the workflow produced, as the FeatureCollection ZOO returns.
+def feature_collection(catalog_uri: str, collection_id: str) -> dict[str, Any]:
+    """Every STAC Item of the staged-out catalog, as the FeatureCollection ZOO returns.
 
-    cwl-dask's STAC module finds the catalogs in the output object and checks that every
-    link and asset resolves, so a broken catalog fails here with a clear message.
+    The stage-out returned the catalog's URI (a local ``file://`` one here, without S3
+    settings); cwl-dask's STAC module checks that every link and asset resolves, so a
+    broken catalog fails here with a clear message.
     """
+    from urllib.parse import urlparse
+    from urllib.request import url2pathname
+
     from cwl_dask import stac
 
-    summaries = [
-        stac.inspect_catalog(path, output_id)
-        for output_id, paths in stac.find_stac(output).items()
-        for path in paths
-    ]
-    return stac.feature_collection(summaries, collection_id)
+    summary = stac.inspect_catalog(Path(url2pathname(urlparse(catalog_uri).path)), "results")
+    return stac.feature_collection([summary], collection_id)
 
 
 class Handler(ExecutionHandler):
-    """Turns the ``results`` Directory (a STAC catalog) into a FeatureCollection."""
+    """Turns the staged-out ``results`` catalog into a FeatureCollection."""
 
     feature_collection: dict[str, Any] | None = None
 
@@ -52,7 +56,8 @@ class Handler(ExecutionHandler):
 
     def handle_outputs(self, log, output, usage_report, tool_logs) -> None:
         if output and output.get("results"):
-            self.feature_collection = feature_collection(output, self.conf["lenv"]["usid"])
+            uri = output["results"]["value"]
+            self.feature_collection = feature_collection(uri, self.conf["lenv"]["usid"])
         services_logs = {}
         for i, path in enumerate(tool_logs or []):
             suffix = f"_{i}" if i else ""
@@ -64,7 +69,7 @@ class Handler(ExecutionHandler):
             self.conf["service_logs"] = services_logs
 
 
-def main(conf: dict[str, Any], inputs: dict[str, Any], outputs: dict[str, Any]) -> int:
+def eo_ndvi(conf: dict[str, Any], inputs: dict[str, Any], outputs: dict[str, Any]) -> int:
     cwl = load_package(_package_path())
     handler = Handler(conf=conf, outputs=outputs)
     runner = ZooDaskRunner(

@@ -48,10 +48,32 @@ VERSIONS = ("v1.0", "v1.1", "v1.2")
 FORMAT = 1
 
 
+class _SecretsHintKnown(logging.Filter):
+    """Drops cwltool's warnings that its own ``cwltool:Secrets`` hint is unknown.
+
+    cwltool checks hints against the standard schema (its extensions are loaded only with
+    ``--enable-ext``), so every process carrying that hint draws "undefined reference" and
+    "Unknown hint" warnings at every load — in the driver and for every tool a worker
+    rebuilds — although cwltool applies the hint. cwl-dask's staging tools carry it (their
+    S3 credentials): without this, each wrapped run would print those warnings by the dozen.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        text = " ".join(str(record.msg).split())  # schema-salad wraps its lines
+        if "cwltool#Secrets" not in text:
+            return True
+        return "undefined reference" not in text and "Unknown hint" not in text
+
+
+_SECRETS_HINT_KNOWN = _SecretsHintKnown()
+
+
 def prepare() -> None:
     """Register cwl-dask's extension schema, then fill cwltool's schema cache from disk."""
     from cwl_dask import stepclusters
 
+    for name in ("salad", "cwltool"):  # once per logger: addFilter ignores a repeat
+        logging.getLogger(name).addFilter(_SECRETS_HINT_KNOWN)
     stepclusters.register_schema()
     from cwltool.process import SCHEMA_CACHE
 

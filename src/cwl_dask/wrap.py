@@ -256,6 +256,7 @@ def wrap_package(
             f"cannot wrap #{_short_id(workflow)}: eoap-cwlwrap failed ({type(err).__name__}: "
             f"{err}); check the staging tools' extra inputs (optional types are not handled)"
         ) from err
+    _connect_file_stage_outs(main, staging["file_stage_out"][0])
     # A staging tool no step runs (no Directory input, or output) is left out.
     used = {str(step.run).rpartition("#")[2] for step in main.steps}
 
@@ -267,6 +268,33 @@ def wrap_package(
         kept("directory_stage_out", "file_stage_out"),
     )
     return _packed([main, *before, *app, *after])
+
+
+def _connect_file_stage_outs(main: Any, tool: Any) -> None:
+    """Feed each File stage-out step the app output it stages out.
+
+    eoap-cwlwrap 0.32.0 connects a stage-out's data input by the Directory test for File
+    outputs too: the File stage-out's File input is lifted to ``#main`` as an input of its
+    own, and nothing feeds it the app's output. Each ``stage_out_N`` step running ``tool``
+    gets ``app/<output>`` (the output ``#main`` exposes from that step), and the lifted
+    input goes.
+    """
+    from eoap_cwlwrap.types import is_file_compatible_type
+
+    data = {_short_id(p) for p in tool.inputs if is_file_compatible_type(p.type_)}
+    lifted: set[str] = set()
+    for step in main.steps:
+        if str(step.run).rpartition("#")[2] != _short_id(tool):
+            continue
+        step_id = _short_id(step)
+        served = [
+            _short_id(o) for o in main.outputs if str(o.outputSource).startswith(f"{step_id}/")
+        ]
+        for port in step.in_:
+            if _short_id(port) in data and served:
+                lifted.add(str(port.source).rpartition("/")[2].rpartition("#")[2])
+                port.source = f"app/{served[0]}"
+    main.inputs = [p for p in main.inputs if _short_id(p) not in lifted]
 
 
 def _staging_tool(reference: str | None, default: str, python: str) -> tuple[Any, list[Any]]:
@@ -324,7 +352,7 @@ def _packed(processes: list[Any]) -> dict[str, Any]:
     document = json.loads(json.dumps(YAML(typ="safe", pure=True).load(stream.getvalue())))
     if "$graph" not in document:
         document = {"cwlVersion": document.pop("cwlVersion", "v1.2"), "$graph": [document]}
-    main = _main(document)
+    main = main_process(document)
     # The definitions live in #main once; every other process runs as one of its steps and
     # inherits them (defining them in each process makes cwltool warn about every copy).
     for process in document["$graph"]:
@@ -363,7 +391,8 @@ def _short_secret_names(process: dict[str, Any]) -> None:
             ]
 
 
-def _main(document: Mapping[str, Any]) -> Any:
+def main_process(document: Mapping[str, Any]) -> Any:
+    """The wrapper's ``#main`` of a wrapped document."""
     return next(p for p in document["$graph"] if str(p.get("id", "")).rpartition("#")[2] == "main")
 
 
@@ -420,7 +449,7 @@ def write_wrapped(document: Mapping[str, Any], path: str | os.PathLike[str]) -> 
 def uri_inputs(document: Mapping[str, Any]) -> set[str]:
     """Ids of the wrapped ``#main`` inputs whose type involves the ``URI`` record."""
     found = set()
-    for parameter in _main(document).get("inputs", []):
+    for parameter in main_process(document).get("inputs", []):
         if URI_TYPE in json.dumps(parameter.get("type")):
             found.add(str(parameter["id"]).rpartition("#")[2].rpartition("/")[2])
     return found
@@ -461,7 +490,7 @@ def wrapped_job(
     for key in uri_inputs(document) & set(result):
         result[key] = normalise_uri_value(result[key], base_dir)
     main_inputs = {
-        str(p["id"]).rpartition("/")[2].rpartition("#")[2] for p in _main(document)["inputs"]
+        str(p["id"]).rpartition("/")[2].rpartition("#")[2] for p in main_process(document)["inputs"]
     }
     if STAGE_OUT_TARGET in main_inputs and STAGE_OUT_TARGET not in result:
         result[STAGE_OUT_TARGET] = os.path.join(os.path.abspath(outdir), "staged-out")

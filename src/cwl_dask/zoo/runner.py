@@ -1,4 +1,11 @@
-"""``ZooDaskRunner``: zoo-calrissian-runner's interface, every tool invocation a Dask task."""
+"""``ZooDaskRunner``: zoo-calrissian-runner's interface, every tool invocation a Dask task.
+
+The contract is the service templates ZOO-Project-DRU renders (EOEPCA's and GeoLabs'):
+the runner wraps the package with stage-in/stage-out as zoo-calrissian-runner does, runs
+the orchestrator ``#main`` with cwl-dask, leaves ``report.json``, ``output.json`` and one
+log per tool invocation in ``{tmpPath}/{Identifier}-{usid}/`` (where the handlers' links
+point) and calls the handler's hooks with calrissian's names, arguments and order.
+"""
 
 from __future__ import annotations
 
@@ -7,16 +14,20 @@ import logging
 import math
 import os
 import re
+import sys
+import threading
 import time
 import uuid
 from pathlib import Path
 from typing import Any
 
-from cwl_dask.events import InvocationRecord
+from cwl_dask.errors import CwlDaskError, RunStopped
+from cwl_dask.zoo.execution import LOG_NAME, Execution, JobLog
 from cwl_dask.zoo.handler import ExecutionHandler
 from cwl_dask.zoo.package import entry_process, input_types, with_environment
 from cwl_dask.zoo.report import LAST, ProgressObserver, failure_message, usage_report
 from cwl_dask.zoo.stub import zoo_module
+from cwl_dask.zoo.wrapping import handed_output, job_order, wrap_for_zoo
 from cwl_dask.zoo.zooio import (
     ZooConf,
     ZooInputs,
@@ -25,33 +36,6 @@ from cwl_dask.zoo.zooio import (
 )
 
 _logger = logging.getLogger("cwl_dask.zoo")
-
-
-class Execution:
-    """What the run left: ``get_log()``, ``get_tool_logs()``, ``get_output()``,
-    ``get_usage_report()`` (the names pycalrissian's execution object has)."""
-
-    def __init__(self, log_path: Path) -> None:
-        self.log_path = log_path
-        self.output: dict[str, Any] | None = None
-        self.records: list[InvocationRecord] = []
-        self.usage_report: dict[str, Any] = {}
-        self.code: int | None = None
-
-    def get_log(self) -> str:
-        return self.log_path.read_text(encoding="utf-8") if self.log_path.exists() else ""
-
-    def get_tool_logs(self) -> list[str]:
-        return [r.log_path for r in self.records if r.log_path and os.path.exists(r.log_path)]
-
-    def get_output(self) -> dict[str, Any] | None:
-        return self.output
-
-    def get_usage_report(self) -> dict[str, Any]:
-        return self.usage_report
-
-    def is_succeeded(self) -> bool:
-        return self.code == 0
 
 
 class ZooDaskRunner:
@@ -178,7 +162,27 @@ class ZooDaskRunner:
             gateway = os.environ.get("DASK_GATEWAY_URL") or None
         return make_backend(gateway=gateway, planner=self.get_cluster_spec)
 
+    def logs_dir(self) -> Path:
+        """Where the tool logs go: ``{tmpPath}/{Identifier}-{usid}``, the directory the
+        handlers' links name (the run directory, unless the id has ``_``, which the
+        namespace turns into ``-``)."""
+        lenv = self.zoo_conf.conf.get("lenv", {})
+        if not lenv.get("usid"):
+            return self.work_dir()
+        name = re.sub(r"[^A-Za-z0-9._-]", "-", f"{self.get_workflow_id()}-{lenv['usid']}")
+        return self.work_dir().parent / name
+
+    def wrap(self) -> dict[str, Any]:
+        """The package wrapped as zoo-calrissian-runner wraps it (``#main`` = stage-in →
+        the entry → stage-out); staging tools from ``WRAPPER_STAGE_IN``,
+        ``WRAPPER_STAGE_IN_FILE``, ``WRAPPER_STAGE_OUT``, ``WRAPPER_STAGE_OUT_FILE``,
+        else cwl-dask's own (which take S3 settings in either spelling, see README)."""
+        return wrap_for_zoo(self._write_package(), self.get_workflow_id(), sys.executable)
+
     def execute(self, wall_time: float | None = None) -> int:
+        """Run the service as zoo-calrissian-runner does; ``SERVICE_SUCCEEDED`` or
+        ``SERVICE_FAILED``. ``wall_time`` (seconds) stops the whole run, as ``--timeout``.
+        Exceptions of the handler's hooks are not caught (the templates catch them)."""
         zoo = zoo_module()
         handler = self.handler
         self.update_status(2, "Pre-execution hook")
@@ -188,42 +192,45 @@ class ZooDaskRunner:
         self.update_status(5, "starting execution")
         work = self.work_dir()
         work.mkdir(parents=True, exist_ok=True)
-        execution = self.execution = Execution(work / "job.log")
-        log = _JobLog(execution.log_path)
+        log = JobLog(work / LOG_NAME)
+        execution = self.execution = Execution(log)
         namespace = self.get_namespace_name()
         log.write(f"run {namespace}: workflow #{self.get_workflow_id()} in {work}")
-        if wall_time:
-            log.write(f"wall_time={wall_time} s is not enforced by cwl-dask")
         _call(handler, "get_secrets")
         _call(handler, "set_job_id", job_id=namespace)
-        self.update_status(15, "preparing the job order")
-        try:
-            inputs = self.get_processing_parameters()
-        except (TypeError, ValueError) as err:
-            self.update_status(100, f"execution failed: invalid input: {err}")
-            log.write(f"failure: invalid input: {err}")
-            return zoo.SERVICE_FAILED
-        params = {**inputs, **(_call(handler, "get_additional_parameters") or {})}
-        for name, value in params.items():
-            kind = self.inputs.types.get(name)
-            if kind is not None and kind.base == "URI":
-                if isinstance(value, str):
-                    params[name] = {"value": value}
-                elif isinstance(value, list):
-                    params[name] = [{"value": v} if isinstance(v, str) else v for v in value]
+        # calrissian's hook order: additional parameters, then the pods' environment and
+        # node selector; the environment is baked into the package before it is wrapped.
+        additional = _call(handler, "get_additional_parameters") or {}
         env = _call(handler, "get_pod_env_vars") or {}
-        if _call(handler, "get_pod_node_selector"):
-            log.write("get_pod_node_selector() is ignored: Dask places tasks by resources")
+        selector = _call(handler, "get_pod_node_selector")
+        if selector:
+            log.write(f"get_pod_node_selector() = {selector} is ignored for now: Dask places "
+                      "tasks by the resources they ask for")  # fmt: skip
         if env:
             log.write(f"environment of every tool: {', '.join(sorted(env))}")
             self._run_cwl = with_environment(self.cwl, self.get_workflow_id(), env)
             self._package_path = None  # rewritten with the environment
+        try:
+            wrapped = self.wrap()
+        except CwlDaskError as err:
+            return self._failed(f"cannot wrap the package: {err}")
+        self.update_status(10, "workflow wrapped, creating processing environment")
+        wrapped_path = work / "wrapped.cwl"
+        wrapped_path.write_text(json.dumps(wrapped, indent=2), encoding="utf-8")
+        self.update_status(15, "preparing the job order")
+        try:
+            types = input_types(entry_process(wrapped, "main"))
+            inputs = ZooInputs(self.inputs.inputs, types).get_processing_parameters()
+            staged = str(work / "staged-out")
+            params = job_order(wrapped, namespace, inputs, additional, os.getcwd(), staged)
+        except (TypeError, ValueError, CwlDaskError) as err:
+            return self._failed(f"invalid input: {err}")
         job_path = work / "job.json"
         job_path.write_text(json.dumps(params, indent=2), encoding="utf-8")
         self.update_status(21, "Submit execution")
-        code, message = self._run(job_path, log)
+        code, message = self._run(wrapped_path, job_path, log, wall_time)
         self.update_status(LAST, "delivering outputs, logs and usage report")
-        output = execution.output if code == 0 else None
+        output = handed_output(execution.output) if code == 0 else None
         self.outputs.set_output(output)
         kwargs = {
             "log": execution.get_log(),
@@ -240,36 +247,55 @@ class ZooDaskRunner:
         self.update_status(100, f"execution failed: {message}")
         return zoo.SERVICE_FAILED
 
-    def _run(self, job_path: Path, log: _JobLog) -> tuple[int, str]:
+    def _failed(self, message: str) -> int:
+        """A run that could not be started: logged, the status says why."""
+        if self.execution is not None:
+            self.execution.log.write(f"failure: {message}")
+        _logger.error("%s", message)
+        self.update_status(100, f"execution failed: {message}")
+        return zoo_module().SERVICE_FAILED
+
+    def _run(
+        self, wrapped: Path, job_path: Path, log: JobLog, wall_time: float | None
+    ) -> tuple[int, str]:
         from cwl_dask.errors import EXIT_FAILED
         from cwl_dask.launch import RunRequest, run_captured
+        from cwl_dask.stopping import stop_on_signals
+        from cwl_dask.wrap import STAGING_ENVIRONMENT
 
         execution = self.execution
         assert execution is not None
         work = job_path.parent
         observer = ProgressObserver(self.update_status, log.write)
         message = ""
-        capture = log.capture()
-        with capture:
+        if wall_time and threading.current_thread() is not threading.main_thread():
+            log.write(f"wall_time={wall_time} s is not enforced outside the main thread")
+            wall_time = None
+        with log.capture() as capture:
             try:
                 request = RunRequest(
-                    workflow=f"{self._write_package()}#{self.get_workflow_id()}",
+                    workflow=f"{wrapped}#main",
                     job_args=[str(job_path)],
                     backend=self._backend(),
-                    logs_dir=str(work / "logs"),
+                    logs_dir=str(self.logs_dir()),
                     outdir=str(work / "outputs"),
                     workdir=str(work / "work"),
                     container=container_engine(self.zoo_conf.conf),  # type: ignore[arg-type]
                     quiet=True,
                     observer=observer,
+                    preserve_environment=[n for n in STAGING_ENVIRONMENT if n in os.environ],
                 )
                 self.update_status(23, "execution submitted")
-                result = run_captured(request)
+                with stop_on_signals(wall_time):
+                    result = run_captured(request)
                 code, execution.output, execution.records = (
                     result.code,
                     result.output,
                     result.records,
                 )
+            except RunStopped as err:
+                code, message = EXIT_FAILED, str(err).replace("run timed out", "wall_time")
+                _logger.error("%s", message)
             except Exception as err:  # a run that could not start is a failed run
                 code, message = EXIT_FAILED, f"{type(err).__name__}: {err}"
                 _logger.exception("the run failed to start")
@@ -291,45 +317,3 @@ def _call(handler: Any, name: str, **kwargs: Any) -> Any:
     """Call a hook if the handler has it (duck typing: any handler class works)."""
     method = getattr(handler, name, None)
     return method(**kwargs) if callable(method) else None
-
-
-class _JobLog:
-    """The run's job log: our own lines plus cwltool's and cwl-dask's log records."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        path.write_text("", encoding="utf-8")
-
-    def write(self, line: str) -> None:
-        stamp = time.strftime("%Y-%m-%dT%H:%M:%S")
-        with self.path.open("a", encoding="utf-8") as f:
-            f.write(f"{stamp} {line}\n")
-
-    def capture(self) -> _Capture:
-        return _Capture(self.path)
-
-
-class _Capture:
-    def __init__(self, path: Path) -> None:
-        self.errors: list[str] = []
-        capture = self
-
-        class Handler(logging.FileHandler):
-            def emit(self, record: logging.LogRecord) -> None:
-                if record.levelno >= logging.ERROR and "are kept in" not in record.getMessage():
-                    capture.errors.append(record.getMessage().strip().splitlines()[-1])
-                super().emit(record)
-
-        self.handler = Handler(path, encoding="utf-8")
-        self.handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
-        self.handler.setLevel(logging.INFO)
-        self.loggers = [logging.getLogger(n) for n in ("cwltool", "cwl_dask")]
-
-    def __enter__(self) -> None:
-        for logger in self.loggers:
-            logger.addHandler(self.handler)
-
-    def __exit__(self, *exc: object) -> None:
-        for logger in self.loggers:
-            logger.removeHandler(self.handler)
-        self.handler.close()
