@@ -288,7 +288,51 @@ def test_stage_out_copies_the_catalog_and_never_overwrites(tmp_path: Path) -> No
     assert first.parent.name.startswith("scene-a-") and second.parent.name.endswith("-2")
     assert first.parent.parent == target
     _assert_self_contained(first.parent)
-    assert first.read_bytes() == (DATA / "scene-a" / "catalog.json").read_bytes()
+    copied = {p.relative_to(first.parent) for p in first.parent.rglob("*") if p.is_file()}
+    assert {p.relative_to(source) for p in source.rglob("*") if p.is_file()} <= copied
+
+
+def test_stage_out_puts_the_items_of_a_plain_catalog_in_a_collection(tmp_path: Path) -> None:
+    source = tmp_path / "result"
+    shutil.copytree(DATA / "scene-a", source)
+    before = _tree(source)
+    result = _script(
+        "stage_out.py", "--target", str(tmp_path / "t"), "--catalog", str(source), cwd=tmp_path
+    )
+    assert result.returncode == 0, result.stderr
+    uri = json.loads((tmp_path / "cwl.output.json").read_text())["stac_catalog"]["value"]
+    catalog = pystac.Catalog.from_file(uri.removeprefix("file://"))
+    collection = next(catalog.get_all_collections())
+    assert collection.id == catalog.id
+    assert [i.id for i in collection.get_items(recursive=True)] == ["scene-a-item"]
+    assert all(i.collection_id == catalog.id for i in collection.get_items(recursive=True))
+    collection.validate_all()
+    assert _tree(source) == before  # the application's own directory is not changed
+
+
+def test_stage_out_keeps_a_catalog_that_has_a_collection(tmp_path: Path) -> None:
+    source = tmp_path / "result"
+    shutil.copytree(DATA / "scene-a", source)
+    item = source / "scene-a-item" / "scene-a-item.json"
+    collection = pystac.Collection(
+        "mine",
+        "a collection",
+        pystac.Extent.from_dict(
+            {"spatial": {"bbox": [[0, 0, 1, 1]]}, "temporal": {"interval": [[None, None]]}}
+        ),
+    )
+    collection.add_item(pystac.Item.from_file(str(item)))
+    catalog = pystac.Catalog("scene-a", "results")
+    catalog.add_child(collection)
+    shutil.rmtree(source)
+    catalog.normalize_and_save(str(source), pystac.CatalogType.SELF_CONTAINED)
+    result = _script(
+        "stage_out.py", "--target", str(tmp_path / "t"), "--catalog", str(source), cwd=tmp_path
+    )
+    assert result.returncode == 0, result.stderr
+    uri = json.loads((tmp_path / "cwl.output.json").read_text())["stac_catalog"]["value"]
+    staged = Path(uri.removeprefix("file://")).parent
+    assert _tree(staged) == _tree(source)
 
 
 def test_stage_out_refuses_a_catalog_with_absolute_hrefs(tmp_path: Path) -> None:
@@ -429,6 +473,7 @@ def test_stage_in_and_out_through_s3(s3: Any, tmp_path: Path) -> None:
     prefix = uri.removeprefix("s3://").removesuffix("/catalog.json")
     assert sorted(p.removeprefix(prefix + "/") for p in s3.find(prefix)) == [
         "catalog.json",
+        "collection.json",
         "series-2-item/series-2-item.json",
         "series-2-item/values.txt",
     ]

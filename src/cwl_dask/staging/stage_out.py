@@ -19,6 +19,9 @@ S3 credentials, endpoint and region come with the spelling that named the target
 (environment variables STAGEOUT_AWS_* or EOAP_*, set by the tool from its inputs), else
 from what s3fs reads itself (AWS_* variables, profiles).
 
+A plain Catalog whose Items hang from its root is staged out with those Items in a
+Collection (see with_collection): platforms publish the first Collection they find.
+
 Writes cwl.output.json: {"stac_catalog": {"value": <URI of the copied root document>}}
 ({"uri": ...} with --file, FILE copied to TARGET/<its name>). The catalog's hrefs must be
 relative (a self-contained catalog) to stay valid after the copy; an absolute local href
@@ -36,6 +39,7 @@ import os
 import pathlib
 import shutil
 import sys
+import tempfile
 import urllib.parse
 import urllib.request
 
@@ -90,6 +94,110 @@ def check_relative(directory):
                         + href
                         + "; write a self-contained catalog"
                     )
+
+
+def load_json(path):
+    try:
+        with open(path, encoding="utf-8") as handle:
+            return json.load(handle)
+    except (OSError, ValueError):
+        return None
+
+
+def write_json(path, document):
+    with open(path, "w", encoding="utf-8") as handle:
+        json.dump(document, handle, indent=2)
+        handle.write("\n")
+
+
+def has_collection(directory):
+    for current, _dirs, files in os.walk(directory):
+        for name in files:
+            if name.endswith(".json"):
+                document = load_json(os.path.join(current, name))
+                if isinstance(document, dict) and document.get("type") == "Collection":
+                    return True
+    return False
+
+
+def collection_of(root, items):
+    """A Collection document for ``items`` (their bbox and time span), beside ``root``."""
+    bboxes = [d["bbox"] for _p, d in items if len(d.get("bbox") or []) == 4]
+    if bboxes:
+        bbox = [min(b[0] for b in bboxes), min(b[1] for b in bboxes)]
+        bbox += [max(b[2] for b in bboxes), max(b[3] for b in bboxes)]
+    else:
+        bbox = [-180.0, -90.0, 180.0, 90.0]
+    times = []
+    for _p, document in items:
+        properties = document.get("properties") or {}
+        for key in ("datetime", "start_datetime", "end_datetime"):
+            if properties.get(key):
+                times.append(properties[key])
+    version = str(root.get("stac_version") or "1.0.0")
+    links = [
+        {"rel": "root", "href": "./catalog.json", "type": "application/json"},
+        {"rel": "parent", "href": "./catalog.json", "type": "application/json"},
+    ]
+    links += [link for link in root.get("links", []) if link.get("rel") == "item"]
+    return {
+        "type": "Collection",
+        "stac_version": version,
+        "id": root["id"],
+        "description": root.get("description") or "Results of " + root["id"],
+        "license": "other" if version.startswith("1.1") else "proprietary",
+        "extent": {
+            "spatial": {"bbox": [bbox]},
+            "temporal": {"interval": [[min(times), max(times)] if times else [None, None]]},
+        },
+        "links": links,
+    }
+
+
+def with_collection(directory, root_name):
+    """(directory to stage out, scratch copy to remove or None): a Catalog of Items gains a
+    Collection.
+
+    Platforms publish the first Collection of a staged-out catalog (EOEPCA's template and
+    zoo-template-common read next(get_all_collections())) and find none in a plain Catalog
+    whose Items hang from its root. As EOEPCA's own stage-out does, the staged copy then puts
+    those Items in a Collection (collection.json beside catalog.json, with the Catalog's id
+    and the Items' extent); the application's directory is not changed.
+    """
+    root = load_json(os.path.join(directory, root_name))
+    if not isinstance(root, dict) or root.get("type") != "Catalog" or not root.get("id"):
+        return directory, None
+    if has_collection(directory) or os.path.exists(os.path.join(directory, "collection.json")):
+        return directory, None
+    links = [link for link in root.get("links", []) if link.get("rel") == "item"]
+    items = []
+    for link in links:
+        path = os.path.normpath(os.path.join(directory, link.get("href", "")))
+        document = load_json(path)
+        if not isinstance(document, dict) or document.get("type") != "Feature":
+            return directory, None
+        items.append((os.path.relpath(path, directory), document))
+    if not items:
+        return directory, None
+    scratch = tempfile.mkdtemp(prefix="stage-out-")
+    copy = os.path.join(scratch, "catalog")
+    shutil.copytree(directory, copy)
+    write_json(os.path.join(copy, "collection.json"), collection_of(root, items))
+    root["links"] = [link for link in root["links"] if link.get("rel") != "item"]
+    root["links"].append({"rel": "child", "href": "./collection.json", "type": "application/json"})
+    write_json(os.path.join(copy, root_name), root)
+    for relative, document in items:
+        up = os.path.relpath("collection.json", os.path.dirname(relative) or ".")
+        up = up.replace(os.sep, "/")
+        document["collection"] = root["id"]
+        structural = ("parent", "collection")
+        kept = [k for k in document.get("links", []) if k.get("rel") not in structural]
+        for rel in ("parent", "collection"):
+            kept.append({"rel": rel, "href": up, "type": "application/json"})
+        document["links"] = kept
+        write_json(os.path.join(copy, relative), document)
+    print("stage-out: the Items of " + root["id"] + " put in a Collection", file=sys.stderr)
+    return copy, scratch
 
 
 def s3_filesystem(prefix):
@@ -241,6 +349,16 @@ def main():
 
     directory, root_name = find_root(args.catalog)
     check_relative(directory)
+    directory, scratch = with_collection(directory, root_name)
+    try:
+        uri = stage_out_catalog(directory, root_name, target, prefix)
+    finally:
+        if scratch:
+            shutil.rmtree(scratch, ignore_errors=True)
+    print("stage-out: " + args.catalog + " -> " + uri, file=sys.stderr)
+
+
+def stage_out_catalog(directory, root_name, target, prefix):
     with open(os.path.join(directory, root_name), "rb") as handle:
         content = handle.read()
     try:
@@ -263,10 +381,10 @@ def main():
         uri = pathlib.Path(destination, root_name).as_uri()
     else:
         fail("unsupported target " + target + " (a directory, file:// or s3://)")
-        return
+        return None
     with open("cwl.output.json", "w", encoding="utf-8") as out:
         json.dump({"stac_catalog": {"value": uri}}, out)
-    print("stage-out: " + directory + " -> " + uri, file=sys.stderr)
+    return uri
 
 
 if __name__ == "__main__":
