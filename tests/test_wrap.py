@@ -417,40 +417,6 @@ def test_wrapped_sample_runs_like_cwltool_with_local_and_http_references(
 # --------------------------------------------------------------------------- S3 (moto)
 
 
-@pytest.fixture
-def s3(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
-    """A moto S3 server on 127.0.0.1, the patterns data in s3://inputs/data/, env set."""
-    moto_server = pytest.importorskip("moto.server")
-    fsspec = pytest.importorskip("fsspec")
-    pytest.importorskip("s3fs")
-    import logging
-
-    logging.getLogger("werkzeug").setLevel(logging.ERROR)
-    server = moto_server.ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    for name, value in {
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_DEFAULT_REGION": "us-east-1",
-        "AWS_ENDPOINT_URL": f"http://{host}:{port}",
-    }.items():
-        monkeypatch.setenv(name, value)
-    # moto's backend is per process, shared by its servers: start from an empty one.
-    import urllib.request
-
-    urllib.request.urlopen(
-        urllib.request.Request(f"http://{host}:{port}/moto-api/reset", method="POST")
-    ).close()
-    fs = fsspec.filesystem("s3", skip_instance_cache=True)
-    fs.mkdir("inputs")
-    fs.put(f"{DATA}/", "inputs/data/", recursive=True)
-    try:
-        yield fs
-    finally:
-        server.stop()
-
-
 def test_stage_in_and_out_through_s3(s3: Any, tmp_path: Path) -> None:
     staged = _script("stage_in.py", "s3://inputs/data/series-2/catalog.json", cwd=tmp_path / "in")
     assert staged.returncode == 0, staged.stderr

@@ -6,6 +6,7 @@ import abc
 import importlib.util
 import json
 import sys
+import time
 import types
 from pathlib import Path
 from typing import Any
@@ -414,3 +415,38 @@ def _run_on_gateway(tmp_path, zoo, service, gateway_server, gateway_client) -> N
         ["directory_stage_in_0"] * 4 + ["mask"] * 4 + ["mosaic"] + ["ndvi"] * 4
         + ["stac", "stage_out_0"]
     )  # fmt: skip
+
+
+def test_wall_time_stops_the_whole_run_and_fails_the_service(tmp_path: Path, zoo) -> None:
+    conf = _conf(tmp_path, "sleepy")
+    runner = ZooDaskRunner(
+        cwl=load_package(ZOO_DATA / "sleepy.cwl"),
+        conf=conf,
+        inputs={"seconds": {"value": "120", "dataType": "integer"}},
+        outputs={"out": {"mimeType": "text/plain"}},
+        execution_handler=ExecutionHandler(conf=conf),
+    )
+    started = time.monotonic()
+    assert runner.execute(wall_time=2) == zoo.SERVICE_FAILED
+    assert time.monotonic() - started < 60  # the sleep asked for 120 s
+    assert "wall_time" in conf["lenv"]["message"]
+    assert "wall_time" in runner.execution.get_log()
+
+
+def test_the_node_selector_is_logged_as_ignored_with_its_value(tmp_path: Path, zoo) -> None:
+    class Handler(ExecutionHandler):
+        def get_pod_node_selector(self):
+            return {"node-role": "highmem"}
+
+    conf = _conf(tmp_path, "broken")
+    runner = ZooDaskRunner(
+        cwl=load_package(ZOO_DATA / "broken.cwl"),
+        conf=conf,
+        inputs={"message": {"value": "hello", "dataType": "string"}},
+        outputs={"out": {"mimeType": "text/plain"}},
+        execution_handler=Handler(conf=conf),
+    )
+    runner.execute()
+    assert "get_pod_node_selector() = {'node-role': 'highmem'} is ignored" in (
+        runner.execution.get_log()
+    )

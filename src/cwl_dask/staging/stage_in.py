@@ -4,7 +4,8 @@ Usage: python3 stage_in.py REFERENCE          (stage-in.cwl: a Directory)
        python3 stage_in.py --file REFERENCE   (stage-in-file.cwl: a File)
 
 REFERENCE is a local path (a STAC JSON file, or a directory holding catalog.json or
-collection.json), a file:// or http(s):// URL, or an s3:// URL (needs fsspec and s3fs).
+collection.json), a file:// or http(s):// URL, or an s3:// URL of a STAC JSON document or
+of a prefix holding catalog.json or collection.json (needs fsspec and s3fs).
 It may also be an eoap URI record as JSON ({"value": ...}, or {"href": ...} as older
 wrappers wrote it).
 
@@ -111,8 +112,10 @@ def to_href(reference):
     parsed = urllib.parse.urlparse(reference)
     if parsed.scheme == "file":
         reference = urllib.request.url2pathname(parsed.path)
-    elif parsed.scheme in ("http", "https", "s3"):
+    elif parsed.scheme in ("http", "https"):
         return reference
+    elif parsed.scheme == "s3":
+        return s3_root_document(reference)
     elif parsed.scheme and len(parsed.scheme) > 1:
         fail("unsupported scheme " + parsed.scheme + ": " + reference)
     path = os.path.abspath(reference)
@@ -124,6 +127,21 @@ def to_href(reference):
     if not os.path.isfile(path):
         fail("no such file: " + path)
     return path
+
+
+def s3_root_document(url):
+    """An s3:// URL as given, or, for a prefix (a "directory"), its catalog.json or
+    collection.json: the same rule as for a local directory."""
+    if url.endswith(".json"):
+        return url
+    fs = s3_filesystem()
+    if fs.isfile(url):
+        return url
+    for name in ("catalog.json", "collection.json"):
+        if fs.isfile(url.rstrip("/") + "/" + name):
+            return url.rstrip("/") + "/" + name
+    fail("no catalog.json or collection.json under " + url)
+    return None
 
 
 def safe_name(text):

@@ -25,9 +25,10 @@ Collection (see with_collection): platforms publish the first Collection they fi
 Writes cwl.output.json: {"stac_catalog": {"value": <URI of the copied root document>}}
 ({"uri": ...} with --file, FILE copied to TARGET/<its name>). The catalog's hrefs must be
 relative (a self-contained catalog) to stay valid after the copy; an absolute local href
-is refused with the file and the href. Uploaded to S3, the Items' asset hrefs become
-absolute s3:// URLs (as eoap's stage-out writes them: a platform publishes the Items
-alone, away from the catalog); structural links stay relative.
+is refused with the file and the href. Uploaded to S3, the catalog is published as
+pystac's ABSOLUTE_PUBLISHED: every href an absolute s3:// URL and a self link in each
+document (as eoap's stage-out writes the Items' assets): a platform publishes an Item or
+the Collection alone, away from the catalog, and its links must still resolve.
 NB: this file is embedded into stage-out.cwl with an include, so it must contain no
 dollar sign followed by a parenthesis or brace, and no double backslash.
 """
@@ -224,7 +225,9 @@ def s3_filesystem(prefix):
     client = {}
     if endpoint:
         client["endpoint_url"] = endpoint
-    if region:
+    if region and region != "us-east-1":
+        # s3fs sends the region as the LocationConstraint of a bucket it creates, which
+        # S3 refuses for us-east-1 (the default region, which needs no constraint).
         client["region_name"] = region
     if client:
         options["client_kwargs"] = client
@@ -252,37 +255,42 @@ def choose_target(args):
     return None
 
 
-def absolute_asset_hrefs(path, destination, directory):
-    """The JSON document at ``path`` with its Items' relative asset hrefs made absolute URLs
-    under ``destination`` (the upload of ``directory``), or None when nothing changes."""
+STAC_TYPES = ("Feature", "Catalog", "Collection")
+
+
+def absolute_hrefs(path, destination, directory):
+    """The STAC document at ``path`` as published under ``destination`` (the upload of
+    ``directory``): every relative href of its links and assets made an absolute URL, and
+    a ``self`` link; None for any other file (copied as it is)."""
     if not path.endswith(".json"):
         return None
-    try:
-        with open(path, encoding="utf-8") as handle:
-            document = json.load(handle)
-    except ValueError:
-        return None
-    if not isinstance(document, dict) or document.get("type") != "Feature":
+    document = load_json(path)
+    if not isinstance(document, dict) or document.get("type") not in STAC_TYPES:
         return None
     where = os.path.relpath(os.path.dirname(path), directory)
-    changed = False
-    for asset in (document.get("assets") or {}).values():
-        href = asset.get("href", "")
-        if href and "://" not in href:
-            relative = os.path.normpath(os.path.join(where, href)).replace(os.sep, "/")
-            asset["href"] = destination + "/" + relative
-            changed = True
-    return (json.dumps(document, indent=2) + "\n").encode("utf-8") if changed else None
+
+    def published(href):
+        if not href or "://" in href:
+            return href
+        return destination + "/" + os.path.normpath(os.path.join(where, href)).replace(os.sep, "/")
+
+    links = [link for link in document.get("links", []) if link.get("rel") != "self"]
+    for entry in links + list((document.get("assets") or {}).values()):
+        entry["href"] = published(entry.get("href", ""))
+    own = published(os.path.basename(path))
+    document["links"] = [{"rel": "self", "href": own, "type": "application/json"}, *links]
+    return (json.dumps(document, indent=2) + "\n").encode("utf-8")
 
 
 def upload_catalog(fs, directory, destination):
-    """Every file of ``directory`` under ``destination``, Items rewritten for S3."""
+    """Every file of ``directory`` under ``destination``, its STAC documents published with
+    absolute hrefs."""
     fs.makedirs(destination, exist_ok=True)  # s3fs: creates the bucket if there is none
     for current, _dirs, files in os.walk(directory):
         for name in sorted(files):
             path = os.path.join(current, name)
             relative = os.path.relpath(path, directory).replace(os.sep, "/")
-            rewritten = absolute_asset_hrefs(path, destination, directory)
+            rewritten = absolute_hrefs(path, destination, directory)
             if rewritten is None:
                 fs.put_file(path, destination + "/" + relative)
             else:

@@ -238,7 +238,14 @@ class ZooDaskRunner:
             "usage_report": execution.usage_report,
             "tool_logs": execution.get_tool_logs(),
         }
+        main = self.zoo_conf.conf.get("main", {})
+        tmp_url = main.get("tmpUrl")
         _call(handler, "handle_outputs", **kwargs)
+        if code != 0 and tmp_url is not None:
+            # Both templates' handle_outputs rewrite main.tmpUrl (temp/ -> <user>/temp/),
+            # and after a failure their except branch calls it again: undone here, the
+            # second call's links are not <user>/<user>/temp/ ones (calrissian's are).
+            main["tmpUrl"] = tmp_url
         self.update_status(97, "Post-execution hook")
         _call(handler, "post_execution_hook", **kwargs)
         if code == 0:
