@@ -270,3 +270,31 @@ def test_a_deployed_template_reports_a_failing_tool_with_its_logs(
     assert any(b"expected shape" in _fetch(link) for link in tool_logs)
     for link in links:
         assert _fetch(link), link  # every link resolves to a file with content
+
+
+def test_the_runner_installs_beside_everything_the_templates_import() -> None:
+    """``pip check`` for the closure of cwl-dask and zoo-calrissian-runner: the versions
+    installed together satisfy every requirement of either (the ZOO-Project-DRU image)."""
+    from importlib import metadata
+
+    from packaging.requirements import Requirement
+
+    broken, todo, seen = [], ["cwl-dask", "zoo-calrissian-runner", "zoo-template-common"], set()
+    while todo:
+        name = todo.pop()
+        if name in seen:
+            continue
+        seen.add(name)
+        for text in metadata.requires(name) or []:
+            requirement = Requirement(text)
+            if requirement.marker and not requirement.marker.evaluate({"extra": ""}):
+                continue
+            try:
+                version = metadata.version(requirement.name)
+            except metadata.PackageNotFoundError:
+                broken.append(f"{name} needs {requirement}, not installed")
+                continue
+            if not requirement.specifier.contains(version, prereleases=True):
+                broken.append(f"{name} needs {requirement}, {version} is installed")
+            todo.append(requirement.name.lower())
+    assert not broken, broken

@@ -80,3 +80,15 @@ def test_a_missing_file_stage_out_is_optional_as_in_zoo_calrissian_runner(tmp_pa
 
 def test_staging_tools_default_to_cwl_dask_s_own(tmp_path: Path) -> None:
     assert set(staging_tools({}).values()) == {None}
+
+
+def test_the_own_staging_tools_setting_ignores_the_platform_s_variables(monkeypatch) -> None:
+    import dask
+
+    monkeypatch.setenv("WRAPPER_STAGE_IN", "/assets/stagein.yaml")  # as the DRU chart sets
+    with dask.config.set({"cwl-dask.zoo.staging-tools": "own"}):
+        wrapped = wrap_for_zoo(SAMPLES / "patterns" / "app-package.cwl", "patterns", "python3")
+    ids = [str(p["id"]) for p in wrapped["$graph"]]
+    assert any("stage" in i for i in ids)
+    with pytest.raises(InvalidInputError, match="WRAPPER_STAGE_IN"):
+        wrap_for_zoo(SAMPLES / "patterns" / "app-package.cwl", "patterns", "python3")

@@ -59,8 +59,21 @@ def staging_tools(environ: Mapping[str, str] | None = None) -> dict[str, str | N
 
 
 def wrap_for_zoo(package: Path, workflow_id: str, python: str) -> dict[str, Any]:
-    """The packed wrapped document of ``package#workflow_id`` (``#main`` the orchestrator)."""
-    return wrap_package(str(package), workflow_id, python=python, **staging_tools())
+    """The packed wrapped document of ``package#workflow_id`` (``#main`` the orchestrator).
+
+    The Dask config ``cwl-dask.zoo.staging-tools: own`` ignores ``WRAPPER_STAGE_*``:
+    ZOO-Project-DRU's chart always points them at its calrissian assets (tools for
+    containers on Kubernetes), which a platform running cwl-dask may not want.
+    """
+    import dask
+
+    choice = str(dask.config.get("cwl-dask.zoo.staging-tools", "environment")).lower()
+    if choice not in ("environment", "own"):
+        raise InvalidInputError(
+            f"cwl-dask.zoo.staging-tools: {choice!r}: expected 'environment' or 'own'"
+        )
+    tools = staging_tools({} if choice == "own" else None)
+    return wrap_package(str(package), workflow_id, python=python, **tools)
 
 
 def main_inputs(document: Mapping[str, Any]) -> set[str]:
