@@ -33,6 +33,7 @@ GEOLABS = TEMPLATES / "zoo-service-template" / "service.py"
 KERNEL = Path(__file__).resolve().parent / "zoo_kernel.py"
 USER = "alice"
 USID = "8f1c2a9e-0d4b-11f0-9c1a-0242ac120002"
+SECRET = "s3cr3t-never-served-7f3a"  # moto takes any key; this one must leak nowhere
 
 pytestmark = pytest.mark.skipif(
     not (EOEPCA.exists() and GEOLABS.exists()),
@@ -134,7 +135,7 @@ def _conf(tmp: Path, url: str, workflow_id: str, s3: Any, template: Path) -> dic
             "s3_bucket": "results",
             "region_name": "us-east-1",
             "aws_access_key_id": "testing",
-            "aws_secret_access_key": "testing",
+            "aws_secret_access_key": SECRET,
             "endpoint_url": s3.endpoint,
         }
     return conf
@@ -148,7 +149,7 @@ def _environment(s3: Any, template: Path, geolabs_path: str) -> dict[str, str]:
         for side in ("STAGEIN", "STAGEOUT"):
             env[f"{side}_AWS_SERVICEURL"] = s3.endpoint
             env[f"{side}_AWS_ACCESS_KEY_ID"] = "testing"
-            env[f"{side}_AWS_SECRET_ACCESS_KEY"] = "testing"
+            env[f"{side}_AWS_SECRET_ACCESS_KEY"] = SECRET
             env[f"{side}_AWS_REGION"] = "us-east-1"
         env["STAGEOUT_OUTPUT"] = "eoepca"
     else:
@@ -244,6 +245,18 @@ def test_a_deployed_template_publishes_the_staged_out_collection(
     assert collection["id"] == USID  # the handlers name it after the job
     _assert_assets_in_bucket(collection, s3, PACKAGES[name]["items"])
     assert [p for p, _m in result["statuses"]][-1] == 100
+
+
+@pytest.mark.parametrize("template", TEMPLATE_CASES)
+def test_the_s3_secret_is_in_no_file_zoo_serves(
+    template: Path, s3: Any, temp_server: tuple[Path, str], geolabs_path: str
+) -> None:
+    tmp, _url = temp_server
+    result = _deploy_and_execute(template, "eo-ndvi", s3, temp_server, geolabs_path)
+    assert result["code"] == 3
+    files = [p for p in tmp.rglob("*") if p.is_file()]
+    assert any(p.name == "job.json" for p in files)
+    assert [p for p in files if SECRET.encode() in p.read_bytes()] == []
 
 
 @pytest.mark.parametrize("template", TEMPLATE_CASES)

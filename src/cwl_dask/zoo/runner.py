@@ -15,6 +15,7 @@ import math
 import os
 import re
 import sys
+import tempfile
 import threading
 import time
 import uuid
@@ -27,7 +28,7 @@ from cwl_dask.zoo.handler import ExecutionHandler
 from cwl_dask.zoo.package import entry_process, input_types, with_environment
 from cwl_dask.zoo.report import LAST, ProgressObserver, failure_message, usage_report
 from cwl_dask.zoo.stub import zoo_module
-from cwl_dask.zoo.wrapping import handed_output, job_order, wrap_for_zoo
+from cwl_dask.zoo.wrapping import handed_output, job_order, secret_inputs, wrap_for_zoo
 from cwl_dask.zoo.zooio import (
     ZooConf,
     ZooInputs,
@@ -225,10 +226,16 @@ class ZooDaskRunner:
             params = job_order(wrapped, namespace, inputs, additional, os.getcwd(), staged)
         except (TypeError, ValueError, CwlDaskError) as err:
             return self._failed(f"invalid input: {err}")
-        job_path = work / "job.json"
-        job_path.write_text(json.dumps(params, indent=2), encoding="utf-8")
+        # ZOO's web server serves tmpPath: job.json there has the secrets masked; the
+        # run reads the real job order from a private file, removed after the run.
+        secrets = secret_inputs(wrapped)
+        masked = {k: "***" if k in secrets and v else v for k, v in params.items()}
+        (work / "job.json").write_text(json.dumps(masked, indent=2), encoding="utf-8")
         self.update_status(21, "Submit execution")
-        code, message = self._run(wrapped_path, job_path, log, wall_time)
+        with tempfile.TemporaryDirectory(prefix="cwl-dask-zoo-") as private:
+            job_path = Path(private) / "job.json"
+            job_path.write_text(json.dumps(params, indent=2), encoding="utf-8")
+            code, message = self._run(wrapped_path, job_path, log, wall_time)
         self.update_status(LAST, "delivering outputs, logs and usage report")
         output = handed_output(execution.output) if code == 0 else None
         self.outputs.set_output(output)
@@ -272,7 +279,7 @@ class ZooDaskRunner:
 
         execution = self.execution
         assert execution is not None
-        work = job_path.parent
+        work = self.work_dir()
         observer = ProgressObserver(self.update_status, log.write)
         message = ""
         if wall_time and threading.current_thread() is not threading.main_thread():

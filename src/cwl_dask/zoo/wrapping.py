@@ -132,3 +132,14 @@ def _uri_values(value: Any) -> list[str]:
     if isinstance(value, dict) and isinstance(value.get("value"), str) and "class" not in value:
         return [value["value"]]
     return []
+
+
+def secret_inputs(document: Mapping[str, Any]) -> set[str]:
+    """Inputs of the orchestrator that a ``cwltool:Secrets`` hint of any process names
+    (the staging tools' keys): their values are never written where ZOO serves files."""
+    names: set[str] = set()
+    for process in document.get("$graph", [document]):
+        for hint in [*(process.get("hints") or []), *(process.get("requirements") or [])]:
+            if isinstance(hint, dict) and str(hint.get("class", "")).endswith("Secrets"):
+                names.update(str(s).rpartition("/")[2].rpartition("#")[2] for s in hint["secrets"])
+    return names & main_inputs(document)
