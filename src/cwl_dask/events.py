@@ -91,3 +91,12 @@ class Observers(RunObserver):
 
     def run_ended(self) -> None:
         self._each("run_ended")
+
+
+def failure_message(records: Sequence[InvocationRecord]) -> str | None:
+    """Names the first invocation that did not succeed, or None."""
+    for r in records:
+        if r.status != "success":
+            code = "" if r.exit_code is None else f", exit code {r.exit_code}"
+            return f"step {r.step} failed ({r.name}: {r.status}{code}; log {r.log_path})"
+    return None

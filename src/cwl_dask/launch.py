@@ -144,8 +144,13 @@ class RunResult:
 
 def run(request: RunRequest, stdout: IO[str]) -> int:
     """Run the workflow, print its output object on ``stdout``, return the exit code."""
+    return run_printing(request, stdout).code
+
+
+def run_printing(request: RunRequest, stdout: IO[str]) -> RunResult:
+    """Run the workflow and print its output object on ``stdout`` as cwltool does."""
     if not (request.stac or request.stac_collection):
-        return _run(request, stdout).code
+        return _run(request, stdout)
     buffer = io.StringIO()  # the output object is needed, and may change, before printing
     result = _run(request, buffer)
     text = buffer.getvalue()
@@ -153,7 +158,7 @@ def run(request: RunRequest, stdout: IO[str]) -> int:
         _check_stac(request, text, stdout)
     else:
         stdout.write(text)
-    return result.code
+    return result
 
 
 def _check_stac(request: RunRequest, text: str, stdout: IO[str]) -> None:

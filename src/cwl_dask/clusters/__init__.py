@@ -5,13 +5,15 @@ boots while cwltool loads the document), yields a connected ``distributed.Client
 whether a resource request fits its workers, and cleans up on ``close()``.
 
 Backends: :class:`LocalBackend` (an embedded cluster, the default), :class:`SchedulerBackend`
-(a running scheduler), :class:`GatewayBackend` (a cluster from a Dask Gateway) and
-:class:`ClusterClassBackend` (any Dask cluster class, through a factory). :func:`make_backend`
+(a running scheduler), :class:`ClientBackend` (a Client the caller has),
+:class:`GatewayBackend` (a cluster from a Dask Gateway) and :class:`ClusterClassBackend`
+(any Dask cluster class, through a factory). :func:`make_backend`
 picks one from the command line and the Dask config.
 """
 
 from cwl_dask.clusters.base import RESOURCE_CORES, RESOURCE_RAM, Backend, WorkerShape
 from cwl_dask.clusters.choice import BACKEND_KINDS, make_backend
+from cwl_dask.clusters.client import ClientBackend
 from cwl_dask.clusters.factory import ClusterClassBackend, load_factory
 from cwl_dask.clusters.gateway import GatewayBackend
 from cwl_dask.clusters.local import LocalBackend
@@ -23,6 +25,7 @@ __all__ = [
     "RESOURCE_CORES",
     "RESOURCE_RAM",
     "Backend",
+    "ClientBackend",
     "ClusterClassBackend",
     "GatewayBackend",
     "LocalBackend",

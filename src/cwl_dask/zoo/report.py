@@ -2,24 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 
-from cwl_dask.events import InvocationRecord, RunObserver
+from cwl_dask.events import InvocationRecord, RunObserver, failure_message
 from cwl_dask.usage import usage_report
 
 __all__ = ["FIRST", "LAST", "ProgressObserver", "failure_message", "usage_report"]
 
 #: Progress while tasks run goes from FIRST to LAST percent (calrissian: 23 submitted, 90 done).
 FIRST, LAST = 23, 90
-
-
-def failure_message(records: Sequence[InvocationRecord]) -> str | None:
-    """Names the first invocation that did not succeed, or None."""
-    for r in records:
-        if r.status != "success":
-            code = "" if r.exit_code is None else f", exit code {r.exit_code}"
-            return f"step {r.step} failed ({r.name}: {r.status}{code}; log {r.log_path})"
-    return None
 
 
 class ProgressObserver(RunObserver):

@@ -272,8 +272,8 @@ class ZooDaskRunner:
     def _run(
         self, wrapped: Path, job_path: Path, log: JobLog, wall_time: float | None
     ) -> tuple[int, str]:
+        from cwl_dask.api import RunRequest, run_request
         from cwl_dask.errors import EXIT_FAILED
-        from cwl_dask.launch import RunRequest, run_captured
         from cwl_dask.stopping import stop_on_signals
         from cwl_dask.wrap import STAGING_ENVIRONMENT
 
@@ -301,10 +301,10 @@ class ZooDaskRunner:
                 )
                 self.update_status(23, "execution submitted")
                 with stop_on_signals(wall_time):
-                    result = run_captured(request)
+                    result = run_request(request)
                 code, execution.output, execution.records = (
                     result.code,
-                    result.output,
+                    result.outputs,
                     result.records,
                 )
             except RunStopped as err:
