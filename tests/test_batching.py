@@ -10,10 +10,10 @@ from dask.utils import key_split
 from distributed.diagnostics.plugin import SchedulerPlugin
 
 from conftest import DATA
-from cwl_dask.batching import BatchPolicy
 from cwl_dask.clusters import LocalBackend
-from cwl_dask.events import RunObserver
-from cwl_dask.launch import RunRequest, run_captured
+from cwl_dask.driver.batching import BatchPolicy
+from cwl_dask.driver.launch import RunRequest, run_captured
+from cwl_dask.observe.events import RunObserver
 
 
 def test_a_scatter_narrower_than_two_tasks_per_slot_round_is_not_batched() -> None:

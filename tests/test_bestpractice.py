@@ -7,8 +7,8 @@ import json
 import pytest
 
 from conftest import DATA, SAMPLES
-from cwl_dask import bestpractice
-from cwl_dask.bestpractice import RULES, Package, check, load_package
+from cwl_dask.documents import bestpractice
+from cwl_dask.documents.bestpractice import RULES, Package, check, load_package
 
 BP = DATA / "bestpractice"
 

@@ -16,9 +16,9 @@ from pathlib import Path
 import pytest
 
 from conftest import DATA, normalise
+from cwl_dask.documents.imports import ImportCache
+from cwl_dask.documents.loading import load_process
 from cwl_dask.errors import InvalidInputError
-from cwl_dask.imports import ImportCache
-from cwl_dask.loading import load_process
 
 IMPORTS = DATA / "imports"
 REMOTE_FILES = ("formats.ttl", "doc.txt", "string_format.yaml", "describe.cwl")

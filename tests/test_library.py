@@ -6,8 +6,8 @@ from pathlib import Path
 
 from conftest import DATA
 from cwl_dask.clusters import LocalBackend
-from cwl_dask.events import InvocationRecord, RunObserver
-from cwl_dask.launch import RunRequest, run_captured
+from cwl_dask.driver.launch import RunRequest, run_captured
+from cwl_dask.observe.events import InvocationRecord, RunObserver
 
 
 class Collector(RunObserver):

@@ -285,13 +285,13 @@ def test_completion_script_is_available(tmp_path: Path) -> None:
 
 
 def _record(name: str, step: str, started: float, finished: float, status: str = "success"):
-    from cwl_dask.events import InvocationRecord
+    from cwl_dask.observe.events import InvocationRecord
 
     return InvocationRecord(name, step, status, 1.0, 512.0, started, finished, 0, f"/{name}.log")
 
 
 def test_step_summary_counts_failures_times_and_restarts() -> None:
-    from cwl_dask.usage import format_summary, step_summary
+    from cwl_dask.observe.usage import format_summary, step_summary
 
     records = [
         _record("a", "a", 0, 2),
@@ -321,7 +321,7 @@ def test_step_summary_counts_failures_times_and_restarts() -> None:
 
 
 def test_step_seconds_reads_reports_with_or_without_step_names() -> None:
-    from cwl_dask.usage import step_seconds, usage_report
+    from cwl_dask.observe.usage import step_seconds, usage_report
 
     ours = usage_report([_record("a", "a", 0, 2), _record("a_2", "a", 0, 3)], 2, 1024)
     assert step_seconds(ours) == {"a": (2, 5.0)}
@@ -333,7 +333,7 @@ def test_step_seconds_reads_reports_with_or_without_step_names() -> None:
 def test_json_lines_carry_the_event_fields() -> None:
     import logging
 
-    from cwl_dask.progress import StderrHandler
+    from cwl_dask.observe.progress import StderrHandler
 
     handler = StderrHandler(json_lines=True)
     handler.setFormatter(logging.Formatter("ignored %(message)s"))  # as cwltool does

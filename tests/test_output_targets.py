@@ -7,7 +7,7 @@ from pathlib import Path
 from cwltool.pathmapper import PathMapper
 from cwltool.process import stage_files
 
-from cwl_dask.relocation import OutputPathMapper
+from cwl_dask.driver.relocation import OutputPathMapper
 
 
 def _outputs(tmp_path: Path, names: list[str]) -> list[dict[str, str]]:
@@ -36,7 +36,7 @@ def test_clashing_outputs_get_the_names_cwltool_gives(tmp_path: Path) -> None:
 
 
 def test_same_named_directories_are_numbered_as_without_the_memo() -> None:
-    from cwl_dask.relocation import unique_name
+    from cwl_dask.driver.relocation import unique_name
 
     taken_a: set[str] = {"result_3"}
     taken_b: set[str] = {"result_3"}

@@ -6,8 +6,8 @@ import json
 from pathlib import Path
 
 from conftest import DATA
-from cwl_dask.relocation import unique_name
-from cwl_dask.stac import inspect_catalog
+from cwl_dask.driver.relocation import unique_name
+from cwl_dask.eo.stac import inspect_catalog
 
 WORKFLOW = DATA / "scatter-same-dirname.cwl"
 

@@ -8,7 +8,7 @@ from pathlib import Path
 from ruamel.yaml import YAML
 
 from conftest import DATA
-from cwl_dask.packed import without_stale_original_version
+from cwl_dask.documents.packed import without_stale_original_version
 
 PACKED = DATA / "packed-original-version.cwl"
 KEY = "http://commonwl.org/cwltool#original_cwlVersion"

@@ -107,7 +107,7 @@ def test_scatter_index_of_a_nested_scatter_reads_cwltools_callback_chain() -> No
 
     from cwltool.workflow_job import ReceiveScatterOutput
 
-    from cwl_dask.failures import scatter_index
+    from cwl_dask.driver.failures import scatter_index
 
     def final(out, status) -> None:
         pass

@@ -19,7 +19,7 @@ from distributed import LocalCluster
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from cwl_dask.cli import cli
+from cwl_dask.cli.main import cli
 
 TOOL = """\
 cwlVersion: v1.2

@@ -9,7 +9,7 @@ import sys
 import time
 from pathlib import Path
 
-from cwl_dask.tool_processes import GUARD, PWD_VARIABLE
+from cwl_dask.worker.tool_processes import GUARD, PWD_VARIABLE
 from reliability import wait_gone
 
 

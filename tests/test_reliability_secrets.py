@@ -10,10 +10,10 @@ from distributed import LocalCluster
 from distributed.diagnostics.plugin import SchedulerPlugin
 
 from conftest import DATA
-from cwl_dask.cli import _configure_logging
+from cwl_dask.cli.main import _configure_logging
 from cwl_dask.clusters.scheduler import SchedulerBackend
-from cwl_dask.launch import RunRequest, run_captured
-from cwl_dask.usage import usage_report
+from cwl_dask.driver.launch import RunRequest, run_captured
+from cwl_dask.observe.usage import usage_report
 from cwl_dask.zoo.report import failure_message
 
 SECRET = "Hunter2-s3cr3t-VALUE"

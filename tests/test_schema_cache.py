@@ -1,4 +1,4 @@
-"""cwltool's parsed CWL schemas are kept on disk between runs (cwl_dask.schemas).
+"""cwltool's parsed CWL schemas are kept on disk between runs (cwl_dask.documents.schemas).
 
 Each test gives the runs a cache directory of its own (Dask config ``cwl-dask.schema-cache``)
 and runs the real ``cwl-dask`` in subprocesses, whose cwltool starts with an empty in-process
@@ -86,7 +86,7 @@ import cwltool.process, cwltool.load_tool
 def refuse(*args, **kwargs):
     raise AssertionError("the schema was parsed again")
 cwltool.process.load_schema = refuse
-from cwl_dask.loading import load_process
+from cwl_dask.documents.loading import load_process
 tool = load_process({str(tmp_path / "say.cwl")!r})
 print(sorted(cwltool.process.SCHEMA_CACHE), tool.tool["class"])
 """

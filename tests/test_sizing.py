@@ -1,4 +1,4 @@
-"""Sizing a cluster from a workflow before it runs (``cwl_dask.sizing``, ``cwl-dask plan``)."""
+"""Sizing a cluster from a workflow before it runs (``clusters.sizing``, ``cwl-dask plan``)."""
 
 from __future__ import annotations
 
@@ -8,9 +8,7 @@ from pathlib import Path
 import pytest
 
 from conftest import DATA, SAMPLES
-from cwl_dask.errors import InvalidInputError
-from cwl_dask.loading import load_process
-from cwl_dask.sizing import (
+from cwl_dask.clusters.sizing import (
     ClusterSpec,
     Plan,
     SizingOptions,
@@ -19,6 +17,8 @@ from cwl_dask.sizing import (
     plan,
     resource_request,
 )
+from cwl_dask.documents.loading import load_process
+from cwl_dask.errors import InvalidInputError
 
 SIZING = DATA / "sizing"
 NDVI = SAMPLES / "eo-ndvi"

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from conftest import DATA, SAMPLES
-from cwl_dask import stac
+from cwl_dask.eo import stac
 from cwl_dask.errors import EXIT_FAILED, StacError
 
 EO = (SAMPLES / "eo-ndvi" / "app-package.cwl", SAMPLES / "eo-ndvi" / "params.yml")

@@ -21,10 +21,10 @@ from typing import Any
 import pytest
 
 from conftest import DATA, SAMPLES, eventually
-from cwl_dask import stepclusters
+from cwl_dask.clusters import stepclusters
+from cwl_dask.clusters.sizing import format_plan, load_job_order, plan
+from cwl_dask.documents.loading import load_process
 from cwl_dask.errors import InvalidInputError, StepClusterError
-from cwl_dask.loading import load_process
-from cwl_dask.sizing import format_plan, load_job_order, plan
 
 SAMPLE = SAMPLES / "dask-step" / "app-package.cwl"
 PARAMS = SAMPLES / "dask-step" / "params.yml"

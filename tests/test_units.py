@@ -5,7 +5,7 @@ from __future__ import annotations
 from dask.utils import key_split
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
-from cwl_dask.executor import to_plain
+from cwl_dask.driver.executor import to_plain
 
 
 def test_job_order_becomes_plain_dicts_and_lists() -> None:
@@ -17,7 +17,7 @@ def test_job_order_becomes_plain_dicts_and_lists() -> None:
 
 
 def test_dask_groups_keys_by_step_even_with_dashes_in_the_name() -> None:
-    from cwl_dask.tool import RemoteJob
+    from cwl_dask.driver.tool import RemoteJob
 
     job = RemoteJob.__new__(RemoteJob)
     job.step = "make-ndvi-2"

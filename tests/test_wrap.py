@@ -19,19 +19,19 @@ import pytest
 from ruamel.yaml import YAML
 
 from conftest import SAMPLES
-from cwl_dask.errors import InvalidInputError
-from cwl_dask.wrap import (
+from cwl_dask.eo.wrap import (
     URI_TYPE,
     normalise_uri_value,
     wrap_package,
     wrapped_job,
     write_wrapped,
 )
+from cwl_dask.errors import InvalidInputError
 
 PATTERNS = SAMPLES / "patterns"
 PACKAGE = PATTERNS / "app-package.cwl"
 DATA = PATTERNS / "data"
-STAGING = Path(__file__).resolve().parent.parent / "src" / "cwl_dask" / "staging"
+STAGING = Path(__file__).resolve().parent.parent / "src" / "cwl_dask" / "eo" / "staging"
 WRAP_DATA = Path(__file__).resolve().parent / "data" / "wrap"
 
 

@@ -37,7 +37,7 @@ def feature_collection(catalog_uri: str, collection_id: str) -> dict[str, Any]:
     from urllib.parse import urlparse
     from urllib.request import url2pathname
 
-    from cwl_dask import stac
+    from cwl_dask.eo import stac
 
     summary = stac.inspect_catalog(Path(url2pathname(urlparse(catalog_uri).path)), "results")
     return stac.feature_collection([summary], collection_id)

@@ -16,13 +16,9 @@ are the classes of :mod:`cwl_dask.errors`. They are imported on first use, so th
 
 from __future__ import annotations
 
-from importlib.metadata import PackageNotFoundError, version
 from typing import TYPE_CHECKING, Any
 
-try:
-    __version__ = version("cwl-dask")
-except PackageNotFoundError:  # running from a source tree that was not installed
-    __version__ = "0+unknown"
+from cwl_dask._version import __version__
 
 if TYPE_CHECKING:
     from cwl_dask.api import RunRequest, RunResult, run, submit

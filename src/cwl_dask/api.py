@@ -5,7 +5,7 @@
 ``concurrent.futures.Future``, so a notebook can run several packages at once on one
 cluster. ``run_request()`` is the one entry both build on, and the one the ``cwl-dask
 run`` command and the ZOO runner call: every way of running goes through cwltool's main
-loop with cwl-dask's executor (:mod:`cwl_dask.launch`).
+loop with cwl-dask's executor (:mod:`cwl_dask.driver.launch`).
 
 Errors are :mod:`cwl_dask.errors` classes (a failed step is :class:`~cwl_dask.errors.StepFailed`
 naming the step), never ``SystemExit``.
@@ -22,6 +22,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import IO, Any
 
+from cwl_dask.driver.launch import RunRequest
 from cwl_dask.errors import (
     EXIT_FAILED,
     EXIT_INVALID,
@@ -30,8 +31,7 @@ from cwl_dask.errors import (
     InvalidInputError,
     StepFailed,
 )
-from cwl_dask.events import InvocationRecord, failure_message
-from cwl_dask.launch import RunRequest
+from cwl_dask.observe.events import InvocationRecord, failure_message
 
 __all__ = ["RunRequest", "RunResult", "run", "run_request", "submit"]
 
@@ -69,7 +69,7 @@ class RunResult:
         """The pystac objects (Catalog, Collection or Item) of each output holding STAC."""
         import pystac
 
-        from cwl_dask.stac import find_stac
+        from cwl_dask.eo.stac import find_stac
 
         found = find_stac(self.outputs or {})
         return {key: [pystac.read_file(str(p)) for p in paths] for key, paths in found.items()}
@@ -78,7 +78,7 @@ class RunResult:
     def usage(self) -> dict[str, Any]:
         """calrissian's usage report of the run (``report.json``), with per-step totals;
         what was "allowed" is what the run used at most at once (the cluster is not known)."""
-        from cwl_dask.usage import usage_report
+        from cwl_dask.observe.usage import usage_report
 
         report = usage_report(self.records, 0, 0)
         report["cores_allowed"] = report["max_parallel_cpus"]
@@ -132,7 +132,7 @@ def run(
         raise InvalidInputError(
             f"unknown option(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}"
         )
-    from cwl_dask.loading import resolve_entry
+    from cwl_dask.documents.loading import resolve_entry
 
     reference = resolve_entry(os.fspath(workflow), options.pop("entry", None))
     chosen = _backend(client, backend)
@@ -166,7 +166,7 @@ def run_request(request: RunRequest, stdout: IO[str] | None = None) -> RunResult
     (``cwl-dask run``: cwltool's JSON, byte for byte), and returned in any case."""
     import io
 
-    from cwl_dask.launch import run_captured, run_printing
+    from cwl_dask.driver.launch import run_captured, run_printing
 
     capture = _ErrorCapture()
     with capture:
@@ -239,7 +239,7 @@ def _absolute(value: Any) -> Any:
 
 
 def _detected_engine() -> str:
-    from cwl_dask.engines import detect_engine
+    from cwl_dask.driver.engines import detect_engine
 
     return detect_engine()
 

@@ -58,7 +58,7 @@ class StepClusterError(StepFailed):
 
 
 class RunStopped(BaseException):
-    """The run was stopped from outside: a signal or ``--timeout`` (see :mod:`cwl_dask.stopping`).
+    """The run was stopped from outside: a signal or ``--timeout`` (``driver.stopping``).
 
     A ``BaseException``, like ``KeyboardInterrupt``, so that cwltool's main loop, which turns
     every ``Exception`` into "workflow failed", lets it through to cwl-dask's cleanup. The

@@ -91,7 +91,7 @@ class Backend(ABC):
     def parallel_slots(self, resources: dict[str, float] | None) -> int | None:
         """How many invocations with this request the cluster runs at once, if fixed and known.
 
-        Only then may short invocations be fused into fewer tasks (:mod:`cwl_dask.batching`);
+        Only then may short invocations be fused into fewer tasks (:mod:`cwl_dask.driver.batching`);
         the default, None, is right for clusters whose size changes.
         """
         return None

@@ -88,7 +88,7 @@ def make_backend(
     ``cwl-dask.scheduler``, ``gateway.address`` or the factory in ``cwl-dask.cluster``.
     The worker size and count apply to the backends that create their cluster (gateway,
     cluster); whatever is not given comes from ``planner`` (the workflow's
-    :class:`~cwl_dask.sizing.ClusterSpec`), else from defaults. ``retries`` (how many
+    :class:`~cwl_dask.clusters.sizing.ClusterSpec`), else from defaults. ``retries`` (how many
     times a task may lose its worker and be re-run) configures the local cluster's scheduler;
     other schedulers are not ours and keep their own ``allowed-failures``. Raises
     :class:`InvalidInputError` for a contradictory choice.

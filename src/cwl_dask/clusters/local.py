@@ -98,7 +98,7 @@ class LocalBackend(Backend):
                     ),
                 },
                 silence_logs=logging.ERROR,
-                preload=["cwl_dask.worker", "cwl_dask.local_worker"],
+                preload=["cwl_dask.worker.invocation", "cwl_dask.worker.local_worker"],
             )
         return Client(self.cluster)
 

@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from cwl_dask.events import InvocationRecord
+from cwl_dask.observe.events import InvocationRecord
 
 LOG_NAME = "cwl-dask.log"
 """The runner's own log file in the run directory (templates write ``job.log``)."""

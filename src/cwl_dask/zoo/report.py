@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from cwl_dask.events import InvocationRecord, RunObserver, failure_message
-from cwl_dask.usage import usage_report
+from cwl_dask.observe.events import InvocationRecord, RunObserver, failure_message
+from cwl_dask.observe.usage import usage_report
 
 __all__ = ["FIRST", "LAST", "ProgressObserver", "failure_message", "usage_report"]
 

@@ -119,8 +119,8 @@ class ZooDaskRunner:
     def get_cluster_spec(self) -> Any:
         """The planner's ClusterSpec for this package and these inputs (cached)."""
         if self._plan is None:
-            from cwl_dask.loading import load_process
-            from cwl_dask.sizing import plan
+            from cwl_dask.clusters.sizing import plan
+            from cwl_dask.documents.loading import load_process
 
             # A file URI: load_process does not find "path#tool" for a tool of a $graph.
             uri = f"{self._write_package().as_uri()}#{self.get_workflow_id()}"
@@ -273,9 +273,9 @@ class ZooDaskRunner:
         self, wrapped: Path, job_path: Path, log: JobLog, wall_time: float | None
     ) -> tuple[int, str]:
         from cwl_dask.api import RunRequest, run_request
+        from cwl_dask.driver.stopping import stop_on_signals
+        from cwl_dask.eo.wrap import STAGING_ENVIRONMENT
         from cwl_dask.errors import EXIT_FAILED
-        from cwl_dask.stopping import stop_on_signals
-        from cwl_dask.wrap import STAGING_ENVIRONMENT
 
         execution = self.execution
         assert execution is not None

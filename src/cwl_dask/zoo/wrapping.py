@@ -4,7 +4,7 @@ ZOO-Project's runners never run an Application Package as deployed. They wrap it
 Workflow with eoap-cwlwrap (stage-in steps for ``Directory``/``File`` inputs, stage-out
 steps for outputs) into an orchestrator ``#main`` and run that; the service templates then
 read the staged-out catalog's URI from the output object (research notes, zoo-runners.md
-§4.4). The same here, with :func:`cwl_dask.wrap.wrap_package` doing the wrapping for
+§4.4). The same here, with :func:`cwl_dask.eo.wrap.wrap_package` doing the wrapping for
 ``cwl-dask run --wrap`` and for this runner alike.
 """
 
@@ -15,14 +15,14 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from cwl_dask.errors import InvalidInputError
-from cwl_dask.wrap import (
+from cwl_dask.eo.wrap import (
     STAGE_OUT_TARGET,
     main_process,
     normalise_uri_value,
     uri_inputs,
     wrap_package,
 )
+from cwl_dask.errors import InvalidInputError
 
 STAGING_VARIABLES = {
     "stage_in": "WRAPPER_STAGE_IN",

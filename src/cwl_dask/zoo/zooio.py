@@ -171,7 +171,7 @@ def container_engine(conf: dict[str, Any]) -> str:
     )
     choice = str(choice).lower()
     if choice == "auto":
-        from cwl_dask.engines import detect_engine
+        from cwl_dask.driver.engines import detect_engine
 
         return detect_engine()
     if choice not in ("none", "docker", "podman", "singularity"):

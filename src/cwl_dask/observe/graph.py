@@ -2,7 +2,7 @@
 
 Built from cwltool's loaded process objects — steps, their ``in`` sources, scatter,
 ``when`` and sub-workflows — never from the YAML. Tool steps are boxes labelled with the
-tool and its evaluated ``ResourceRequirement`` (via :mod:`cwl_dask.sizing`); a scattered
+tool and its evaluated ``ResourceRequirement`` (via :mod:`cwl_dask.clusters.sizing`); a scattered
 step is drawn stacked; a sub-workflow is a cluster holding its own steps, and the edges go
 straight to the steps that consume the data, so the picture is the DAG Dask runs.
 Workflow inputs and outputs are ellipses. With a usage report, steps are coloured by their
@@ -42,7 +42,7 @@ def _quote(text: str) -> str:
 
 
 def _resources(tool: Process) -> str:
-    from cwl_dask.sizing import resource_request
+    from cwl_dask.clusters.sizing import resource_request
 
     try:
         request = resource_request(tool)

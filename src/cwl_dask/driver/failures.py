@@ -9,8 +9,8 @@ import os
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from cwl_dask.events import InvocationRecord
-from cwl_dask.outputs import finished_files
+from cwl_dask.driver.outputs import finished_files
+from cwl_dask.observe.events import InvocationRecord
 
 _logger = logging.getLogger("cwl_dask")
 

@@ -16,14 +16,14 @@ _logger = logging.getLogger("cwl_dask")
 
 
 def _run_options() -> list[str]:
-    from cwl_dask.cli import run
+    from cwl_dask.cli.main import run
 
     return [opt for param in run.params for opt in getattr(param, "opts", []) if opt[:2] == "--"]
 
 
 def _input_names(workflow: str) -> list[str] | None:
+    from cwl_dask.documents.loading import load_process
     from cwl_dask.errors import CwlDaskError
-    from cwl_dask.loading import load_process
 
     try:
         process = load_process(workflow)

@@ -25,10 +25,17 @@ from cwltool.context import LoadingContext
 from cwltool.main import main as cwltool_main
 from schema_salad.exceptions import ValidationException
 
-from cwl_dask import __version__, schemas
-from cwl_dask.arguments import misplaced_options
+from cwl_dask._version import __version__
+from cwl_dask.cli.arguments import misplaced_options
 from cwl_dask.clusters import Backend
-from cwl_dask.engines import ContainerEngine
+from cwl_dask.documents import schemas
+from cwl_dask.documents.imports import ImportCache
+from cwl_dask.documents.loading import loader_tracebacks_hidden
+from cwl_dask.driver.engines import ContainerEngine
+from cwl_dask.driver.executor import DaskExecutor
+from cwl_dask.driver.outputs import OutputPublisher
+from cwl_dask.driver.relocation import OutputPathMapper
+from cwl_dask.driver.tool import DaskRuntimeContext, make_tool
 from cwl_dask.errors import (
     EXIT_FAILED,
     EXIT_INVALID,
@@ -37,13 +44,7 @@ from cwl_dask.errors import (
     InvalidInputError,
     RunStopped,
 )
-from cwl_dask.events import InvocationRecord, RunObserver
-from cwl_dask.executor import DaskExecutor
-from cwl_dask.imports import ImportCache
-from cwl_dask.loading import loader_tracebacks_hidden
-from cwl_dask.outputs import OutputPublisher
-from cwl_dask.relocation import OutputPathMapper
-from cwl_dask.tool import DaskRuntimeContext, make_tool
+from cwl_dask.observe.events import InvocationRecord, RunObserver
 
 _logger = logging.getLogger("cwl_dask")
 
@@ -168,7 +169,7 @@ def _check_stac(request: RunRequest, text: str, stdout: IO[str]) -> None:
     printed is updated; the summary goes to stderr (stdout keeps the output object alone).
     A broken catalog raises StacError (exit 1) once the output object is printed.
     """
-    from cwl_dask import stac
+    from cwl_dask.eo import stac
 
     output = json.loads(text)
     if stac.make_outputs_self_contained(output):

@@ -19,8 +19,8 @@ from pathlib import Path
 from typing import Any
 
 from cwl_dask.clusters import RESOURCE_CORES, RESOURCE_RAM
-from cwl_dask.events import InvocationRecord, RunObserver
-from cwl_dask.usage import (
+from cwl_dask.observe.events import InvocationRecord, RunObserver
+from cwl_dask.observe.usage import (
     SUMMARY_COLUMNS,
     format_summary,
     step_summary,

@@ -44,7 +44,7 @@ from pystac.stac_io import DefaultStacIO
 
 from cwl_dask.errors import InvalidInputError, StacError
 
-_logger = logging.getLogger("cwl_dask.stac")
+_logger = logging.getLogger("cwl_dask.eo.stac")
 
 CATALOG_FILES = ("catalog.json", "collection.json")
 """Names of a root document in a directory, in order of preference (the BP's name first)."""

@@ -3,8 +3,8 @@
 :class:`ProgressBars` draws one rich bar per step (done/total invocations, running, elapsed,
 ETA) while stderr is a terminal; :class:`EventLog` writes one log line per event (plain
 text, or JSON with ``--log-format json``) for files, CI logs and machines. Both are
-:class:`~cwl_dask.events.RunObserver`s; the totals come from
-:class:`~cwl_dask.totals.StepTotals` through ``expected()``.
+:class:`~cwl_dask.observe.events.RunObserver`s; the totals come from
+:class:`~cwl_dask.observe.totals.StepTotals` through ``expected()``.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import time
 from datetime import datetime, timezone
 from typing import Any
 
-from cwl_dask.events import InvocationRecord, RunObserver
+from cwl_dask.observe.events import InvocationRecord, RunObserver
 
 _logger = logging.getLogger("cwl_dask")
 

@@ -24,7 +24,7 @@ Layout of the cache directory: per URL, ``<sha256>.body`` (the text as fetched) 
 so concurrent runs sharing the cache never see half a file.
 
 Being the loader's fetcher, it is also where cwl-dask accepts packed documents carrying a
-stale ``original_cwlVersion`` (see :mod:`cwl_dask.packed`).
+stale ``original_cwlVersion`` (see :mod:`cwl_dask.documents.packed`).
 """
 
 from __future__ import annotations
@@ -42,8 +42,8 @@ import dask.config
 from schema_salad.exceptions import ValidationException
 from schema_salad.fetcher import DefaultFetcher
 
+from cwl_dask.documents.packed import without_stale_original_version
 from cwl_dask.errors import InvalidInputError
-from cwl_dask.packed import without_stale_original_version
 
 _logger = logging.getLogger("cwl_dask")
 

@@ -4,7 +4,7 @@ Dask re-runs a task whose worker died (up to the scheduler's ``allowed-failures`
 ``--retries`` for the local cluster), then fails its future with ``KilledWorker``; this
 module turns that into a message naming the step. Cancelling a future does not stop a task
 that already runs, so :func:`stop_running_tools` asks every worker to kill the tool process
-trees of the cancelled tasks (:func:`cwl_dask.tool_processes.kill_tools`).
+trees of the cancelled tasks (:func:`cwl_dask.worker.tool_processes.kill_tools`).
 """
 
 from __future__ import annotations
@@ -39,7 +39,7 @@ def task_error_message(step: str, error: BaseException | Any) -> str:
 
 def stop_running_tools(client: Any, keys: Sequence[str]) -> None:
     """Kill, on every worker, the tools of the tasks ``keys`` (best effort)."""
-    from cwl_dask.tool_processes import kill_tools
+    from cwl_dask.worker.tool_processes import kill_tools
 
     try:
         client.run(kill_tools, list(keys), on_error="return")

@@ -2,7 +2,7 @@
 
 CommandLineTools and ExpressionTools are loaded as the subclasses below, whose ``job()``
 yields one :class:`RemoteJob` per invocation instead of running anything. The executor
-turns each RemoteJob into a Dask task (see :mod:`cwl_dask.executor`); everything else
+turns each RemoteJob into a Dask task (see :mod:`cwl_dask.driver.executor`); everything else
 (workflows, scatter, conditionals, valueFrom) stays cwltool's own code on the driver.
 """
 
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Generator
-from typing import TYPE_CHECKING, Any, cast
+from typing import Any, Protocol, cast
 
 from cwl_utils.expression import needs_parsing
 from cwltool.command_line_tool import CommandLineTool, ExpressionTool
@@ -20,8 +20,15 @@ from cwltool.utils import CWLObjectType, OutputCallbackType
 from cwltool.workflow import default_make_tool
 from ruamel.yaml.comments import CommentedMap
 
-if TYPE_CHECKING:
-    from cwl_dask.executor import Dispatcher
+
+class JobSink(Protocol):
+    """What a tool needs of the executor's ``Dispatcher``: a unique name per invocation,
+    and somewhere to hand the invocation to. A protocol, so that this module does not
+    import the executor, which imports it."""
+
+    def unique_name(self, step: str) -> str: ...
+
+    def submit(self, job: RemoteJob) -> None: ...
 
 
 class DaskRuntimeContext(RuntimeContext):
@@ -31,7 +38,7 @@ class DaskRuntimeContext(RuntimeContext):
     every job the workflow machinery creates.
     """
 
-    dispatcher: Dispatcher | None = None
+    dispatcher: JobSink | None = None
 
 
 class RemoteJob:
@@ -139,7 +146,7 @@ class DaskProcessMixin(Process):
         Only CommandLineTools run programs that can use a cluster. Expressions are evaluated
         with the invocation's inputs by cwltool's Builder, bound as for ``resource_request``.
         """
-        from cwl_dask import stepclusters
+        from cwl_dask.clusters import stepclusters
 
         requirement = stepclusters.find_requirement(self)
         if requirement is None or not isinstance(self, CommandLineTool):
@@ -183,7 +190,7 @@ def make_tool(toolpath_object: CommentedMap, loading_context: LoadingContext) ->
     """``LoadingContext.construct_tool_object``: Dask-backed tools, cwltool's workflows."""
     match toolpath_object.get("class"):
         case "CommandLineTool":
-            from cwl_dask import stepclusters
+            from cwl_dask.clusters import stepclusters
 
             tool = DaskCommandLineTool(toolpath_object, loading_context)
             stepclusters.check_static(tool)

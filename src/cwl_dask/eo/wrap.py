@@ -8,7 +8,7 @@ with ``eoap-cwlwrap``). ``cwl-dask wrap`` / ``run --wrap`` do the same with the 
 library, so a package behaves here as it will on the platform.
 
 What is ours: loading (``cwl_loader``, as the ZOO runners), the default staging tools
-(``cwl_dask/staging``), the choice of their interpreter, and making the result runnable
+(``cwl_dask/eo/staging``), the choice of their interpreter, and making the result runnable
 without network: the eoap ``string_format.yaml#URI`` type that eoap-cwlwrap ``$import``s
 from GitHub is written inline under its canonical name instead.
 """
@@ -63,7 +63,7 @@ def _quiet_loguru() -> None:
 
 
 def _staging_file(name: str) -> str:
-    return (resources.files("cwl_dask") / "staging" / name).read_text(encoding="utf-8")
+    return (resources.files("cwl_dask.eo") / "staging" / name).read_text(encoding="utf-8")
 
 
 def _yaml() -> YAML:
@@ -82,7 +82,7 @@ def string_format_types() -> list[dict[str, Any]]:
 
 def default_staging_tool(name: str, python: str = DEFAULT_PYTHON) -> Any:
     """cwl-dask's ``stage-in`` or ``stage-out``, its scripts run by ``python``."""
-    path = Path(str(resources.files("cwl_dask") / "staging" / f"{name}.cwl"))
+    path = Path(str(resources.files("cwl_dask.eo") / "staging" / f"{name}.cwl"))
     (tool,) = load_staging_document(str(path), python=python)
     return tool
 
@@ -210,7 +210,7 @@ def wrap_package(
     """The packed ``$graph`` document: ``#main`` = stage-in → app entry → stage-out.
 
     ``package`` is a path or URL (``path#id`` or ``entry`` picks the entry, else the rule
-    of :func:`cwl_dask.loading.resolve_entry`). ``stage_in``/``stage_out`` stage
+    of :func:`cwl_dask.documents.loading.resolve_entry`). ``stage_in``/``stage_out`` stage
     ``Directory`` parameters, ``stage_in_file``/``stage_out_file`` ``File`` ones: CWL
     documents following eoap-cwlwrap's contract (``path#id`` for one process of a
     ``$graph``); by default cwl-dask's own tools, run with ``python``.
@@ -218,7 +218,7 @@ def wrap_package(
     from eoap_cwlwrap import wrap
     from transpiler_mate.api import PluginFailureError
 
-    from cwl_dask.loading import resolve_entry
+    from cwl_dask.documents.loading import resolve_entry
 
     _quiet_loguru()
     entry_id = resolve_entry(package, entry).partition("#")[2] or None

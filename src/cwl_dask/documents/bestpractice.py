@@ -25,8 +25,8 @@ from typing import Any
 from cwltool.process import Process, shortname
 from cwltool.workflow import Workflow
 
-from cwl_dask.imports import ImportCache
-from cwl_dask.loading import _graph_processes, load_process, resolve_entry
+from cwl_dask.documents.imports import ImportCache
+from cwl_dask.documents.loading import _graph_processes, load_process, resolve_entry
 
 SOURCE = "OGC 20-089r1 Best Practice for Earth Observation Application Package"
 SCHEMA_ORG = ("https://schema.org/", "http://schema.org/")

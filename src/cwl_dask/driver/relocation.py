@@ -14,7 +14,8 @@ whose target is already taken gets ``<basename>_2``, ``_3``… in the order the 
 lists them (for a scatter: scatter order), so the numbering is deterministic. A directory is
 moved whole, so the relative hrefs of a STAC catalog inside it stay valid. Files keep
 cwltool's own conflict handling (``name_2``) so outputs stay identical to cwltool's where
-cwltool succeeds — computed up front by :func:`~cwl_dask.output_targets.number_clashing_files`,
+cwltool succeeds — computed up front by
+:func:`~cwl_dask.driver.output_targets.number_clashing_files`,
 since cwltool's own search is quadratic in the number of same-named files.
 """
 
@@ -27,7 +28,7 @@ from urllib.parse import unquote
 
 from cwltool.pathmapper import PathMapper
 
-from cwl_dask.output_targets import number_clashing_files
+from cwl_dask.driver.output_targets import number_clashing_files
 
 
 def unique_name(name: str, taken: set[str], tried: dict[str, int] | None = None) -> str:

@@ -35,7 +35,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from cwl_dask.imports import write_atomically
+from cwl_dask.documents.imports import write_atomically
 
 _logger = logging.getLogger("cwl_dask")
 
@@ -70,7 +70,7 @@ _SECRETS_HINT_KNOWN = _SecretsHintKnown()
 
 def prepare() -> None:
     """Register cwl-dask's extension schema, then fill cwltool's schema cache from disk."""
-    from cwl_dask import stepclusters
+    from cwl_dask.clusters import stepclusters
 
     for name in ("salad", "cwltool"):  # once per logger: addFilter ignores a repeat
         logging.getLogger(name).addFilter(_SECRETS_HINT_KNOWN)

@@ -3,7 +3,7 @@
 Ctrl-C in a terminal sends SIGINT to the whole foreground process group: the driver, and the
 worker processes it spawned, which would die printing a ``KeyboardInterrupt`` traceback. The
 driver owns stopping the run (cancel tasks, kill tools, close the cluster — see
-:mod:`cwl_dask.stopping`), so these worker processes ignore SIGINT. Only the local backend
+:mod:`cwl_dask.driver.stopping`), so these worker processes ignore SIGINT. Only the local backend
 preloads this module; workers a user starts (``dask worker``) keep their Ctrl-C.
 """
 

@@ -26,7 +26,7 @@ EXIT_INTERRUPTED = 130
 
 
 def _configure_logging(quiet: bool, debug: bool, json_lines: bool = False) -> logging.Handler:
-    from cwl_dask.progress import StderrHandler
+    from cwl_dask.observe.progress import StderrHandler
 
     handler = StderrHandler(json_lines)
     _logger.handlers[:] = [handler]
@@ -38,7 +38,7 @@ def _configure_logging(quiet: bool, debug: bool, json_lines: bool = False) -> lo
 def _print_version(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
     if not value or ctx.resilient_parsing:
         return
-    from cwl_dask.launch import version
+    from cwl_dask.driver.launch import version
 
     click.echo(version())
     ctx.exit()
@@ -94,8 +94,8 @@ def _plan_cluster(
     workflow: str, job_args: list[str], relax_path_checks: bool, imports: Any = None
 ) -> Any:
     """The planner's ClusterSpec for a run, from the document and the job file if any."""
-    from cwl_dask.loading import load_process
-    from cwl_dask.sizing import load_job_order, plan
+    from cwl_dask.clusters.sizing import load_job_order, plan
+    from cwl_dask.documents.loading import load_process
 
     job = job_args[0] if job_args and not job_args[0].startswith("-") else None
     process = load_process(workflow, relax_path_checks=relax_path_checks, imports=imports)
@@ -120,7 +120,7 @@ def _import_options(command: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def _imports(import_cache: str | None, offline: bool) -> Any:
-    from cwl_dask.imports import ImportCache
+    from cwl_dask.documents.imports import ImportCache
 
     return ImportCache.configured(import_cache, offline)
 
@@ -410,13 +410,13 @@ def run(
     1 the workflow failed (or --timeout), 2 invalid document/input/usage, 33 unsupported
     requirement, 130/143 interrupted (SIGINT/SIGTERM).
     """
+    from cwl_dask.cli.stdio import reserved_stdout
     from cwl_dask.clusters import make_backend
+    from cwl_dask.documents.loading import resolve_entry
+    from cwl_dask.driver.launch import RunRequest
+    from cwl_dask.driver.launch import run as launch
+    from cwl_dask.driver.stopping import stop_on_signals
     from cwl_dask.errors import InvalidInputError
-    from cwl_dask.launch import RunRequest
-    from cwl_dask.launch import run as launch
-    from cwl_dask.loading import resolve_entry
-    from cwl_dask.stdio import reserved_stdout
-    from cwl_dask.stopping import stop_on_signals
 
     handler = _configure_logging(quiet, debug, json_lines=log_format == "json")
     if report_html is not None and importlib.util.find_spec("bokeh") is None:
@@ -460,10 +460,10 @@ def run(
         raise click.UsageError(str(err)) from None
 
     def action() -> int:
-        from cwl_dask.engines import detect_engine
-        from cwl_dask.events import Observers
-        from cwl_dask.progress import make_display
-        from cwl_dask.runreport import RunReport
+        from cwl_dask.driver.engines import detect_engine
+        from cwl_dask.observe.events import Observers
+        from cwl_dask.observe.progress import make_display
+        from cwl_dask.observe.runreport import RunReport
 
         display = make_display(log_format, quiet, progress)
         report = RunReport(
@@ -505,7 +505,7 @@ def run(
 
 
 def _staging_environment() -> list[str]:
-    from cwl_dask.wrap import STAGING_ENVIRONMENT
+    from cwl_dask.eo.wrap import STAGING_ENVIRONMENT
 
     return [name for name in STAGING_ENVIRONMENT if name in os.environ]
 
@@ -522,13 +522,13 @@ def _wrapped_run(
 
     The default staging tools run with this interpreter (it has pystac, and s3fs when the
     extra is installed); the job's URI inputs are normalised and a stage-out target
-    defaults to OUTDIR/staged-out (see :func:`cwl_dask.wrap.wrapped_job`).
+    defaults to OUTDIR/staged-out (see :func:`cwl_dask.eo.wrap.wrapped_job`).
     """
     import json
     import tempfile
 
-    from cwl_dask.sizing import load_job_order
-    from cwl_dask.wrap import wrap_package, wrapped_job, write_wrapped
+    from cwl_dask.clusters.sizing import load_job_order
+    from cwl_dask.eo.wrap import wrap_package, wrapped_job, write_wrapped
 
     document = wrap_package(package, entry, stage_in, stage_out, python=sys.executable)
     directory = tempfile.mkdtemp(prefix="cwl-dask-wrapped-")
@@ -589,7 +589,7 @@ def wrap_command(
     output is published by a stage-out step and becomes the URI of its catalog; other
     inputs and outputs pass through. The result is one packed $graph that runs offline.
     """
-    from cwl_dask.wrap import wrap_package, write_wrapped
+    from cwl_dask.eo.wrap import wrap_package, write_wrapped
 
     _configure_logging(quiet=True, debug=debug)
 
@@ -637,8 +637,8 @@ def validate(
     """
     import json
 
-    from cwl_dask.bestpractice import check, describe_warnings, load_package
-    from cwl_dask.summary import describe
+    from cwl_dask.documents.bestpractice import check, describe_warnings, load_package
+    from cwl_dask.documents.summary import describe
 
     _configure_logging(quiet=True, debug=debug)
     logging.getLogger("cwltool").setLevel(logging.DEBUG if debug else logging.WARNING)
@@ -726,8 +726,8 @@ def plan(
     """
     import json
 
-    from cwl_dask.sizing import SizingOptions, format_plan, load_job_order
-    from cwl_dask.sizing import plan as make_plan
+    from cwl_dask.clusters.sizing import SizingOptions, format_plan, load_job_order
+    from cwl_dask.clusters.sizing import plan as make_plan
 
     _configure_logging(quiet=True, debug=debug)
     logging.getLogger("cwltool").setLevel(logging.DEBUG if debug else logging.WARNING)
@@ -741,7 +741,7 @@ def plan(
     )
 
     def action() -> int:
-        from cwl_dask.loading import load_process
+        from cwl_dask.documents.loading import load_process
 
         job_order = load_job_order(job) if job is not None else None
         imports = _imports(import_cache, offline)
@@ -781,7 +781,7 @@ def stac_command(target: Path, as_json: bool, debug: bool) -> None:
     """
     import json
 
-    from cwl_dask.stac import check_directory
+    from cwl_dask.eo.stac import check_directory
 
     _configure_logging(quiet=True, debug=debug)
 
@@ -843,10 +843,10 @@ def graph_command(
     """
     import json
 
+    from cwl_dask.documents.loading import load_process, resolve_entry
     from cwl_dask.errors import InvalidInputError
-    from cwl_dask.graph import colour_by_duration, step_graph, to_dot, write
-    from cwl_dask.loading import load_process, resolve_entry
-    from cwl_dask.usage import step_seconds
+    from cwl_dask.observe.graph import colour_by_duration, step_graph, to_dot, write
+    from cwl_dask.observe.usage import step_seconds
 
     _configure_logging(quiet=True, debug=debug)
     logging.getLogger("cwltool").setLevel(logging.DEBUG if debug else logging.WARNING)
@@ -899,7 +899,7 @@ def fetch_imports(
     Afterwards `run/validate/plan --offline` load WORKFLOW without network access.
     Exit codes: 0 all there, 1 a URL could not be fetched, 2 invalid document.
     """
-    from cwl_dask.loading import _graph_processes, load_process, resolve_entry
+    from cwl_dask.documents.loading import _graph_processes, load_process, resolve_entry
 
     _configure_logging(quiet=True, debug=debug)
     logging.getLogger("cwltool").setLevel(logging.DEBUG if debug else logging.WARNING)

@@ -1,7 +1,7 @@
 """cwltool ``JobExecutor`` that turns every tool invocation into a Dask task.
 
 The driver runs cwltool's workflow machinery in one thread: it iterates ``process.job()``,
-hands each :class:`~cwl_dask.tool.RemoteJob` to the :class:`Dispatcher` (a Dask task
+hands each :class:`~cwl_dask.driver.tool.RemoteJob` to the :class:`Dispatcher` (a Dask task
 named after its step and annotated with its cores/RAM) and, whenever the workflow cannot
 advance, waits for finished tasks and feeds their outputs back through cwltool's output
 callbacks. Callbacks run in the driver thread only, so cwltool's workflow state needs no
@@ -26,21 +26,20 @@ from cwltool.workflow import Workflow
 from cwltool.workflow_job import WorkflowJob
 from schema_salad.exceptions import ValidationException
 
-from cwl_dask import stepclusters
-from cwl_dask.batching import BatchPolicy, split
-from cwl_dask.clusters import RESOURCE_CORES, RESOURCE_RAM, Backend
+from cwl_dask.clusters import RESOURCE_CORES, RESOURCE_RAM, Backend, stepclusters
+from cwl_dask.documents.imports import ImportCache
+from cwl_dask.driver.batching import BatchPolicy, split
+from cwl_dask.driver.failures import describe_failure, report_finished
+from cwl_dask.driver.faults import hold, stop_running_tools, task_error_message
+from cwl_dask.driver.outputs import OutputError, OutputPublisher, drop_outputs_under
+from cwl_dask.driver.preflight import check_input_files
+from cwl_dask.driver.relocation import fix_directory_basenames
+from cwl_dask.driver.tool import DaskProcessMixin, DaskRuntimeContext, RemoteJob
 from cwl_dask.errors import CwlDaskError, RunStopped
-from cwl_dask.events import InvocationRecord, RunObserver
-from cwl_dask.failures import describe_failure, report_finished
-from cwl_dask.faults import hold, stop_running_tools, task_error_message
-from cwl_dask.imports import ImportCache
-from cwl_dask.logs import InvocationLogs
-from cwl_dask.outputs import OutputError, OutputPublisher, drop_outputs_under
-from cwl_dask.preflight import check_input_files
-from cwl_dask.relocation import fix_directory_basenames
-from cwl_dask.tool import DaskProcessMixin, DaskRuntimeContext, RemoteJob
-from cwl_dask.totals import StepTotals
-from cwl_dask.worker import (
+from cwl_dask.observe.events import InvocationRecord, RunObserver
+from cwl_dask.observe.logs import InvocationLogs
+from cwl_dask.observe.totals import StepTotals
+from cwl_dask.worker.invocation import (
     STARTED_TOPIC,
     Outcome,
     ToolPackage,

@@ -5,7 +5,7 @@ in ``stage_files(fix_conflicts=True)`` by trying ``name_2``, ``name_3``… from 
 clashing file. A scatter whose N jobs all write ``out.txt`` makes that O(N²): 21 s of the
 driver's time at N = 10000 (profiled). :func:`number_clashing_files` runs the same
 resolution in the same order when the relocation's mapper is built
-(:class:`~cwl_dask.relocation.OutputPathMapper`, cwltool's ``RuntimeContext.path_mapper``),
+(:class:`~cwl_dask.driver.relocation.OutputPathMapper`, cwltool's ``RuntimeContext.path_mapper``),
 remembering per name the first number that may still be free, so ``stage_files`` finds no
 clash left; the resulting names are the ones cwltool would give.
 """

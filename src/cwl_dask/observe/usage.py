@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 from typing import Any
 
-from cwl_dask.events import InvocationRecord
+from cwl_dask.observe.events import InvocationRecord
 
 
 def _iso(epoch: float | None) -> str | None:

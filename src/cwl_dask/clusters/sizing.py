@@ -24,7 +24,7 @@ default RAM.
 
 Everything here is a pure function of the loaded process, the job order and the options:
 nothing runs and nothing is created on disk (placeholder directories bind the inputs, as
-:meth:`cwl_dask.tool.DaskProcessMixin.resource_request` does).
+:meth:`cwl_dask.driver.tool.DaskProcessMixin.resource_request` does).
 """
 
 from __future__ import annotations
@@ -50,7 +50,7 @@ from ruamel.yaml import YAML
 from ruamel.yaml.error import YAMLError
 from schema_salad.ref_resolver import file_uri
 
-from cwl_dask import stepclusters
+from cwl_dask.clusters import stepclusters
 from cwl_dask.errors import InvalidInputError
 
 #: The classes that run as Dask tasks and therefore need a worker that fits them.

@@ -18,9 +18,10 @@ from ruamel.yaml import YAML
 from ruamel.yaml.error import YAMLError
 from schema_salad.exceptions import ValidationException
 
-from cwl_dask import schemas, stepclusters
+from cwl_dask.clusters import stepclusters
+from cwl_dask.documents import schemas
+from cwl_dask.documents.imports import ImportCache
 from cwl_dask.errors import InvalidInputError
-from cwl_dask.imports import ImportCache
 
 _logger = logging.getLogger("cwl_dask")
 

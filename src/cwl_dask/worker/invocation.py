@@ -33,9 +33,10 @@ from cwltool.loghandler import defaultStreamHandler
 from cwltool.process import Process
 from schema_salad.exceptions import ValidationException
 
-from cwl_dask import schemas, stepclusters
-from cwl_dask.secret_files import remove_secret_files
-from cwl_dask.tool_processes import (
+from cwl_dask.clusters import stepclusters
+from cwl_dask.documents import schemas
+from cwl_dask.worker.secret_files import remove_secret_files
+from cwl_dask.worker.tool_processes import (
     attempt_directories,
     cancelled,
     forget_cancelled,
@@ -202,7 +203,7 @@ def run_invocations(
 ) -> list[Outcome]:
     """Several invocations of one tool, one after the other, in one Dask task.
 
-    A batch of short scatter jobs (see :mod:`cwl_dask.batching`); each invocation keeps its
+    A batch of short scatter jobs (see :mod:`cwl_dask.driver.batching`); each invocation keeps its
     own name, log, start event and outcome, as if it had been a task of its own — and its
     own attempt directories, ``<task-key>.<name>.<n>``: the invocations share the task key,
     and attempts of one key empty each other's directories. A batch whose worker is lost is
