@@ -11,6 +11,10 @@ What is ours: loading (``cwl_loader``, as the ZOO runners), the default staging 
 (``cwl_dask/eo/staging``), the choice of their interpreter, and making the result runnable
 without network: the eoap ``string_format.yaml#URI`` type that eoap-cwlwrap ``$import``s
 from GitHub is written inline under its canonical name instead.
+
+The staging tools and process loading live in :mod:`cwl_dask.eo.staging_tools`, the
+wrapped document's ``#main``, URI inputs and job order in :mod:`cwl_dask.eo.wrapped_job`;
+their public names are re-exported here, where callers import them from.
 """
 
 from __future__ import annotations
@@ -20,38 +24,44 @@ import io
 import json
 import os
 from collections.abc import Iterator, Mapping
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
 from ruamel.yaml import YAML
 
+from cwl_dask.eo.staging_tools import (
+    DEFAULT_PYTHON,
+    EOAP_STRING_FORMAT,
+    STAGE_OUT_TARGET,
+    STAGING_ENVIRONMENT,
+    URI_TYPE,
+    default_staging_tool,
+    load_processes,
+    load_staging_document,
+    pick_process,
+    short_id,
+    staging_tool,
+    string_format_types,
+)
+from cwl_dask.eo.wrapped_job import main_process, normalise_uri_value, uri_inputs, wrapped_job
 from cwl_dask.errors import InvalidInputError
 
-EOAP_STRING_FORMAT = "https://raw.githubusercontent.com/eoap/schemas/main/string_format.yaml"
-"""The schema eoap-cwlwrap imports for the ``URI`` type (``<url>#URI``)."""
-
-URI_TYPE = f"{EOAP_STRING_FORMAT}#URI"
-
-STAGE_OUT_TARGET = "stage_out_target"
-"""Input of the default stage-out (and so of the wrapped ``#main``): where results go."""
-
-DEFAULT_PYTHON = "python3"
-
-STAGING_ENVIRONMENT = (
-    "AWS_ACCESS_KEY_ID",
-    "AWS_SECRET_ACCESS_KEY",
-    "AWS_SESSION_TOKEN",
-    "AWS_DEFAULT_REGION",
-    "AWS_REGION",
-    "AWS_ENDPOINT_URL",
-    "AWS_ENDPOINT_URL_S3",
-    "AWS_PROFILE",
-    "AWS_CONFIG_FILE",
-    "AWS_SHARED_CREDENTIALS_FILE",
-)
-"""Host variables ``run --wrap`` passes to tools (cwltool gives tools a bare environment),
-so that the staging tools reach S3 with the user's credentials and endpoint."""
+__all__ = [
+    "DEFAULT_PYTHON",
+    "EOAP_STRING_FORMAT",
+    "STAGE_OUT_TARGET",
+    "STAGING_ENVIRONMENT",
+    "URI_TYPE",
+    "default_staging_tool",
+    "load_staging_document",
+    "main_process",
+    "normalise_uri_value",
+    "string_format_types",
+    "uri_inputs",
+    "wrap_package",
+    "wrapped_job",
+    "write_wrapped",
+]
 
 
 def _quiet_loguru() -> None:
@@ -62,140 +72,10 @@ def _quiet_loguru() -> None:
         logger.disable(name)
 
 
-def _staging_file(name: str) -> str:
-    return (resources.files("cwl_dask.eo") / "staging" / name).read_text(encoding="utf-8")
-
-
 def _yaml() -> YAML:
     yaml = YAML(typ="rt")
     yaml.width = 4096
     return yaml
-
-
-def string_format_types() -> list[dict[str, Any]]:
-    """The bundled eoap ``string_format`` records, with their canonical absolute names."""
-    types = YAML(typ="safe", pure=True).load(_staging_file("string_format.yaml"))
-    for record in types:
-        record["name"] = f"{EOAP_STRING_FORMAT}#{record['name']}"
-    return types
-
-
-def default_staging_tool(name: str, python: str = DEFAULT_PYTHON) -> Any:
-    """cwl-dask's ``stage-in`` or ``stage-out``, its scripts run by ``python``."""
-    path = Path(str(resources.files("cwl_dask.eo") / "staging" / f"{name}.cwl"))
-    (tool,) = load_staging_document(str(path), python=python)
-    return tool
-
-
-def load_staging_document(location: str, python: str | None = None) -> list[Any]:
-    """The processes of a staging document, loaded for eoap-cwlwrap without the network.
-
-    Staging tools ``$import`` eoap's string_format.yaml from GitHub for their ``URI``
-    type. For a local document the import is replaced by the bundled definitions before
-    loading (relative ``$include``s still resolve against the document) and the type is
-    then given its canonical name, the one eoap-cwlwrap recognises. A remote document is
-    loaded as it is. ``python`` replaces a ``python3`` ``baseCommand`` (cwl-dask's tools).
-    """
-    from cwl_loader import load_cwl_from_yaml
-
-    path = location.partition("#")[0]
-    if "://" in path and not path.startswith("file://"):
-        return _load_processes(location)
-    local = Path(path.removeprefix("file://")).resolve()
-    try:
-        raw = YAML(typ="safe", pure=True).load(local.read_text(encoding="utf-8"))
-    except OSError as err:
-        raise InvalidInputError(f"cannot read {path}: {err.strerror}") from err
-    except Exception as err:
-        raise InvalidInputError(f"{path} is not YAML: {err}") from err
-    records = YAML(typ="safe", pure=True).load(_staging_file("string_format.yaml"))
-    raw = _offline_string_format(raw, records)
-    command = raw.get("baseCommand")
-    if python is not None and isinstance(command, list) and command[:1] == [DEFAULT_PYTHON]:
-        command[0] = python
-    uri = local.as_uri()
-    try:
-        loaded = load_cwl_from_yaml(raw, uri=uri, sort=False)
-    except Exception as err:  # cwl_loader raises ValueError, ValidationException, ...
-        raise InvalidInputError(f"cannot load {path}: {err}") from err
-    processes = loaded if isinstance(loaded, list) else [loaded]
-    names = {record["name"] for record in records}
-    for process in processes:
-        for parameter in [*process.inputs, *process.outputs]:
-            parameter.type_ = _canonical_type(parameter.type_, uri, names)
-        for requirement in process.requirements or []:
-            if requirement.class_ == "SchemaDefRequirement":
-                for record in requirement.types:
-                    if isinstance(getattr(record, "name", None), str):
-                        record.name = _canonical_type(record.name, uri, names)
-    return processes
-
-
-def _offline_string_format(node: Any, records: list[dict[str, Any]]) -> Any:
-    """``{$import: <string_format.yaml>}`` → its records; ``<…yaml>#URI`` → ``URI``."""
-    if isinstance(node, dict):
-        return {k: _offline_string_format(v, records) for k, v in node.items()}
-    if isinstance(node, list):
-        expanded: list[Any] = []
-        for value in node:
-            if isinstance(value, dict) and value.get("$import") == EOAP_STRING_FORMAT:
-                expanded.extend(copy.deepcopy(records))
-            else:
-                expanded.append(_offline_string_format(value, records))
-        return expanded
-    if isinstance(node, str) and node.startswith(f"{EOAP_STRING_FORMAT}#"):
-        return node.partition("#")[2]
-    return node
-
-
-def _canonical_type(value: Any, uri: str, names: set[str]) -> Any:
-    """A loaded type with ``<document>#…/URI`` renamed ``<string_format.yaml>#URI``."""
-    if isinstance(value, str):
-        name = value.rpartition("#")[2].rpartition("/")[2]
-        if value.startswith(f"{uri}#") and name in names:
-            return f"{EOAP_STRING_FORMAT}#{name}"
-        return value
-    if isinstance(value, list):
-        return [_canonical_type(v, uri, names) for v in value]
-    if hasattr(value, "items") and not isinstance(value, dict):
-        value.items = _canonical_type(value.items, uri, names)
-    return value
-
-
-def _load_processes(reference: str) -> list[Any]:
-    from cwl_loader import load_cwl_from_location
-
-    location = reference.partition("#")[0]
-    try:
-        loaded = load_cwl_from_location(location, sort=False)
-    except Exception as err:  # cwl_loader raises ValueError, ValidationException, HTTP errors
-        raise InvalidInputError(f"cannot load {location} for wrapping: {err}") from err
-    # Unsorted: cwl_loader's dependency sort follows set order, so the hash seed; the
-    # document's own order makes the wrapped document the same from run to run.
-    return loaded if isinstance(loaded, list) else [loaded]
-
-
-def _short_id(process: Any) -> str:
-    return str(process.id).rpartition("#")[2].rpartition("/")[2]
-
-
-def _pick(processes: list[Any], wanted: str | None, what: str, reference: str) -> Any:
-    if wanted is None:
-        if len(processes) != 1:
-            ids = ", ".join(f"#{_short_id(p)}" for p in processes)
-            raise InvalidInputError(f"{reference} holds several processes ({ids}): name {what}")
-        return processes[0]
-    for process in processes:
-        if _short_id(process) == wanted:
-            return process
-    raise InvalidInputError(f"no process #{wanted} in {reference}")
-
-
-def _user_staging_tool(reference: str) -> tuple[Any, list[Any]]:
-    """A ``--stage-in``/``--stage-out`` document: the tool and every process it brings."""
-    processes = load_staging_document(reference)
-    fragment = reference.partition("#")[2] or None
-    return _pick(processes, fragment, "one with path#id", reference), processes
 
 
 def wrap_package(
@@ -222,23 +102,23 @@ def wrap_package(
 
     _quiet_loguru()
     entry_id = resolve_entry(package, entry).partition("#")[2] or None
-    app = _load_processes(package)
+    app = load_processes(package)
     if entry_id is None and len(app) > 1:
-        ids = {_short_id(p): p for p in app}
+        ids = {short_id(p): p for p in app}
         workflows = [i for i, p in ids.items() if p.class_ == "Workflow"]
         entry_id = "main" if "main" in ids else (workflows[0] if workflows else None)
-    workflow = _pick(app, entry_id, "the entry with --entry", package)
+    workflow = pick_process(app, entry_id, "the entry with --entry", package)
     _check_staged_types(workflow)
-    _rename_main(app, _short_id(workflow))
+    _rename_main(app, short_id(workflow))
     staging = {
-        "directory_stage_in": _staging_tool(stage_in, "stage-in", python),
-        "file_stage_in": _staging_tool(stage_in_file, "stage-in-file", python),
-        "directory_stage_out": _staging_tool(stage_out, "stage-out", python),
-        "file_stage_out": _staging_tool(stage_out_file, "stage-out-file", python),
+        "directory_stage_in": staging_tool(stage_in, "stage-in", python),
+        "file_stage_in": staging_tool(stage_in_file, "stage-in-file", python),
+        "directory_stage_out": staging_tool(stage_out, "stage-out", python),
+        "file_stage_out": staging_tool(stage_out_file, "stage-out-file", python),
     }
-    taken = [_short_id(p) for p in app]
+    taken = [short_id(p) for p in app]
     for _tool, graph in staging.values():
-        taken.extend(_short_id(p) for p in graph)
+        taken.extend(short_id(p) for p in graph)
     clashes = sorted({i for i in taken if taken.count(i) > 1} | ({"main"} & set(taken)))
     if clashes:
         raise InvalidInputError(
@@ -248,12 +128,12 @@ def wrap_package(
     try:
         main = wrap(workflow=workflow, **{kind: tool for kind, (tool, _) in staging.items()})
     except PluginFailureError as err:
-        raise InvalidInputError(f"cannot wrap #{_short_id(workflow)}: {str(err).strip()}") from err
+        raise InvalidInputError(f"cannot wrap #{short_id(workflow)}: {str(err).strip()}") from err
     except (TypeError, ValueError, AttributeError) as err:
         # eoap-cwlwrap 0.32.0 fails this way on, e.g., an optional extra input of a staging
         # tool (is_type_assignable_to(["null", "string"], URI) raises TypeError).
         raise InvalidInputError(
-            f"cannot wrap #{_short_id(workflow)}: eoap-cwlwrap failed ({type(err).__name__}: "
+            f"cannot wrap #{short_id(workflow)}: eoap-cwlwrap failed ({type(err).__name__}: "
             f"{err}); check the staging tools' extra inputs (optional types are not handled)"
         ) from err
     _connect_file_stage_outs(main, staging["file_stage_out"][0])
@@ -261,7 +141,7 @@ def wrap_package(
     used = {str(step.run).rpartition("#")[2] for step in main.steps}
 
     def kept(*kinds: str) -> list[Any]:
-        return [p for k in kinds if _short_id(staging[k][0]) in used for p in staging[k][1]]
+        return [p for k in kinds if short_id(staging[k][0]) in used for p in staging[k][1]]
 
     before, after = (
         kept("directory_stage_in", "file_stage_in"),
@@ -281,28 +161,20 @@ def _connect_file_stage_outs(main: Any, tool: Any) -> None:
     """
     from eoap_cwlwrap.types import is_file_compatible_type
 
-    data = {_short_id(p) for p in tool.inputs if is_file_compatible_type(p.type_)}
+    data = {short_id(p) for p in tool.inputs if is_file_compatible_type(p.type_)}
     lifted: set[str] = set()
     for step in main.steps:
-        if str(step.run).rpartition("#")[2] != _short_id(tool):
+        if str(step.run).rpartition("#")[2] != short_id(tool):
             continue
-        step_id = _short_id(step)
+        step_id = short_id(step)
         served = [
-            _short_id(o) for o in main.outputs if str(o.outputSource).startswith(f"{step_id}/")
+            short_id(o) for o in main.outputs if str(o.outputSource).startswith(f"{step_id}/")
         ]
         for port in step.in_:
-            if _short_id(port) in data and served:
+            if short_id(port) in data and served:
                 lifted.add(str(port.source).rpartition("/")[2].rpartition("#")[2])
                 port.source = f"app/{served[0]}"
-    main.inputs = [p for p in main.inputs if _short_id(p) not in lifted]
-
-
-def _staging_tool(reference: str | None, default: str, python: str) -> tuple[Any, list[Any]]:
-    """A staging tool and every process its document brings (cwl-dask's ``default``)."""
-    if reference:
-        return _user_staging_tool(reference)
-    tool = default_staging_tool(default, python)
-    return tool, [tool]
+    main.inputs = [p for p in main.inputs if short_id(p) not in lifted]
 
 
 def _rename_main(processes: list[Any], entry: str) -> None:
@@ -313,7 +185,7 @@ def _rename_main(processes: list[Any], entry: str) -> None:
     """
     renamed = f"{entry}_clt"
     for process in processes:
-        if _short_id(process) == "main":
+        if short_id(process) == "main":
             process.id = renamed
     for process in processes:
         for step in getattr(process, "steps", None) or []:
@@ -330,14 +202,14 @@ def _check_staged_types(workflow: Any) -> None:
     from eoap_cwlwrap.types import is_file_compatible_type, type_to_string
 
     files = [
-        f"{kind} {_short_id(parameter)} ({type_to_string(parameter.type_)})"
+        f"{kind} {short_id(parameter)} ({type_to_string(parameter.type_)})"
         for kind, parameters in (("input", workflow.inputs), ("output", workflow.outputs))
         for parameter in parameters
         if is_file_compatible_type(parameter.type_) and getattr(parameter, "secondaryFiles", None)
     ]
     if files:
         raise InvalidInputError(
-            f"cannot wrap #{_short_id(workflow)}: staging moves one file per File, and these "
+            f"cannot wrap #{short_id(workflow)}: staging moves one file per File, and these "
             f"have secondaryFiles: {', '.join(files)}; take a Directory (a staged STAC "
             "catalog) instead, as OGC 20-089 asks"
         )
@@ -391,11 +263,6 @@ def _short_secret_names(process: dict[str, Any]) -> None:
             ]
 
 
-def main_process(document: Mapping[str, Any]) -> Any:
-    """The wrapper's ``#main`` of a wrapped document."""
-    return next(p for p in document["$graph"] if str(p.get("id", "")).rpartition("#")[2] == "main")
-
-
 def _without_blank_names(node: Any) -> Any:
     """Drop the random ``_:uuid`` names of anonymous array types: same input, same output."""
     if isinstance(node, dict):
@@ -441,57 +308,3 @@ def write_wrapped(document: Mapping[str, Any], path: str | os.PathLike[str]) -> 
         print(text.getvalue(), end="")
         return
     Path(path).write_text(text.getvalue(), encoding="utf-8")
-
-
-# --------------------------------------------------------------------------- job orders
-
-
-def uri_inputs(document: Mapping[str, Any]) -> set[str]:
-    """Ids of the wrapped ``#main`` inputs whose type involves the ``URI`` record."""
-    found = set()
-    for parameter in main_process(document).get("inputs", []):
-        if URI_TYPE in json.dumps(parameter.get("type")):
-            found.add(str(parameter["id"]).rpartition("#")[2].rpartition("/")[2])
-    return found
-
-
-def normalise_uri_value(value: Any, base_dir: str) -> Any:
-    """A job-order value for a URI input, in the current ``{"value": …}`` form.
-
-    Accepts the record with ``value``, the older ``href`` form, or a bare string; a
-    relative local path is taken relative to the job file (as CWL does for File
-    locations), since the stage-in tool runs in a directory of its own.
-    """
-    if value is None:
-        return None
-    if isinstance(value, list):
-        return [normalise_uri_value(v, base_dir) for v in value]
-    if isinstance(value, Mapping):
-        text = value.get("value", value.get("href"))
-        extra = {k: v for k, v in value.items() if k not in ("value", "href")}
-    else:
-        text, extra = value, {}
-    if not isinstance(text, str) or not text:
-        raise InvalidInputError(f"not a URI (a string, or a record with 'value'): {value!r}")
-    if "://" not in text and not os.path.isabs(text):
-        text = os.path.normpath(os.path.join(base_dir, text))
-    return {**extra, "value": text}
-
-
-def wrapped_job(
-    document: Mapping[str, Any], job: Mapping[str, Any], base_dir: str, outdir: str
-) -> dict[str, Any]:
-    """The job order for a wrapped run: URI inputs normalised, a stage-out target set.
-
-    Without ``stage_out_target`` (when the stage-out is cwl-dask's), results are staged
-    out under ``OUTDIR/staged-out``, the directory the user asked outputs to go to.
-    """
-    result = dict(job)
-    for key in uri_inputs(document) & set(result):
-        result[key] = normalise_uri_value(result[key], base_dir)
-    main_inputs = {
-        str(p["id"]).rpartition("/")[2].rpartition("#")[2] for p in main_process(document)["inputs"]
-    }
-    if STAGE_OUT_TARGET in main_inputs and STAGE_OUT_TARGET not in result:
-        result[STAGE_OUT_TARGET] = os.path.join(os.path.abspath(outdir), "staged-out")
-    return result
