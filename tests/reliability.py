@@ -92,3 +92,18 @@ def wait_gone(pids: set[int] | list[int], timeout: float = 10) -> set[int]:
         time.sleep(0.05)
         left = {pid for pid in left if alive(pid)}
     return left
+
+
+def processes_with_args(*args: str) -> list[int]:
+    """Every process on this machine whose command line ends with ``args``."""
+    wanted = [a.encode() for a in args]
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                argv = Path(f"/proc/{entry}/cmdline").read_bytes().split(b"\0")[:-1]
+            except OSError:
+                continue
+            if argv[-len(wanted) :] == wanted and alive(int(entry)):
+                found.append(int(entry))
+    return found

@@ -55,7 +55,7 @@ def test_an_interrupted_run_kills_everything_and_says_what_finished(
 
     assert run.returncode == code, err
     name = signal.Signals(signum).name
-    assert f"interrupted by {name}: 1 of 2 tool invocations finished (wake); cancelled: nap" in err
+    assert f"interrupted by {name}: 1 of 2 tool invocations finished (wake); killed: nap" in err
     assert "Traceback" not in err
     assert wait_gone(spawned, timeout=2) == set(), "processes of the run outlived it"
     assert not (tmp_path / "out" / "out.txt").exists()
@@ -88,6 +88,6 @@ def test_a_stopped_batch_starts_no_further_invocation(tmp_path: Path) -> None:
     _, err = run.communicate(timeout=60)
 
     assert run.returncode == 143, err
-    assert "cancelled: mark" in err
+    assert "killed: mark" in err
     assert marker.read_text().splitlines() == [line], "a cancelled batch went on"
     assert wait_gone(spawned, timeout=2) == set(), "processes of the run outlived it"

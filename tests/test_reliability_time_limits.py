@@ -62,7 +62,7 @@ def test_timeout_stops_the_run_and_kills_its_tools(tmp_path: Path) -> None:
         pytest.skip("this machine is too loaded: the run timed out before its tool started")
     _, err = run.communicate(timeout=60)
     assert run.returncode == 1, err
-    assert "run timed out after 8 s: 1 of 2 tool invocations finished (wake); cancelled: nap" in err
+    assert "run timed out after 8 s: 1 of 2 tool invocations finished (wake); killed: nap" in err
     assert "Traceback" not in err
     assert wait_gone(pids, timeout=2) == set()
 

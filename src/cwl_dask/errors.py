@@ -53,6 +53,11 @@ class StacError(CwlDaskError):
     exit_code = EXIT_FAILED
 
 
+class SchedulerLost(CwlDaskError):
+    """The connection to the run's Dask scheduler was lost and not regained: the run ended,
+    though none of its tools failed (the message says what finished and how to resume)."""
+
+
 class StepClusterError(StepFailed):
     """The Dask cluster a step asks for itself (``DaskGatewayRequirement``) did not start."""
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import logging
 import threading
 from abc import ABC, abstractmethod
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -121,8 +123,25 @@ class Backend(ABC):
         if self._thread is not None:
             self._thread.join()
         if self._client is not None:
-            self._client.close()
+            with _quiet_if_lost(self._client):
+                self._client.close()
             self._client = None
+
+
+@contextmanager
+def _quiet_if_lost(client: Any) -> Iterator[None]:
+    """Closing a client that lost its scheduler cancels its reconnection attempt, which
+    Dask logs as errors with tracebacks; the run has said in one message what happened."""
+    if getattr(client, "status", "running") == "running":
+        yield
+        return
+    logger = logging.getLogger("distributed.client")
+    level = logger.level
+    logger.setLevel(logging.CRITICAL)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
 
 
 def _declared_shape(client: Any, where: str) -> WorkerShape | None:

@@ -35,9 +35,10 @@ from cwl_dask.driver.outputs import OutputError, OutputPublisher, drop_outputs_u
 from cwl_dask.driver.preflight import check_input_files
 from cwl_dask.driver.relocation import fix_directory_basenames
 from cwl_dask.driver.tool import DaskProcessMixin, DaskRuntimeContext, RemoteJob
-from cwl_dask.errors import CwlDaskError, RunStopped
+from cwl_dask.errors import CwlDaskError, RunStopped, SchedulerLost
 from cwl_dask.observe.events import InvocationRecord, RunObserver
 from cwl_dask.observe.logs import InvocationLogs
+from cwl_dask.observe.stopreport import StopReport, classify, lost_scheduler_message
 from cwl_dask.observe.totals import StepTotals
 from cwl_dask.worker.invocation import (
     STARTED_TOPIC,
@@ -139,6 +140,15 @@ class Dispatcher:
         self._announced_at = 0.0
         #: Submitted tasks by key: the invocations each runs (one, or a batch).
         self._pending: dict[str, list[_Invocation]] = {}
+        self._futures: dict[str, Any] = {}
+        #: Invocations a worker announced, with the order of their announcements.
+        self._started: dict[str, int] = {}
+        #: ``--on-error stop``: the first failure cancels the rest (see :meth:`_halt`).
+        self.on_error = "stop"
+        self.cachedir: str | None = None
+        #: Invocations refused after the halt; cwltool hears of them at the next wait.
+        self._refused: list[_Invocation] = []
+        self.halted = False
         #: Ready invocations waiting to be fused into tasks, per (tool, step, request, cluster).
         self._queued: dict[tuple[Any, ...], list[_Invocation]] = {}
         self._lock = threading.Lock()
@@ -174,6 +184,8 @@ class Dispatcher:
             batch = self._pending.get(key, []) if key is not None else []
         for invocation in batch:  # a batch's invocations start one after the other
             if invocation.job.name == name:
+                with self._lock:
+                    self._started[name] = len(self._started)
                 self.observer.started(invocation.job.name, invocation.job.step)
                 break
 
@@ -238,6 +250,9 @@ class Dispatcher:
             self.failure = self.failure or err
 
     def _submit(self, job: RemoteJob) -> None:
+        if self.halted:  # what cwltool still hands over after a failure stopped the run
+            self._refused.append(_Invocation(job, None, {}))
+            return
         resources = self.backend.fit(job.step, job.resource_request())
         options = self.options
         if job.runtime_context.toplevel:
@@ -293,6 +308,7 @@ class Dispatcher:
         )
         with self._lock:
             self._pending[future.key] = batch
+            self._futures[future.key] = future
         self._finished.add(future)
         for invocation in batch:
             self.submitted += 1
@@ -301,12 +317,16 @@ class Dispatcher:
 
     @property
     def busy(self) -> bool:
-        return bool(self._pending or self._queued or self.failure)
+        return bool(self._pending or self._queued or self._refused or self.failure)
 
     def wait(self) -> None:
         """Block until at least one task finished, and deliver all that did."""
         if self.failure is not None:
             raise self.failure
+        if self._refused:
+            refused, self._refused = self._refused, []
+            self._deliver_unrun(refused)
+            return
         self.flush()
         self._deliver(self._finished.next_batch(block=True))
 
@@ -316,13 +336,21 @@ class Dispatcher:
             self._deliver(self._finished.next_batch(block=False))
 
     def _deliver(self, batch: list[tuple[Any, Any]]) -> None:
+        failed = False
         for future, result in batch:
             with self._lock:
-                invocations = self._pending.pop(future.key)
+                invocations = self._pending.pop(future.key, None)
+                self._futures.pop(future.key, None)
+            if invocations is None:  # cancelled by a halt after a failure
+                continue
             if future.status == "finished":
                 outcomes: list[Outcome] = result if isinstance(result, list) else [result]
             else:
                 error = result[1] if isinstance(result, tuple) else result
+                if _scheduler_lost(error):
+                    with self._lock:
+                        self._pending[future.key] = invocations
+                    raise self._lost()
                 outcomes = [
                     Outcome("permanentFail", message=task_error_message(i.job.step, error))
                     for i in invocations
@@ -339,8 +367,39 @@ class Dispatcher:
                 self._record(job, invocation.resources, outcome)
                 if outcome.status == "temporaryFail" and self._retry(job):
                     continue
+                failed = failed or outcome.status != "success"
                 job.delivered = True
                 job.output_callback(outcome.output or {}, outcome.status)
+        if failed and self.on_error == "stop" and not self.halted:
+            self._halt()
+
+    def _halt(self) -> None:
+        """``--on-error stop``: after a failure, start nothing more and kill what runs.
+
+        cwltool stops handing over jobs after a failure, but the invocations already handed
+        over wait in Dask's queues and would run for nothing. They end as ``permanentFail``
+        for cwltool's bookkeeping (so the workflow completes as failed), but are neither
+        recorded nor reported as failures: they did not fail.
+        """
+        self.halted = True
+        with self._lock:
+            unrun = [i for batch in self._pending.values() for i in batch]
+        unrun += [i for queue in self._queued.values() for i in queue]
+        report = self.cancel_all()
+        if report.killed or report.not_started:
+            _logger.error("stopping after the failure (--on-error stop): %s", report.describe())
+        self._deliver_unrun(unrun)
+
+    def _deliver_unrun(self, invocations: list[_Invocation]) -> None:
+        for invocation in invocations:
+            invocation.job.delivered = True
+            invocation.job.output_callback({}, "permanentFail")
+
+    def _lost(self) -> SchedulerLost:
+        """The run's one message when the scheduler went away (no reconnection happened)."""
+        return SchedulerLost(
+            lost_scheduler_message(self.backend.description, self.stop_report(), self.cachedir)
+        )
 
     def _retry(self, job: RemoteJob) -> bool:
         """``--retry-tool N``: run a temporaryFail invocation again, in a fresh directory."""
@@ -372,41 +431,39 @@ class Dispatcher:
         self.records.append(record)
         self.observer.finished(record, len(self.records), self.submitted)
 
-    def cancel_all(self) -> None:
-        """Cancel every task of the run and kill the tools already running on the workers."""
-        futures = list(self._finished.futures)
+    def cancel_all(self) -> StopReport:
+        """Cancel every task of the run and kill the tools already running on the workers;
+        returns what had finished, what was killed and what never started."""
+        from distributed import as_completed
+
         with self._lock:
+            futures = list(self._futures.values())
             keys = list(self._pending)
         if futures:
             self.client.cancel(futures)
-        if keys:
-            stop_running_tools(self.client, keys)
+        killed = stop_running_tools(self.client, keys) if keys else None
+        report = self.stop_report(killed)
         with self._lock:
             self._pending.clear()
+            self._futures.clear()
         self._queued.clear()
+        # The cancelled futures are not delivered (a halted run goes on to its end).
+        self._finished = as_completed([], with_results=True, raise_errors=False)
         stepclusters.stop_orphans(self.client, self.backend)
+        return report
 
-    def progress(self) -> str:
-        """What had finished and what was still to do, for a stopped run's message."""
-        done = [r.name for r in self.records if r.status == "success"]
-        failed = [r.name for r in self.records if r.status != "success"]
+    def stop_report(self, killed_keys: set[str] | None = None) -> StopReport:
+        """The run's invocations now: finished, failed, started (killed), not started."""
         with self._lock:
-            running = [i.job.name for batch in self._pending.values() for i in batch]
-        running += [i.job.name for queue in self._queued.values() for i in queue]
-        parts = [f"{len(done)} of {self.submitted} tool invocations finished{_names(done)}"]
-        if failed:
-            parts.append(f"failed: {', '.join(failed)}")
-        parts.append(f"cancelled: {_shown(running) if running else 'none'}")
-        return "; ".join(parts)
+            tasks = {k: [i.job.name for i in batch] for k, batch in self._pending.items()}
+            started = dict(self._started)
+        queued = [i.job.name for queue in self._queued.values() for i in queue]
+        return classify(self.records, self.submitted, tasks, queued, started, killed_keys)
 
 
-def _names(names: list[str]) -> str:
-    return f" ({_shown(names)})" if names else ""
-
-
-def _shown(names: list[str], limit: int = 10) -> str:
-    more = f" and {len(names) - limit} more" if len(names) > limit else ""
-    return ", ".join(names[:limit]) + more
+def _scheduler_lost(error: Any) -> bool:
+    """Whether a task's future was cancelled because the client lost its scheduler."""
+    return getattr(error, "reason", None) == "scheduler-connection-lost"
 
 
 def _report_failure(job: RemoteJob, outcome: Outcome) -> None:
@@ -522,6 +579,8 @@ class DaskExecutor(JobExecutor):
                 keep_logs_in=self.logs_dir,
             )
             self.dispatcher.retry_tool = self.retry_tool
+            self.dispatcher.on_error = runtime_context.on_error or "stop"
+            self.dispatcher.cachedir = runtime_context.cachedir or None
             runtime_context.dispatcher = self.dispatcher
             self.observer.connected(client)
             self.dispatcher.subscribe()
@@ -539,12 +598,11 @@ class DaskExecutor(JobExecutor):
             raise
         except RunStopped as err:
             if self.dispatcher is not None:
-                err.progress = self.dispatcher.progress()
-                self.dispatcher.cancel_all()
+                err.progress = self.dispatcher.cancel_all().describe()
             raise
         except CwlDaskError as err:
             self.error = err
-            if self.dispatcher is not None:
+            if self.dispatcher is not None and not isinstance(err, SchedulerLost):
                 self.dispatcher.cancel_all()
             raise
         except BaseException:

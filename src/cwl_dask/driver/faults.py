@@ -37,11 +37,50 @@ def task_error_message(step: str, error: BaseException | Any) -> str:
     return f"the Dask task failed: {error!r}"
 
 
-def stop_running_tools(client: Any, keys: Sequence[str]) -> None:
-    """Kill, on every worker, the tools of the tasks ``keys`` (best effort)."""
+def stop_running_tools(client: Any, keys: Sequence[str], settle: float = 2.0) -> set[str] | None:
+    """Kill, on every worker, the tools of the tasks ``keys`` (best effort).
+
+    Called after ``Client.cancel``, whose message travels to the scheduler on the client's
+    batched stream while ``Client.run`` takes another connection: until the scheduler has
+    released the tasks it may still send one to a worker after the kill. So this waits (up
+    to ``settle`` s) until the scheduler holds none of them waiting for a worker; the workers
+    then mark them cancelled, and a task already sent to a worker starts no tool.
+    Returns the keys of the tasks whose tools were running (and were killed), None if the
+    workers could not be asked.
+    """
     from cwl_dask.worker.tool_processes import kill_tools
 
+    _wait_released(client, keys, settle)
     try:
-        client.run(kill_tools, list(keys), on_error="return")
+        replies = client.run(kill_tools, list(keys), on_error="return")
     except Exception as err:  # a dead or unreachable worker must not stop the cleanup
         _logger.debug("could not reach every worker to stop its tools: %s", err)
+        return None
+    killed: set[str] = set()
+    for reply in replies.values():
+        if isinstance(reply, list):  # else the worker's error, returned by on_error
+            killed.update(reply)
+    return killed
+
+
+def _wait_released(client: Any, keys: Sequence[str], timeout: float) -> None:
+    """Until the scheduler will send none of ``keys`` to a worker (best effort)."""
+    import time
+
+    def unreleased(dask_scheduler: Any, keys: list[str]) -> int:
+        # Defined here, so it travels by value: a scheduler need not have cwl-dask installed.
+        tasks = dask_scheduler.tasks
+        waiting = ("waiting", "queued", "no-worker")
+        return sum(1 for key in keys if key in tasks and tasks[key].state in waiting)
+
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            if not client.run_on_scheduler(unreleased, keys=list(keys)):
+                return
+        except Exception as err:  # a scheduler that refuses pickled functions, or gone
+            _logger.debug("cannot ask the scheduler whether it released the tasks: %r", err)
+            return
+        if time.monotonic() > deadline:
+            return
+        time.sleep(0.05)

@@ -87,6 +87,8 @@ class RunReport(RunObserver):
         self.finish()
 
     def _measure_cluster(self) -> None:
+        if getattr(self._client, "status", None) != "running":
+            return  # the scheduler was lost: asking it would wait for a reconnection
         try:
             workers = self._client.scheduler_info(n_workers=-1)["workers"].values()
         except Exception:

@@ -193,7 +193,10 @@ def run_invocation(
     when the worker runs on another machine.
     """
     key = _task_key()
-    return _invoke(_tool_for(package), job_order, name, options, log_path, key, key)
+    try:
+        return _invoke(_tool_for(package), job_order, name, options, log_path, key, key)
+    finally:
+        forget_cancelled(key)
 
 
 def run_invocations(
@@ -215,10 +218,6 @@ def run_invocations(
     outcomes: list[Outcome] = []
     try:
         for job_order, name, log_path in invocations:
-            if cancelled(key):  # the run was stopped: start no further tool
-                stopped = Outcome("permanentFail", message="cancelled", log_path=log_path)
-                outcomes.append(stopped)
-                continue
             outcomes.append(_invoke(tool, job_order, name, options, log_path, key, f"{key}.{name}"))
     finally:
         forget_cancelled(key)
@@ -235,7 +234,13 @@ def _invoke(
     attempt_key: str,
 ) -> Outcome:
     """One invocation in the task ``task_key`` (which cancelling kills), in directories
-    unique to ``attempt_key`` and to this attempt."""
+    unique to ``attempt_key`` and to this attempt.
+
+    A task the driver cancelled (:func:`~cwl_dask.worker.tool_processes.kill_tools`) starts nothing:
+    Dask may still start a queued task whose cancellation has not reached this worker yet.
+    """
+    if cancelled(task_key):
+        return Outcome("permanentFail", message="cancelled", log_path=log_path)
     step_cluster = options.get(stepclusters.OPTION)
     runtime = RuntimeContext({**options, **attempt_directories(options, attempt_key)})
     runtime.name = name

@@ -23,10 +23,12 @@ import shutil
 import signal
 import subprocess
 import threading
+from collections import OrderedDict
 from collections.abc import Callable, Iterable, MutableMapping
 from typing import Any
 
 from cwltool.context import RuntimeContext
+from cwltool.errors import WorkflowException
 from cwltool.job import JobBase
 
 _logger = logging.getLogger("cwl_dask")
@@ -43,8 +45,11 @@ _current = threading.local()
 #: Guard processes that run now, by task key.
 _running: dict[str, set[subprocess.Popen[str]]] = {}
 _running_lock = threading.Lock()
-#: Tasks the driver cancelled: a batch of invocations stops before its next one.
-_cancelled: set[str] = set()
+#: Tasks the driver cancelled, oldest first: none of their invocations starts a tool any more.
+#: Bounded, since a long-lived worker serves many runs and a cancelled task that never
+#: started here is never forgotten otherwise.
+_cancelled: OrderedDict[str, None] = OrderedDict()
+CANCELLED_KEPT = 100_000
 
 
 def set_current_task(key: str | None) -> None:
@@ -71,6 +76,8 @@ class GuardedJobMixin(JobBase):
             super()._execute(runtime, env, runtimeContext, monitor_function)
             return
         key = _current_task()
+        if cancelled(key):
+            raise WorkflowException("cancelled: the run was stopped before this tool started")
         guard = ["/bin/sh", GUARD, str(os.getpid()), key, "--"]
         started: list[subprocess.Popen[str]] = []
 
@@ -78,6 +85,10 @@ class GuardedJobMixin(JobBase):
             started.append(process)
             with _running_lock:
                 _running.setdefault(key, set()).add(process)
+                stopped = key in _cancelled
+            if stopped:  # kill_tools ran between the check above and this registration
+                with contextlib.suppress(OSError):
+                    process.send_signal(signal.SIGTERM)
             if monitor_function is not None:
                 monitor_function(process)
 
@@ -114,20 +125,28 @@ def guarded(runner: type[JobBase]) -> type[JobBase]:
     return cls
 
 
-def kill_tools(keys: Iterable[str]) -> int:
-    """Stop the tools of these tasks in this worker process; returns how many were signalled.
+def kill_tools(keys: Iterable[str]) -> list[str]:
+    """Stop the tools of these tasks in this worker process; returns the keys signalled.
 
     Called on every worker through ``Client.run`` when a run is cancelled: Dask cannot stop a
     running task, but the task ends soon once its tool is gone. The guard kills the whole tree.
+    The tasks are also marked cancelled, so that none of them starts a tool later: Dask's
+    cancellation reaches the worker on another connection, after this call may have freed
+    the cores that a queued task of the run was waiting for.
     """
     wanted = set(keys)
     with _running_lock:
-        _cancelled.update(wanted)
-        processes = [p for key, procs in _running.items() if key in wanted for p in procs]
-    for process in processes:
-        with contextlib.suppress(OSError):
-            process.send_signal(signal.SIGTERM)
-    return len(processes)
+        for key in wanted:
+            _cancelled[key] = None
+            _cancelled.move_to_end(key)
+        while len(_cancelled) > CANCELLED_KEPT:
+            _cancelled.popitem(last=False)
+        running = {key: list(procs) for key, procs in _running.items() if key in wanted}
+    for processes in running.values():
+        for process in processes:
+            with contextlib.suppress(OSError):
+                process.send_signal(signal.SIGTERM)
+    return sorted(running)
 
 
 def cancelled(key: str) -> bool:
@@ -138,7 +157,7 @@ def cancelled(key: str) -> bool:
 
 def forget_cancelled(key: str) -> None:
     with _running_lock:
-        _cancelled.discard(key)
+        _cancelled.pop(key, None)
 
 
 def attempt_directories(options: dict[str, Any], key: str) -> dict[str, str]:

@@ -1,6 +1,9 @@
 cwlVersion: v1.2
 class: Workflow
-doc: Two independent branches; `bad` fails with exit code `code`, `good` writes good.txt.
+doc: |
+  Two independent branches; `bad` fails with exit code `code` (its element `two`, after 3 s:
+  by then `good` has finished, as a failure under --on-error stop kills what still runs),
+  `good` writes good.txt.
 requirements:
   ScatterFeatureRequirement: {}
 inputs:
@@ -26,7 +29,7 @@ steps:
     run:
       class: CommandLineTool
       baseCommand: [sh, -c]
-      arguments: ['echo "$1" > "$1.txt"; if [ "$1" = two ]; then echo "no luck with $1" >&2; exit $(inputs.code); fi', sh, $(inputs.word)]
+      arguments: ['echo "$1" > "$1.txt"; if [ "$1" = two ]; then sleep 3; echo "no luck with $1" >&2; exit $(inputs.code); fi', sh, $(inputs.word)]
       inputs:
         code: int
         word: string

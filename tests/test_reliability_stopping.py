@@ -1,0 +1,280 @@
+"""Stopping a run with invocations still queued: nothing starts after the stop, nothing is left.
+
+A 6-wide scatter of 40 s ``sleep`` tools, one core each, on workers with 2 cores: 2 run and 4
+wait for a core. Whatever stops the run (SIGINT, SIGTERM, ``--timeout``, a failure under
+``--on-error stop``), on the local cluster or on a real ``dask scheduler`` and ``dask worker``,
+the waiting ones never start — not even on the cores the killed ones free — the running ones
+are killed on the worker, and the driver exits within seconds with the README's exit code.
+Each tool creates a file named after its pid in ``started/`` and runs ``sleep SECS TAG``
+with a tag unique to the test, so the test counts the tools that started and looks for any
+left on this machine. A scheduler killed mid-run ends the run with one message instead of a
+tool failure per invocation.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from conftest import DATA, eventually
+from reliability import alive, processes_with_args, start_run, wait_gone
+
+WORKFLOW = DATA / "stop-scatter.cwl"
+#: Loose bound on the seconds from the stop to the driver's exit (measured: ~1 s).
+STOPS_WITHIN = 10
+
+
+class Scatter:
+    """One run of stop-scatter.cwl: its job file, its ``started/`` directory and its tag."""
+
+    def __init__(self, tmp_path: Path, secs: list[int]) -> None:
+        self.started_dir = tmp_path / "started"
+        self.started_dir.mkdir()
+        self.tag = f"0.000{random.randrange(100000, 999999)}"  # adds a microsecond to sleep
+        self.job = tmp_path / "job.json"
+        self.job.write_text(
+            json.dumps({"started": str(self.started_dir), "tag": self.tag, "secs": secs})
+        )
+
+    def started(self) -> int:
+        return len(list(self.started_dir.iterdir()))
+
+    def wait_started(self, count: int, run: subprocess.Popen[str], timeout: float = 90) -> None:
+        reached = eventually(lambda: self.started() >= count or run.poll() is not None, timeout)
+        if run.poll() is not None:
+            _, err = run.communicate()
+            raise AssertionError(f"the run ended ({run.returncode}) too early:\n{err}")
+        assert reached, f"{count} tools did not start in {timeout} s"
+
+    def tools_left(self) -> list[int]:
+        """The run's tool processes (guard, shell, sleep) alive anywhere on this machine."""
+        return processes_with_args(self.tag)
+
+
+def _finish(run: subprocess.Popen[str], since: float) -> tuple[str, float]:
+    _, err = run.communicate(timeout=60)
+    return err, time.monotonic() - since
+
+
+def _assert_stopped_cleanly(scatter: Scatter, err: str, started: int) -> None:
+    assert "Traceback" not in err
+    assert scatter.started() == started, "an invocation started after the stop"
+    assert eventually(lambda: not scatter.tools_left(), timeout=3), "a tool outlived the run"
+    time.sleep(1)  # a queued task that slipped through would start now
+    assert scatter.started() == started, "an invocation started after the run ended"
+
+
+# --------------------------------------------------------------------------- real cluster
+def _dask(*args: str, cwd: Path) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "dask", *args],
+        cwd=cwd,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+
+
+def _stop(process: subprocess.Popen[bytes]) -> None:
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+class RealCluster:
+    """A ``dask scheduler`` and one ``dask worker`` (2 cores) as processes, stopped by pid."""
+
+    def __init__(self, where: Path) -> None:
+        where.mkdir(parents=True, exist_ok=True)
+        info = where / "scheduler.json"
+        self.scheduler = _dask(
+            "scheduler", "--port", "0", "--no-dashboard", "--scheduler-file", str(info), cwd=where
+        )
+        self.worker: subprocess.Popen[bytes] | None = None
+        try:
+            assert eventually(info.exists, timeout=60), "the scheduler did not start"
+            self.address = json.loads(info.read_text())["address"]
+            self.worker = _dask(
+                "worker", self.address, "--nthreads", "4", "--resources", "cores=2,ram=4096",
+                "--no-dashboard", "--name", "stop-test", cwd=where,
+            )  # fmt: skip
+            assert eventually(self._has_worker, timeout=60), "the worker did not connect"
+        except BaseException:
+            self.close()
+            raise
+
+    def _has_worker(self) -> bool:
+        from distributed import Client
+
+        with Client(self.address, timeout=10) as client:
+            return bool(client.scheduler_info()["workers"])
+
+    def close(self) -> None:
+        if self.worker is not None:
+            _stop(self.worker)
+        _stop(self.scheduler)
+
+
+@pytest.fixture(scope="module")
+def real_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RealCluster]:
+    cluster = RealCluster(tmp_path_factory.mktemp("real-cluster"))
+    yield cluster
+    cluster.close()
+
+
+@pytest.fixture
+def own_cluster(tmp_path: Path) -> Iterator[RealCluster]:
+    """A cluster for one test alone (it may kill the scheduler)."""
+    cluster = RealCluster(tmp_path / "cluster")
+    yield cluster
+    cluster.close()
+
+
+# --------------------------------------------------------------------------- signals
+@pytest.mark.parametrize(
+    ("signum", "code", "options", "terminal"),
+    [
+        (signal.SIGINT, 130, [], True),  # Ctrl-C: the whole process group
+        (signal.SIGTERM, 143, [], False),
+        (signal.SIGTERM, 143, ["--worker-processes"], False),
+    ],
+    ids=["ctrl-c-in-process-worker", "sigterm-in-process-worker", "sigterm-worker-processes"],
+)
+def test_a_signal_starts_no_queued_invocation_and_kills_the_running_ones_on_the_local_cluster(
+    tmp_path: Path, signum: int, code: int, options: list[str], terminal: bool
+) -> None:
+    scatter = Scatter(tmp_path, [40] * 6)
+    run = start_run(
+        "--no-container", "--cores", "2", *options, "--outdir", tmp_path / "out",
+        WORKFLOW, scatter.job, cwd=tmp_path, new_session=terminal,
+    )  # fmt: skip
+    scatter.wait_started(2, run)
+    spawned = set(scatter.tools_left())
+
+    since = time.monotonic()
+    (os.killpg if terminal else os.kill)(run.pid, signum)
+    err, took = _finish(run, since)
+
+    assert run.returncode == code, err
+    assert took < STOPS_WITHIN, f"the driver took {took:.1f} s to stop"
+    name = signal.Signals(signum).name
+    assert f"interrupted by {name}: 0 of 6 tool invocations finished; killed: " in err
+    assert err.count("never started: ") == 1 and err.count("work") >= 6
+    _assert_stopped_cleanly(scatter, err, started=2)
+    assert wait_gone(spawned, timeout=1) == set()
+
+
+def test_a_signal_starts_no_queued_invocation_and_kills_the_running_ones_on_a_real_scheduler(
+    tmp_path: Path, real_cluster: RealCluster
+) -> None:
+    scatter = Scatter(tmp_path, [40] * 6)
+    run = start_run(
+        "--no-container", "--scheduler", real_cluster.address, "--outdir", tmp_path / "out",
+        WORKFLOW, scatter.job, cwd=tmp_path,
+    )  # fmt: skip
+    scatter.wait_started(2, run)
+
+    since = time.monotonic()
+    os.kill(run.pid, signal.SIGTERM)
+    err, took = _finish(run, since)
+
+    assert run.returncode == 143, err
+    assert took < STOPS_WITHIN, f"the driver took {took:.1f} s to stop"
+    assert "interrupted by SIGTERM: 0 of 6 tool invocations finished; killed: " in err
+    _assert_stopped_cleanly(scatter, err, started=2)
+    assert real_cluster.worker is not None and alive(real_cluster.worker.pid)
+
+
+# --------------------------------------------------------------------------- --timeout
+@pytest.mark.parametrize("backend", ["local", "scheduler"])
+def test_a_timeout_starts_no_queued_invocation_and_kills_the_running_ones(
+    tmp_path: Path, request: pytest.FixtureRequest, backend: str
+) -> None:
+    options = ["--cores", "2"]
+    if backend == "scheduler":
+        options = ["--scheduler", request.getfixturevalue("real_cluster").address]
+    scatter = Scatter(tmp_path, [40] * 6)
+    since = time.monotonic()
+    run = start_run(
+        "--no-container", "--timeout", "8", *options, "--outdir", tmp_path / "out",
+        WORKFLOW, scatter.job, cwd=tmp_path,
+    )  # fmt: skip
+    err, took = _finish(run, since)
+
+    assert run.returncode == 1, err
+    assert "run timed out after 8 s: " in err
+    if scatter.started() < 2:
+        pytest.skip("this machine is too loaded: the run timed out before its tools started")
+    assert took < 8 + STOPS_WITHIN, f"the run took {took:.1f} s"
+    assert "0 of 6 tool invocations finished; killed: " in err
+    _assert_stopped_cleanly(scatter, err, started=2)
+
+
+# --------------------------------------------------------------------------- --on-error stop
+@pytest.mark.parametrize("backend", ["local", "scheduler"])
+def test_a_failure_under_on_error_stop_starts_no_queued_invocation_and_kills_the_running_ones(
+    tmp_path: Path, request: pytest.FixtureRequest, backend: str
+) -> None:
+    options = ["--cores", "2"]
+    if backend == "scheduler":
+        options = ["--scheduler", request.getfixturevalue("real_cluster").address]
+    # The first element fails after 1 s; the core it frees may start one more before the
+    # driver hears of the failure, never more.
+    scatter = Scatter(tmp_path, [-1, 40, 40, 40, 40, 40])
+    since = time.monotonic()
+    run = start_run(
+        "--no-container", *options, "--outdir", tmp_path / "out",
+        WORKFLOW, scatter.job, cwd=tmp_path,
+    )  # fmt: skip
+    err, took = _finish(run, since)
+
+    assert run.returncode == 1, err
+    assert took < 40, f"the run took {took:.1f} s: the 40 s tools were not killed"
+    assert err.count("ERROR step 'work' failed") == 1, err
+    assert "stopping after the failure (--on-error stop): 0 of 6 tool invocations finished; " in err
+    assert "failed: work; killed: " in err and "never started: " in err
+    started = scatter.started()
+    assert started in (2, 3)
+    _assert_stopped_cleanly(scatter, err, started=started)
+
+
+# --------------------------------------------------------------------------- lost scheduler
+def test_a_lost_scheduler_is_one_message_saying_what_finished_and_how_to_resume(
+    tmp_path: Path, own_cluster: RealCluster
+) -> None:
+    scatter = Scatter(tmp_path, [1] * 40)
+    run = start_run(
+        "--no-container", "--scheduler", own_cluster.address, "--outdir", tmp_path / "out",
+        WORKFLOW, scatter.job, cwd=tmp_path,
+    )  # fmt: skip
+    scatter.wait_started(4, run)  # the first two have finished, the next two run
+
+    since = time.monotonic()
+    own_cluster.scheduler.kill()
+    err, took = _finish(run, since)
+
+    assert run.returncode == 1, err
+    assert took < STOPS_WITHIN, f"the driver took {took:.1f} s to stop"
+    assert (
+        f"lost the connection to the Dask scheduler of the cluster at {own_cluster.address}: "
+        in err
+    )
+    assert " of 40 tool invocations finished (" in err
+    assert "running when it was lost: " in err and "never started: " in err
+    assert "--cachedir DIR" in err
+    assert "step 'work' failed" not in err
+    assert "Traceback" not in err and "CancelledError" not in err
+    assert "distributed.client" not in err
