@@ -55,3 +55,16 @@ def misplaced_options(workflow: str, job_args: list[str]) -> str | None:
         "cwl-dask's own options go before the workflow"
     )
     return "\n".join(lines)
+
+
+def unknown_option(given: str) -> str:
+    """The message for an unknown ``--option`` before the workflow, naming the one meant.
+
+    ``run`` passes unknown options through (they may be inputs after the workflow), so
+    one before the workflow would be taken for the workflow and reach cwltool's parser,
+    whose usage names cwltool's options, not cwl-dask's.
+    """
+    name = given.split("=", 1)[0]
+    close = difflib.get_close_matches(name, _run_options(), n=1, cutoff=0.6)
+    meant = f"; did you mean {close[0]}?" if close else ""
+    return f"no such option: {name}{meant} (see cwl-dask run --help)"

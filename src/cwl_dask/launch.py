@@ -60,6 +60,7 @@ class RunRequest:
     quiet: bool = False
     debug: bool = False
     container: ContainerEngine = "docker"
+    container_detected: bool = False  # no engine was named: ``container`` was detected
     relax_path_checks: bool = False
     logs_dir: str | None = None  # per-invocation logs; default: <outdir>/.cwl-dask/logs
     observer: RunObserver | None = None
@@ -206,6 +207,7 @@ def _run(request: RunRequest, stdout: IO[str]) -> RunResult:
             return result
         runtime_context = DaskRuntimeContext(vars(args))
         runtime_context.path_mapper = OutputPathMapper
+        runtime_context.container_detected = request.container_detected
         loading_context = LoadingContext(vars(args))
         loading_context.construct_tool_object = make_tool
         imports = request.imports or ImportCache.configured()
