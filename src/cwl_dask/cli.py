@@ -135,7 +135,7 @@ def _imports(import_cache: str | None, offline: bool) -> Any:
     epilog="""Examples:
 
 \b
-  cwl-dask run cwl-samples/eo-ndvi/app-package.cwl cwl-samples/eo-ndvi/params.yml
+  cwl-dask run --outdir out cwl-samples/eo-ndvi/app-package.cwl cwl-samples/eo-ndvi/params.yml
   cwl-dask run --report report.html --usage-report usage.json pkg.cwl#main job.yml
   cwl-dask plan cwl-samples/eo-ndvi/app-package.cwl cwl-samples/eo-ndvi/params.yml
   cwl-dask graph cwl-samples/eo-ndvi/app-package.cwl -o wf.svg
@@ -163,7 +163,7 @@ def cli() -> None:
     epilog="""Examples:
 
 \b
-  cwl-dask run cwl-samples/eo-ndvi/app-package.cwl cwl-samples/eo-ndvi/params.yml
+  cwl-dask run --outdir out cwl-samples/eo-ndvi/app-package.cwl cwl-samples/eo-ndvi/params.yml
   cwl-dask run --outdir out cwl-samples/hello/hello.cwl --message "Hi"
   cwl-dask run --scheduler tcp://10.0.0.5:8786 --workdir /shared/runs pkg.cwl#main job.yml
   cwl-dask run --gateway https://gateway.example.org --worker-cores 4 --worker-memory 16GiB \
@@ -183,9 +183,10 @@ def cli() -> None:
     "Default: a temporary directory, removed on success and kept on failure.",
 )
 @click.option(
-    "--overwrite",
-    is_flag=True,
-    help="Replace entries of --outdir that have an output's name (default: exit 2).",
+    "--overwrite/--no-overwrite",
+    default=True,
+    help="Replace entries of --outdir that have an output's name, as cwltool does "
+    "(default); or refuse an --outdir that has entries, before anything runs (exit 2).",
 )
 @click.option(
     "--on-error",

@@ -70,7 +70,7 @@ class RunRequest:
     on_error: str = "stop"  # cwltool's --on-error: stop, or continue independent branches
     retry_tool: int = 0  # resubmissions of an invocation that ends in temporaryFail
     cachedir: str | None = None  # cwltool's --cachedir: unchanged invocations are not re-run
-    overwrite: bool = False  # replace entries of --outdir that have an output's name
+    overwrite: bool = True  # replace entries of --outdir that have an output's name
     preserve_environment: list[str] = field(default_factory=list)  # host variables tools see
     imports: ImportCache | None = None  # remote $import/run: documents; default: configured
 
