@@ -18,6 +18,7 @@ from typing import Any
 
 import click
 
+from cwl_dask.arguments import memory_option as _memory
 from cwl_dask.errors import EXIT_FAILED, CwlDaskError, RunStopped
 
 _logger = logging.getLogger("cwl_dask")
@@ -72,27 +73,6 @@ def _guarded(debug: bool, action: Callable[[], int]) -> int:
             raise
         _say(f"cwl-dask: internal error: {type(err).__name__}: {err} (see --debug)")
         return EXIT_FAILED
-
-
-def _memory(_ctx: click.Context, param: click.Parameter, value: str | None) -> float | None:
-    """A memory option in MiB: a plain number is MiB (as CWL's ramMin); ``8GiB``/``512MB``
-    work too. A click callback, so that a bad value is reported with the option's name."""
-    if value is None:
-        return None
-    try:
-        mib = float(value)
-    except ValueError:
-        from dask.utils import parse_bytes
-
-        try:
-            mib = parse_bytes(value) / 2**20
-        except ValueError:
-            raise click.BadParameter(
-                f"{value!r} is no memory size (MiB, or e.g. 8GiB, 512MB)", param=param
-            ) from None
-    if not mib > 0:
-        raise click.BadParameter(f"{value!r}: must be more than 0", param=param)
-    return mib
 
 
 def _plan_cluster(
