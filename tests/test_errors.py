@@ -139,8 +139,7 @@ def test_wrong_input_type_names_the_input(cwl_dask, tmp_path: Path) -> None:
     job.write_text(f"n: abc\nsrc: {{class: File, path: {tool}}}\n")
     result = cwl_dask("run", "--no-container", tool, job)
     assert result.code == 2
-    assert "the 'n' field is not valid" in result.stderr
-    assert "is not int" in result.stderr
+    assert "job.yml:1: input 'n' must be int, not 'abc'" in result.stderr
     assert "Traceback" not in result.stderr
 
 

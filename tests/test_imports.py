@@ -124,6 +124,21 @@ def test_fetch_imports_lists_what_it_fetched_then_what_is_cached(
     assert loaded.code == 0, loaded.stderr
 
 
+def test_fetch_imports_without_network_prints_one_failed_line_per_url(
+    cwl_dask, server: Server, package: Path, tmp_path: Path
+) -> None:
+    server.stop()  # the package's URLs now refuse connections
+    result = cwl_dask("fetch-imports", "--import-cache", tmp_path / "cache", package)
+    assert result.code == 1
+    assert result.stdout.splitlines() and all(
+        line.startswith(f"failed {server.base}/") for line in result.stdout.splitlines()
+    )
+    assert f"cannot fetch {server.base}/doc.txt: [Errno 111] Connection refused" in result.stderr
+    assert "Validation error" not in result.stderr
+    assert "Could not load extension schema" not in result.stderr
+    assert "Traceback" not in result.stderr
+
+
 @pytest.mark.parametrize("command", ["validate", "plan"])
 def test_validate_and_plan_offline_name_a_missing_url(
     cwl_dask, server: Server, package: Path, tmp_path: Path, command: str

@@ -1,4 +1,4 @@
-"""Outputs reach --outdir complete, never replace a file silently, and are never lost."""
+"""Outputs reach --outdir complete, replace same-named entries as cwltool does, are never lost."""
 
 from __future__ import annotations
 
@@ -29,22 +29,46 @@ def test_success_leaves_only_the_outputs_in_outdir(cwl_dask, tmp_path: Path) -> 
     assert result.output()["hello"]["path"] == str(out / "hello.txt")
 
 
-def test_existing_file_in_outdir_is_not_overwritten_and_is_named(cwl_dask, tmp_path: Path) -> None:
+def test_an_existing_output_is_replaced_as_cwltool_does(cwl_dask, tmp_path: Path) -> None:
     out = tmp_path / "out"
     out.mkdir()
-    (out / "hello.txt").write_text("precious\n")
+    (out / "hello.txt").write_text("old\n")
+    (out / "unrelated.txt").write_text("kept\n")
     result = cwl_dask("run", "--no-container", "--outdir", out, *HELLO)
+    assert result.code == 0, result.stderr
+    assert (out / "hello.txt").read_text() == "Hello from cwl-dask\n"
+    assert f"replaced {out / 'hello.txt'}" in result.stderr
+    assert outputs_in(out) == ["hello.txt", "unrelated.txt"]  # no staging directory left
+
+
+def test_the_same_run_repeated_into_the_same_outdir_succeeds(cwl_dask, tmp_path: Path) -> None:
+    out, work = tmp_path / "out", tmp_path / "work"
+    first = cwl_dask("run", "--no-container", "--workdir", work, "--outdir", out, *HELLO)
+    again = cwl_dask("run", "--no-container", "--workdir", work, "--outdir", out, *HELLO)
+    assert (first.code, again.code) == (0, 0), again.stderr
+    assert outputs_in(out) == ["hello.txt"]
+    assert list(work.iterdir()) == []  # no intermediate directory kept
+
+
+def test_no_overwrite_refuses_an_outdir_with_entries_before_anything_runs(
+    cwl_dask, tmp_path: Path
+) -> None:
+    out, work = tmp_path / "out", tmp_path / "work"
+    out.mkdir()
+    (out / "hello.txt").write_text("precious\n")
+    result = cwl_dask(
+        "run", "--no-container", "--no-overwrite", "--workdir", work, "--outdir", out, *HELLO
+    )
     assert result.code == 2
-    assert f"--outdir already has {out / 'hello.txt'}" in result.stderr
+    assert f"--no-overwrite: --outdir {out} already has hello.txt; nothing ran" in result.stderr
     assert (out / "hello.txt").read_text() == "precious\n"
-    assert result.stdout == ""
-    [staging] = [p for p in out.iterdir() if p.name.startswith(".cwl-dask-outputs-")]
-    assert f"the new outputs are kept in {staging}" in result.stderr
-    assert (staging / "hello.txt").read_text() == "Hello from cwl-dask\n"
+    assert sorted(p.name for p in out.iterdir()) == ["hello.txt"]  # nothing left behind
+    assert not work.exists()  # refused before the run directory was made
+    assert "started" not in result.stderr and result.stdout == ""
     assert "Traceback" not in result.stderr
 
 
-def test_overwrite_replaces_an_existing_output(cwl_dask, tmp_path: Path) -> None:
+def test_overwrite_is_still_accepted(cwl_dask, tmp_path: Path) -> None:
     out = tmp_path / "out"
     out.mkdir()
     (out / "hello.txt").write_text("old\n")

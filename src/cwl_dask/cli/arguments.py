@@ -1,4 +1,4 @@
-"""Say what is wrong with arguments given after the workflow.
+"""Say what is wrong with the command line: options misplaced, mistyped, or out of range.
 
 As with cwltool, everything after the workflow is the job: a job file and ``--INPUT VALUE``
 pairs. A misspelt cwl-dask option there (``--outdri x``) is taken for an input, and
@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import difflib
 import logging
+
+import click
 
 _logger = logging.getLogger("cwl_dask")
 
@@ -55,3 +57,37 @@ def misplaced_options(workflow: str, job_args: list[str]) -> str | None:
         "cwl-dask's own options go before the workflow"
     )
     return "\n".join(lines)
+
+
+def unknown_option(given: str) -> str:
+    """The message for an unknown ``--option`` before the workflow, naming the one meant.
+
+    ``run`` passes unknown options through (they may be inputs after the workflow), so
+    one before the workflow would be taken for the workflow and reach cwltool's parser,
+    whose usage names cwltool's options, not cwl-dask's.
+    """
+    name = given.split("=", 1)[0]
+    close = difflib.get_close_matches(name, _run_options(), n=1, cutoff=0.6)
+    meant = f"; did you mean {close[0]}?" if close else ""
+    return f"no such option: {name}{meant} (see cwl-dask run --help)"
+
+
+def memory_option(_ctx: click.Context, param: click.Parameter, value: str | None) -> float | None:
+    """A memory option in MiB: a plain number is MiB (as CWL's ramMin); ``8GiB``/``512MB``
+    work too. A click callback, so that a bad value is reported with the option's name."""
+    if value is None:
+        return None
+    try:
+        mib = float(value)
+    except ValueError:
+        from dask.utils import parse_bytes
+
+        try:
+            mib = parse_bytes(value) / 2**20
+        except ValueError:
+            raise click.BadParameter(
+                f"{value!r} is no memory size (MiB, or e.g. 8GiB, 512MB)", param=param
+            ) from None
+    if not mib > 0:
+        raise click.BadParameter(f"{value!r}: must be more than 0", param=param)
+    return mib

@@ -18,6 +18,7 @@ from typing import Any
 
 import click
 
+from cwl_dask.cli.arguments import memory_option as _memory
 from cwl_dask.errors import EXIT_FAILED, CwlDaskError, RunStopped
 
 _logger = logging.getLogger("cwl_dask")
@@ -74,22 +75,6 @@ def _guarded(debug: bool, action: Callable[[], int]) -> int:
         return EXIT_FAILED
 
 
-def _parse_memory(value: str | None) -> float | None:
-    """``--memory``: a plain number is MiB (as CWL's ramMin); ``8GiB``/``512MB`` work too."""
-    if value is None:
-        return None
-    try:
-        return float(value)
-    except ValueError:
-        pass
-    from dask.utils import parse_bytes
-
-    try:
-        return parse_bytes(value) / 2**20
-    except ValueError as err:
-        raise click.BadParameter(f"not a memory size: {value!r}") from err
-
-
 def _plan_cluster(
     workflow: str, job_args: list[str], relax_path_checks: bool, imports: Any = None
 ) -> Any:
@@ -130,7 +115,7 @@ def _imports(import_cache: str | None, offline: bool) -> Any:
     epilog="""Examples:
 
 \b
-  cwl-dask run cwl-samples/eo-ndvi/app-package.cwl cwl-samples/eo-ndvi/params.yml
+  cwl-dask run --outdir out cwl-samples/eo-ndvi/app-package.cwl cwl-samples/eo-ndvi/params.yml
   cwl-dask run --report report.html --usage-report usage.json pkg.cwl#main job.yml
   cwl-dask plan cwl-samples/eo-ndvi/app-package.cwl cwl-samples/eo-ndvi/params.yml
   cwl-dask graph cwl-samples/eo-ndvi/app-package.cwl -o wf.svg
@@ -158,7 +143,7 @@ def cli() -> None:
     epilog="""Examples:
 
 \b
-  cwl-dask run cwl-samples/eo-ndvi/app-package.cwl cwl-samples/eo-ndvi/params.yml
+  cwl-dask run --outdir out cwl-samples/eo-ndvi/app-package.cwl cwl-samples/eo-ndvi/params.yml
   cwl-dask run --outdir out cwl-samples/hello/hello.cwl --message "Hi"
   cwl-dask run --scheduler tcp://10.0.0.5:8786 --workdir /shared/runs pkg.cwl#main job.yml
   cwl-dask run --gateway https://gateway.example.org --worker-cores 4 --worker-memory 16GiB \
@@ -178,9 +163,10 @@ def cli() -> None:
     "Default: a temporary directory, removed on success and kept on failure.",
 )
 @click.option(
-    "--overwrite",
-    is_flag=True,
-    help="Replace entries of --outdir that have an output's name (default: exit 2).",
+    "--overwrite/--no-overwrite",
+    default=True,
+    help="Replace entries of --outdir that have an output's name, as cwltool does "
+    "(default); or refuse an --outdir that has entries, before anything runs (exit 2).",
 )
 @click.option(
     "--on-error",
@@ -273,10 +259,16 @@ def cli() -> None:
 @click.option("--stage-in", default=None, metavar="CWL", help="With --wrap: stage-in tool.")
 @click.option("--stage-out", default=None, metavar="CWL", help="With --wrap: stage-out tool.")
 @click.option(
-    "--cores", type=float, default=None, help="Cores of the local cluster (default: all)."
+    "--cores",
+    type=click.FloatRange(min=0, min_open=True),
+    default=None,
+    help="Cores of the local cluster (default: all).",
 )
 @click.option(
-    "--memory", default=None, help="Memory of the local cluster, MiB or e.g. 8GiB (default: all)."
+    "--memory",
+    default=None,
+    callback=_memory,
+    help="Memory of the local cluster, MiB or e.g. 8GiB (default: all).",
 )
 @click.option(
     "--worker-processes",
@@ -319,6 +311,7 @@ def cli() -> None:
 @click.option(
     "--worker-memory",
     default=None,
+    callback=_memory,
     help="Memory of each such worker, MiB or e.g. 16GiB (default: from the plan).",
 )
 @click.option(
@@ -384,7 +377,7 @@ def run(
     stage_in: str | None,
     stage_out: str | None,
     cores: float | None,
-    memory: str | None,
+    memory: float | None,
     worker_processes: bool,
     dashboard: bool,
     scheduler: str | None,
@@ -394,7 +387,7 @@ def run(
     keep_cluster: bool,
     cluster_factory: str | None,
     worker_cores: float | None,
-    worker_memory: str | None,
+    worker_memory: float | None,
     min_workers: int | None,
     max_workers: int | None,
     timeout: float | None,
@@ -410,8 +403,10 @@ def run(
     1 the workflow failed (or --timeout), 2 invalid document/input/usage, 33 unsupported
     requirement, 130/143 interrupted (SIGINT/SIGTERM).
     """
+    from cwl_dask.cli.arguments import unknown_option
     from cwl_dask.cli.stdio import reserved_stdout
     from cwl_dask.clusters import make_backend
+    from cwl_dask.documents.joborder import check_job_file
     from cwl_dask.documents.loading import resolve_entry
     from cwl_dask.driver.launch import RunRequest
     from cwl_dask.driver.launch import run as launch
@@ -424,9 +419,12 @@ def run(
             "--report needs bokeh (Dask draws the report with it): "
             "pip install 'cwl-dask[dashboard]'"
         )
-    memory_mib = _parse_memory(memory)
     if not workflow.strip():
         raise click.BadParameter("an empty string is no workflow", param_hint="WORKFLOW")
+    if workflow.startswith("-"):
+        raise click.UsageError(unknown_option(workflow))
+    if code := _guarded(debug, lambda: check_job_file(list(job_args)) or 0):
+        sys.exit(code)
     if (stage_in or stage_out) and not wrap_package:
         raise click.UsageError("--stage-in and --stage-out need --wrap")
     imports = _imports(import_cache, offline)
@@ -445,11 +443,11 @@ def run(
             keep_cluster=keep_cluster,
             cluster=cluster_factory,
             worker_cores=worker_cores,
-            worker_memory_mib=_parse_memory(worker_memory),
+            worker_memory_mib=worker_memory,
             min_workers=min_workers,
             max_workers=max_workers,
             local_cores=cores,
-            local_memory_mib=memory_mib,
+            local_memory_mib=memory,
             local_processes=worker_processes,
             retries=retries,
             local_dashboard=dashboard,
@@ -478,6 +476,7 @@ def run(
             quiet=quiet,
             debug=debug,
             container=container or detect_engine(),
+            container_detected=container is None,
             relax_path_checks=relax_path_checks,
             stac=stac or stac_collection is not None,
             stac_collection=stac_collection,
@@ -694,11 +693,14 @@ def validate(
 @click.option(
     "--fallback-memory",
     default="4096",
+    callback=_memory,
     show_default=True,
     help="RAM (MiB or e.g. 4GiB) assumed for such an expression.",
 )
 @click.option("--max-worker-cores", type=float, default=None, help="Largest worker: cores.")
-@click.option("--max-worker-memory", default=None, help="Largest worker: MiB or e.g. 8GiB.")
+@click.option(
+    "--max-worker-memory", default=None, callback=_memory, help="Largest worker: MiB or e.g. 8GiB."
+)
 @click.option("--max-workers", type=click.IntRange(min=1), default=None, help="Most workers.")
 @click.option("--relax-path-checks", is_flag=True, help="Accept unusual file names.")
 @click.option("--debug", is_flag=True, help="Tracebacks on errors.")
@@ -709,9 +711,9 @@ def plan(
     as_json: bool,
     default_width: int,
     fallback_cores: float,
-    fallback_memory: str,
+    fallback_memory: float,
     max_worker_cores: float | None,
-    max_worker_memory: str | None,
+    max_worker_memory: float | None,
     max_workers: int | None,
     relax_path_checks: bool,
     debug: bool,
@@ -734,9 +736,9 @@ def plan(
     options = SizingOptions(
         default_width=default_width,
         fallback_cores=fallback_cores,
-        fallback_ram_mib=_parse_memory(fallback_memory) or 0,
+        fallback_ram_mib=fallback_memory,
         max_worker_cores=max_worker_cores,
-        max_worker_memory_mib=_parse_memory(max_worker_memory),
+        max_worker_memory_mib=max_worker_memory,
         max_workers=max_workers,
     )
 
@@ -899,32 +901,13 @@ def fetch_imports(
     Afterwards `run/validate/plan --offline` load WORKFLOW without network access.
     Exit codes: 0 all there, 1 a URL could not be fetched, 2 invalid document.
     """
-    from cwl_dask.documents.loading import _graph_processes, load_process, resolve_entry
+    from cwl_dask.cli.fetching import fetch_imports as fetch
 
     _configure_logging(quiet=True, debug=debug)
     logging.getLogger("cwltool").setLevel(logging.DEBUG if debug else logging.WARNING)
 
     def action() -> int:
-        imports = _imports(import_cache, False)
-        references = [resolve_entry(workflow)]
-        if "#" not in workflow:  # a $graph: its other Workflows may run: other documents
-            graph = _graph_processes(workflow) or {}
-            references += [f"{workflow}#{i}" for i, cls in graph.items() if cls == "Workflow"]
-        for reference in dict.fromkeys(references):
-            load_process(reference, relax_path_checks=relax_path_checks, imports=imports)
-        for url in imports.used:
-            state = (
-                "failed"
-                if url in imports.failed
-                else "fetched"
-                if url in imports.fetched
-                else "cached"
-            )
-            click.echo(f"{state} {url}")
-        click.echo(f"import cache: {imports.directory} ({len(imports.used)} URLs)", err=True)
-        for url, why in imports.failed.items():  # $schemas failures do not stop the loader
-            click.echo(f"cwl-dask: error: cannot fetch {url}: {why}", err=True)
-        return EXIT_FAILED if imports.failed else 0
+        return fetch(workflow, _imports(import_cache, False), relax_path_checks)
 
     sys.exit(_guarded(debug, action))
 

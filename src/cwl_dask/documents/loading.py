@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import logging
 import os
 from collections.abc import Iterator
@@ -107,17 +108,17 @@ def resolve_entry(reference: str, entry: str | None = None) -> str:
     path, _, fragment = reference.partition("#")
     if entry and fragment and entry.lstrip("#") != fragment:
         raise InvalidInputError(f"{reference} names #{fragment} but --entry says #{entry}")
-    if fragment and not entry:
-        return reference
     ids = _graph_processes(path)
-    if entry:
-        wanted = entry.lstrip("#")
-        if ids is not None and wanted not in ids:
-            raise InvalidInputError(
-                f"no process #{wanted} in {path}; it has "
-                + ", ".join(f"#{i} ({cls})" for i, cls in ids.items())
-            )
-        return f"{path}#{wanted}"
+    wanted = (entry or fragment).lstrip("#")
+    if wanted and ids is not None and wanted not in ids:
+        close = difflib.get_close_matches(wanted, list(ids), n=1)
+        meant = f" (did you mean #{close[0]}?)" if close else ""
+        raise InvalidInputError(
+            f"no process #{wanted} in {path}{meant}; it has "
+            + ", ".join(f"#{i} ({cls})" for i, cls in ids.items())
+        )
+    if wanted:
+        return reference if fragment else f"{path}#{wanted}"
     if not ids or "main" in ids:
         return reference
     workflows = [i for i, cls in ids.items() if cls == "Workflow"]

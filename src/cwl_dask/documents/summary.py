@@ -39,7 +39,7 @@ def _lines(process: Process, indent: str, seen: set[int]) -> list[str]:
     if isinstance(process, Workflow) and id(process) not in seen:
         seen.add(id(process))
         lines.append(f"{indent}  steps:")
-        for step in process.steps:
+        for step in sorted(process.steps, key=_document_order):
             scatter = [shortname(s) for s in aslist(step.tool.get("scatter", []))]
             details = []
             if scatter:
@@ -51,6 +51,14 @@ def _lines(process: Process, indent: str, seen: set[int]) -> list[str]:
             lines.append(f"{indent}  - {shortname(step.id)}{suffix}")
             lines.extend(_lines(step.embedded_tool, indent + "      ", seen))
     return lines
+
+
+def _document_order(step: Any) -> tuple[int, str]:
+    """Steps as the document lists them: cwltool's order of ``Workflow.steps`` varies
+    between runs (the loader's maps), the line of each step does not."""
+    lc = getattr(step.tool, "lc", None)
+    line = lc.line if lc is not None and lc.line is not None else 1 << 30
+    return line, str(step.id)
 
 
 def describe(process: Process) -> str:

@@ -18,16 +18,16 @@ import uuid
 from collections.abc import Mapping
 from typing import Any, NamedTuple
 
-from cwltool.errors import UnsupportedRequirement, WorkflowException
+from cwltool.errors import UnsupportedRequirement
 from cwltool.executors import JobExecutor
 from cwltool.process import Process
 from cwltool.utils import CWLObjectType
-from cwltool.workflow import Workflow
 from cwltool.workflow_job import WorkflowJob
 from schema_salad.exceptions import ValidationException
 
 from cwl_dask.clusters import RESOURCE_CORES, RESOURCE_RAM, Backend, stepclusters
 from cwl_dask.documents.imports import ImportCache
+from cwl_dask.documents.joborder import check_job_order
 from cwl_dask.driver.batching import BatchPolicy, split
 from cwl_dask.driver.failures import describe_failure, report_finished
 from cwl_dask.driver.faults import hold, stop_running_tools, task_error_message
@@ -360,12 +360,16 @@ class Dispatcher:
                 outcome.log_path = self.logs.keep(job.name, outcome.log_path)
                 if outcome.unsupported:
                     raise UnsupportedRequirement(outcome.message)
-                if outcome.status != "success":
+                retry = outcome.status == "temporaryFail" and self._may_retry(job)
+                if retry:  # one line, not a failure block: the run may still succeed
+                    self._announce_retry(job, outcome)
+                elif outcome.status != "success":
                     _report_failure(job, outcome)
-                    if outcome.workdir:
-                        self.failed_dirs.add(outcome.workdir.rstrip("/") + "/")
+                if outcome.status != "success" and outcome.workdir:
+                    self.failed_dirs.add(outcome.workdir.rstrip("/") + "/")
                 self._record(job, invocation.resources, outcome)
-                if outcome.status == "temporaryFail" and self._retry(job):
+                if retry:
+                    self.submit(job)
                     continue
                 failed = failed or outcome.status != "success"
                 job.delivered = True
@@ -401,20 +405,24 @@ class Dispatcher:
             lost_scheduler_message(self.backend.description, self.stop_report(), self.cachedir)
         )
 
-    def _retry(self, job: RemoteJob) -> bool:
-        """``--retry-tool N``: run a temporaryFail invocation again, in a fresh directory."""
-        attempts = getattr(job, "attempts", 1)
-        if attempts > self.retry_tool:
-            return False
-        job.attempts = attempts + 1  # type: ignore[attr-defined]
+    def _may_retry(self, job: RemoteJob) -> bool:
+        """``--retry-tool N``: a temporaryFail invocation runs again, up to N more times."""
+        return getattr(job, "attempts", 1) <= self.retry_tool
+
+    def _announce_retry(self, job: RemoteJob, outcome: Outcome) -> None:
+        """Keep the failed attempt's log under its own name and say so in one line."""
+        attempt = getattr(job, "attempts", 1)
+        job.attempts = attempt + 1  # type: ignore[attr-defined]
+        outcome.log_path = self.logs.set_aside(outcome.log_path, attempt)
+        code = f"exit code {outcome.exit_code}, " if outcome.exit_code is not None else ""
         _logger.warning(
-            "retrying %s after a temporary failure (attempt %d of %d)",
+            "retrying %s after a temporary failure (attempt %d of %d; %slog %s)",
             job.name,
-            attempts + 1,
+            attempt + 1,
             self.retry_tool + 1,
+            code,
+            outcome.log_path,
         )
-        self.submit(job)
-        return True
 
     def _record(self, job: RemoteJob, resources: dict[str, float] | None, outcome: Outcome) -> None:
         record = InvocationRecord(
@@ -546,6 +554,7 @@ class DaskExecutor(JobExecutor):
         runtime_context: Any,
     ) -> None:
         self.started = True
+        given = job_order_object  # with the job file's line numbers, for messages
         job_order_object = to_plain(job_order_object)
         runtime_context = DaskRuntimeContext.copy(runtime_context)
         # cwltool moves tmp_outdir_prefix next to --cachedir; cwl-dask keeps it in the run
@@ -555,10 +564,9 @@ class DaskExecutor(JobExecutor):
         try:
             if self.imports is not None:
                 self.imports.check()  # offline, a $schemas URL was missing: only a warning so far
-            if not isinstance(process, Workflow):
-                # A workflow checks its inputs on the driver; a lone tool would only check
-                # them on the worker, so check here to reject bad input before submitting.
-                _check_inputs(process, job_order_object, runtime_context)
+            # Before submitting (a lone tool would check them only on the worker), and in
+            # the job file's terms: file, line, input.
+            check_job_order(process, given, runtime_context)
             check_input_files(job_order_object)
             self.backend.check_storage(self.run_dir)
             if runtime_context.cachedir:
@@ -660,14 +668,3 @@ class DaskExecutor(JobExecutor):
             dispatcher.announce_totals(interval=0.05)
             dispatcher.wait()
         dispatcher.announce_totals(interval=0)
-
-
-def _check_inputs(process: Process, job_order: CWLObjectType, runtime_context: Any) -> None:
-    probe = runtime_context.copy()
-    probe.outdir, probe.tmpdir, probe.stagedir = "/out", "/tmp", "/stage"
-    try:
-        process._init_job(job_order, probe)
-    except WorkflowException as err:
-        if isinstance(err, ValidationException):
-            raise
-        raise ValidationException(str(err)) from err

@@ -61,6 +61,7 @@ class RunRequest:
     quiet: bool = False
     debug: bool = False
     container: ContainerEngine = "docker"
+    container_detected: bool = False  # no engine was named: ``container`` was detected
     relax_path_checks: bool = False
     logs_dir: str | None = None  # per-invocation logs; default: <outdir>/.cwl-dask/logs
     observer: RunObserver | None = None
@@ -70,7 +71,7 @@ class RunRequest:
     on_error: str = "stop"  # cwltool's --on-error: stop, or continue independent branches
     retry_tool: int = 0  # resubmissions of an invocation that ends in temporaryFail
     cachedir: str | None = None  # cwltool's --cachedir: unchanged invocations are not re-run
-    overwrite: bool = False  # replace entries of --outdir that have an output's name
+    overwrite: bool = True  # replace entries of --outdir that have an output's name
     preserve_environment: list[str] = field(default_factory=list)  # host variables tools see
     imports: ImportCache | None = None  # remote $import/run: documents; default: configured
 
@@ -212,6 +213,7 @@ def _run(request: RunRequest, stdout: IO[str]) -> RunResult:
             return result
         runtime_context = DaskRuntimeContext(vars(args))
         runtime_context.path_mapper = OutputPathMapper
+        runtime_context.container_detected = request.container_detected
         loading_context = LoadingContext(vars(args))
         loading_context.construct_tool_object = make_tool
         imports = request.imports or ImportCache.configured()

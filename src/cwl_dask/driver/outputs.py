@@ -1,11 +1,14 @@
-"""Final outputs reach ``--outdir`` complete or not at all, and never replace a file silently.
+"""Final outputs reach ``--outdir`` complete or not at all.
 
 cwltool's ``relocateOutputs`` moves (or copies) each output into the final directory one
 file at a time and overwrites what is there. cwl-dask points cwltool's final directory at a
 hidden staging directory *inside* ``--outdir`` (same filesystem, so a rename is atomic),
 lets cwltool relocate there, and then renames each top-level entry into ``--outdir``: a
-reader of ``--outdir`` sees an output whole or not at all, and an existing entry of the same
-name is an error (exit 2, naming it) unless ``--overwrite`` is given.
+reader of ``--outdir`` sees an output whole or not at all. An existing entry of the same
+name is replaced, as cwltool does (and said in a warning), so a command can be run again.
+``--no-overwrite`` asks for an ``--outdir`` without entries instead; that is checked before
+anything runs, because output names are only known once the tools have run, and a run
+refused after the work would have wasted it and left its outputs behind.
 """
 
 from __future__ import annotations
@@ -35,14 +38,17 @@ class OutputError(CwlDaskError):
 class OutputPublisher:
     """Stages cwltool's relocated outputs next to their destination and renames them in."""
 
-    def __init__(self, outdir: str, overwrite: bool = False) -> None:
+    def __init__(self, outdir: str, overwrite: bool = True) -> None:
         self.outdir = os.path.abspath(outdir)
         self.overwrite = overwrite
         self.staging: str | None = None
 
     def prepare(self) -> str:
         """Create ``--outdir`` and the staging directory: proves ``--outdir`` is writable
-        before anything runs."""
+        before anything runs. With ``--no-overwrite``, an ``--outdir`` that has entries
+        (besides the logs, ``.cwl-dask``) is refused first, and nothing is created."""
+        if not self.overwrite:
+            self._refuse_entries()
         try:
             os.makedirs(self.outdir, exist_ok=True)
             self.staging = tempfile.mkdtemp(prefix=STAGING_PREFIX, dir=self.outdir)
@@ -51,6 +57,22 @@ class OutputPublisher:
                 f"--outdir {self.outdir} is not writable: {err.strerror or err}"
             ) from err
         return self.staging
+
+    def _refuse_entries(self) -> None:
+        try:
+            entries = sorted(e for e in os.listdir(self.outdir) if e != ".cwl-dask")
+        except FileNotFoundError:
+            return
+        except OSError as err:
+            raise InvalidInputError(f"--outdir {self.outdir}: {err.strerror or err}") from err
+        if entries:
+            shown = ", ".join(entries[:5]) + (
+                f" and {len(entries) - 5} more" if entries[5:] else ""
+            )
+            raise OutputError(
+                f"--no-overwrite: --outdir {self.outdir} already has {shown}; nothing ran "
+                "(choose an empty --outdir, or drop --no-overwrite to replace same-named entries)"
+            )
 
     def publish(self, output: Any) -> Any:
         """Rename every staged entry into ``--outdir``; the output object follows."""
@@ -62,8 +84,8 @@ class OutputPublisher:
         if clashes and not self.overwrite:
             names = ", ".join(os.path.join(self.outdir, e) for e in clashes)
             raise OutputError(
-                f"--outdir already has {names}; the new outputs are kept in {staging} "
-                "(use --overwrite to replace, or another --outdir)"
+                f"--outdir already has {names} (written while this run ran); the new "
+                f"outputs are kept in {staging} (drop --no-overwrite to replace)"
             )
         replaced = os.path.join(staging, ".replaced")
         for entry in entries:
@@ -72,7 +94,7 @@ class OutputPublisher:
                 # Move the old entry out of the way first: the name is never half-written.
                 os.makedirs(replaced, exist_ok=True)
                 os.rename(target, os.path.join(replaced, entry))
-                _logger.warning("--overwrite: replaced %s", target)
+                _logger.warning("replaced %s (as cwltool does; --no-overwrite refuses)", target)
             os.rename(os.path.join(staging, entry), target)
         shutil.rmtree(staging, ignore_errors=True)
         self.staging = None

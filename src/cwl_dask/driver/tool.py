@@ -15,6 +15,7 @@ from typing import Any, Protocol, cast
 from cwl_utils.expression import needs_parsing
 from cwltool.command_line_tool import CommandLineTool, ExpressionTool
 from cwltool.context import LoadingContext, RuntimeContext
+from cwltool.errors import UnsupportedRequirement
 from cwltool.process import Process, shortname
 from cwltool.utils import CWLObjectType, OutputCallbackType
 from cwltool.workflow import default_make_tool
@@ -39,6 +40,9 @@ class DaskRuntimeContext(RuntimeContext):
     """
 
     dispatcher: JobSink | None = None
+    #: No engine was asked for and none answered: tools run on the host without the user
+    #: having passed --no-container, so messages must not say they did.
+    container_detected: bool = False
 
 
 class RemoteJob:
@@ -178,7 +182,17 @@ class DaskCommandLineTool(DaskProcessMixin, CommandLineTool):
     ) -> Generator[RemoteJob | None, None, None]:
         # Fail on the driver, before anything is submitted, when the container settings
         # cannot run this tool (e.g. --no-container with DockerRequirement): exit code 33.
-        self.make_job_runner(runtimeContext)
+        try:
+            self.make_job_runner(runtimeContext)
+        except UnsupportedRequirement as err:
+            if not getattr(runtimeContext, "container_detected", False):
+                raise
+            step = runtimeContext.name or shortname(str(self.tool.get("id", "tool")))
+            raise UnsupportedRequirement(
+                f"step '{step}' has DockerRequirement under 'requirements', and no container "
+                "engine answers (tried docker, podman): install one (e.g. apt-get install "
+                "podman) or start its service, or pass --podman/--docker to name it"
+            ) from err
         yield from super().job(job_order, output_callbacks, runtimeContext)
 
 

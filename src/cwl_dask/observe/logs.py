@@ -4,7 +4,9 @@ Workers write an invocation's log (the tool's stdout/stderr and cwltool's messag
 into the run directory, which every worker sees; when the invocation ends the driver moves
 it to the logs directory (by default ``<outdir>/.cwl-dask/logs``), which only the driver
 needs to see. Names follow the step: ``<step>.log``, then ``<step>.<i>.log`` for the i-th
-invocation of a scattered step (cwltool's job ``<step>_<i>``).
+invocation of a scattered step (cwltool's job ``<step>_<i>``). An attempt that
+``--retry-tool`` runs again keeps its log as ``<name>.attempt<n>.log``, so the retry does not
+overwrite it.
 """
 
 from __future__ import annotations
@@ -45,4 +47,17 @@ class InvocationLogs:
         except OSError as err:
             _logger.warning("cannot keep the log of %s in %s: %s", name, target, err)
             return source
+        return target
+
+    def set_aside(self, path: str, attempt: int) -> str:
+        """Rename the log of a failed attempt to ``<name>.attempt<n>.log``; return its path."""
+        if not path or not os.path.isfile(path):
+            return path
+        stem = path[: -len(".log")] if path.endswith(".log") else path
+        target = f"{stem}.attempt{attempt}.log"
+        try:
+            os.replace(path, target)
+        except OSError as err:
+            _logger.warning("cannot keep the log of attempt %d as %s: %s", attempt, target, err)
+            return path
         return target

@@ -18,6 +18,8 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+from dask.utils import format_bytes
+
 from cwl_dask.clusters import RESOURCE_CORES, RESOURCE_RAM
 from cwl_dask.observe.events import InvocationRecord, RunObserver
 from cwl_dask.observe.usage import (
@@ -63,7 +65,8 @@ class RunReport(RunObserver):
             from distributed import performance_report
 
             try:
-                self._performance = performance_report(filename=self.html_path)
+                # inline: Bokeh's JavaScript in the file, so that it opens offline too
+                self._performance = performance_report(filename=self.html_path, mode="inline")
                 self._performance.__enter__()
             except Exception as err:
                 self._performance = None
@@ -105,7 +108,7 @@ class RunReport(RunObserver):
             report = usage_report(self.records, self.cores_allowed, self.ram_allowed, self.retries)
             Path(self.usage_path).write_text(json.dumps(report, indent=2), encoding="utf-8")
         if self.html_path and self._performance is not None:
-            _add_summary(Path(self.html_path), rows)
+            _add_summary(Path(self.html_path), rows, self.ram_allowed)
             _logger.info("Dask performance report: %s", self.html_path)
         if self.print_summary and rows:
             if self.json_lines:
@@ -117,8 +120,13 @@ class RunReport(RunObserver):
                 print(format_summary(rows), file=sys.stderr, flush=True)
 
 
-def _add_summary(path: Path, rows: list[Any]) -> None:
-    """Put the per-step table at the top of Dask's performance report page."""
+def _add_summary(path: Path, rows: list[Any], ram_mib: float = 0.0) -> None:
+    """Put the per-step table at the top of Dask's performance report page.
+
+    Dask's page gives the workers' memory limit as the cluster's memory, which is 0 B for
+    cwl-dask's local cluster (tools are subprocesses: Dask must not pause or kill the
+    worker for their memory); the RAM the tools may ask for is said instead.
+    """
     head = "".join(f"<th>{html.escape(c)}</th>" for c in SUMMARY_COLUMNS)
     body = "".join(
         "<tr>" + "".join(f"<td>{html.escape(cell)}</td>" for cell in row) + "</tr>"
@@ -135,6 +143,9 @@ def _add_summary(path: Path, rows: list[Any]) -> None:
     except OSError as err:
         _logger.warning("cannot add the summary to %s: %s", path, err)
         return
+    if ram_mib:
+        ram = f"Memory: {format_bytes(ram_mib * 2**20)} for tools (cwl-dask's RAM resource)"
+        text = text.replace("Memory: 0 B", ram)
     text, count = re.subn(r"(<body[^>]*>)", lambda m: m.group(1) + section, text, count=1)
     if not count:
         text = section + text

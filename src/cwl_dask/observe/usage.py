@@ -75,7 +75,8 @@ def step_summary(
                 max_seconds=max(times),
                 cores=max(r.cores for r in group),
                 ram_mib=max(r.ram_mib for r in group),
-                retries=sum((retries or {}).get(r.name, 0) for r in group),
+                # per job name, not per record: each retried attempt is a record of its own
+                retries=sum((retries or {}).get(name, 0) for name in {r.name for r in group}),
             )
         )
     return rows
