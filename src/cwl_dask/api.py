@@ -54,6 +54,8 @@ class RunResult:
     """The intermediate files of a failed run (kept), None once removed."""
     error: str | None = None
     """What went wrong, as the CLI prints it (the failed step and its log)."""
+    started: bool = False
+    """cwltool got as far as running jobs: the document and the inputs were accepted."""
 
     @property
     def status(self) -> str:
@@ -185,6 +187,7 @@ def run_request(request: RunRequest, stdout: IO[str] | None = None) -> RunResult
         outdir=Path(request.outdir).resolve(),
         run_dir=done.run_dir,
         error=failure_message(done.records) or capture.first,
+        started=done.started,
     )
 
 

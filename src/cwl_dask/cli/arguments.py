@@ -18,9 +18,11 @@ _logger = logging.getLogger("cwl_dask")
 
 
 def _run_options() -> list[str]:
-    from cwl_dask.cli.main import run
-
-    return [opt for param in run.params for opt in getattr(param, "opts", []) if opt[:2] == "--"]
+    """The ``--options`` of the command being run (``cwl-dask run``: the only caller), read
+    from click's context rather than by importing the command, which imports this module."""
+    context = click.get_current_context(silent=True)
+    params = context.command.params if context is not None else []
+    return [opt for param in params for opt in getattr(param, "opts", []) if opt[:2] == "--"]
 
 
 def _input_names(workflow: str) -> list[str] | None:

@@ -403,15 +403,14 @@ def run(
     1 the workflow failed (or --timeout), 2 invalid document/input/usage, 33 unsupported
     requirement, 130/143 interrupted (SIGINT/SIGTERM).
     """
-    from cwl_dask.cli.arguments import unknown_option
+    from cwl_dask.api import RunRequest, run_request
+    from cwl_dask.cli.arguments import misplaced_options, unknown_option
     from cwl_dask.cli.stdio import reserved_stdout
     from cwl_dask.clusters import make_backend
     from cwl_dask.documents.joborder import check_job_file
     from cwl_dask.documents.loading import resolve_entry
-    from cwl_dask.driver.launch import RunRequest
-    from cwl_dask.driver.launch import run as launch
     from cwl_dask.driver.stopping import stop_on_signals
-    from cwl_dask.errors import InvalidInputError
+    from cwl_dask.errors import EXIT_INVALID, InvalidInputError
 
     handler = _configure_logging(quiet, debug, json_lines=log_format == "json")
     if report_html is not None and importlib.util.find_spec("bokeh") is None:
@@ -491,7 +490,12 @@ def run(
             imports=imports,
         )
         with reserved_stdout() as out, stop_on_signals(timeout):
-            return launch(request, out)
+            result = run_request(request, out)
+            if result.code == EXIT_INVALID and not result.started:
+                hint = misplaced_options(request.workflow, request.job_args)
+                if hint:
+                    logging.getLogger("cwl_dask").error(hint)
+            return result.code
 
     code = _guarded(debug, action)
     if wrap_package:

@@ -26,7 +26,6 @@ from cwltool.main import main as cwltool_main
 from schema_salad.exceptions import ValidationException
 
 from cwl_dask._version import __version__
-from cwl_dask.cli.arguments import misplaced_options
 from cwl_dask.clusters import Backend
 from cwl_dask.documents import schemas
 from cwl_dask.documents.imports import ImportCache
@@ -142,6 +141,7 @@ class RunResult:
     output: dict[str, Any] | None
     records: list[InvocationRecord]
     run_dir: str | None  # kept on failure, None once removed
+    started: bool = False  # cwltool got as far as running jobs (the inputs were accepted)
 
 
 def run(request: RunRequest, stdout: IO[str]) -> int:
@@ -245,14 +245,11 @@ def _run(request: RunRequest, stdout: IO[str]) -> RunResult:
         except ValidationException as err:  # raised by cwltool outside its own handlers
             raise InvalidInputError(str(err)) from err
         result.code = _exit_code(code, executor)
+        result.started = executor.started
         if imports.missing:  # offline and a document was not in the cache: nothing ran
             if executor.error is None:  # else cwltool has shown this message already
                 _logger.error(imports.missing_message())
             result.code = EXIT_INVALID
-        elif result.code == EXIT_INVALID and not executor.started:
-            hint = misplaced_options(request.workflow, request.job_args)
-            if hint:
-                _logger.error(hint)
         if executor.dispatcher is not None:
             result.records = executor.dispatcher.records
         return result
