@@ -1,0 +1,282 @@
+"""Submits each RemoteJob as a Dask task: the driver's side of a task.
+
+The :class:`Dispatcher` decides how an invocation travels: the runtime options a worker's
+cwltool needs (:func:`shippable_options`), the tool's document sent once per run, the task's
+key (named after its step, so the dashboard shows steps) and Dask resources (cores/RAM),
+a step cluster, and whether ready invocations of one step are fused into one task
+(:mod:`cwl_dask.driver.batching`). It also hears from workers when an invocation starts and
+counts the expected invocations per step for the observer. What happens once a task ends is
+inherited from :class:`~cwl_dask.driver.delivery.Delivery`.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+import uuid
+from typing import Any
+
+from cwltool.workflow_job import WorkflowJob
+
+from cwl_dask.clusters import Backend, stepclusters
+from cwl_dask.driver.batching import BatchPolicy, split
+from cwl_dask.driver.delivery import Delivery, _Invocation
+from cwl_dask.driver.faults import hold
+from cwl_dask.driver.tool import DaskProcessMixin, RemoteJob
+from cwl_dask.errors import CwlDaskError
+from cwl_dask.observe.events import InvocationRecord, RunObserver
+from cwl_dask.observe.logs import InvocationLogs
+from cwl_dask.observe.totals import StepTotals
+from cwl_dask.worker.invocation import (
+    STARTED_TOPIC,
+    ToolPackage,
+    run_invocation,
+    run_invocations,
+)
+
+_logger = logging.getLogger("cwl_dask")
+
+#: Runtime options that describe *this* job on the driver and must not travel.
+_DRIVER_ONLY_OPTIONS = frozenset(
+    {
+        "outdir",
+        "tmpdir",
+        "stagedir",
+        "name",
+        "part_of",
+        "toplevel",
+        "validate_only",
+        "process_run_id",
+    }
+)
+#: Loading options a worker needs to rebuild a tool as the driver did.
+_LOADING_OPTIONS = ("relax_path_checks", "podman", "singularity", "debug", "strict", "eval_timeout")
+
+
+def shippable_options(runtime_context: Any) -> dict[str, Any]:
+    """The runtime options a worker's cwltool needs: plain values only.
+
+    Whatever is a live object on the driver (locks, callbacks, the provenance profile) stays
+    behind; the secret store travels because tools need the secrets' values.
+    """
+    options: dict[str, Any] = {}
+    for key, value in vars(runtime_context).items():
+        if key in _DRIVER_ONLY_OPTIONS:
+            continue
+        if value is None or isinstance(value, (bool, int, float, str)):
+            options[key] = value
+        elif isinstance(value, (list, tuple)) and all(isinstance(v, str) for v in value):
+            options[key] = list(value)
+    options["secret_store"] = runtime_context.secret_store
+    options["mpi_config"] = runtime_context.mpi_config
+    options["rm_tmpdir"] = True
+    options["log_level"] = _logger.getEffectiveLevel()
+    return options
+
+
+class Dispatcher(Delivery):
+    """Submits RemoteJobs as Dask tasks and delivers their outcomes back to cwltool."""
+
+    def __init__(
+        self,
+        client: Any,
+        backend: Backend,
+        options: dict[str, Any],
+        loading_options: dict[str, Any],
+        log_dir: str,
+        observer: RunObserver | None = None,
+        keep_logs_in: str | None = None,
+    ) -> None:
+        from distributed import as_completed
+
+        self.client = client
+        self.backend = backend
+        self.options = options
+        self.loading_options = loading_options
+        self.log_dir = log_dir
+        self.logs = InvocationLogs(log_dir, keep_logs_in)
+        self.observer = observer or RunObserver()
+        self.submitted = 0
+        self.retry_tool = 0  # resubmissions of an invocation that ended in temporaryFail
+        self.failed_dirs: set[str] = set()  # output directories of failed invocations
+        self.records: list[InvocationRecord] = []
+        self.totals = StepTotals()
+        self._announced: dict[str, int] = {}
+        self._announced_at = 0.0
+        #: Submitted tasks by key: the invocations each runs (one, or a batch).
+        self._pending: dict[str, list[_Invocation]] = {}
+        self._futures: dict[str, Any] = {}
+        #: Invocations a worker announced, with the order of their announcements.
+        self._started: dict[str, int] = {}
+        #: ``--on-error stop``: the first failure cancels the rest (see :meth:`_halt`).
+        self.on_error = "stop"
+        self.cachedir: str | None = None
+        #: Invocations refused after the halt; cwltool hears of them at the next wait.
+        self._refused: list[_Invocation] = []
+        self.halted = False
+        #: Ready invocations waiting to be fused into tasks, per (tool, step, request, cluster).
+        self._queued: dict[tuple[Any, ...], list[_Invocation]] = {}
+        self._lock = threading.Lock()
+        self.batching = BatchPolicy.from_config()
+        self.failure: CwlDaskError | None = None
+        self._finished = as_completed([], with_results=True, raise_errors=False)
+        self._packages: dict[int, Any] = {}
+        self._names: dict[str, int] = {}
+        self._subscribed = False
+
+    def subscribe(self) -> None:
+        """Hear from workers when an invocation starts (Dask structured events)."""
+        try:
+            self.client.subscribe_topic(STARTED_TOPIC, self._on_started)
+            self._subscribed = True
+        except Exception as err:  # an old scheduler: no running counts, nothing else lost
+            _logger.debug("cannot subscribe to worker events: %r", err)
+
+    def unsubscribe(self) -> None:
+        if self._subscribed:
+            self._subscribed = False
+            try:
+                self.client.unsubscribe_topic(STARTED_TOPIC)
+            except Exception as err:
+                _logger.debug("cannot unsubscribe from worker events: %r", err)
+
+    def _on_started(self, event: Any) -> None:
+        """Dask's event thread: an invocation began on a worker (again, after a lost worker)."""
+        message = event[1] if isinstance(event, tuple) else event
+        key = message.get("key") if isinstance(message, dict) else None
+        name = message.get("name") if isinstance(message, dict) else None
+        with self._lock:
+            batch = self._pending.get(key, []) if key is not None else []
+        for invocation in batch:  # a batch's invocations start one after the other
+            if invocation.job.name == name:
+                with self._lock:
+                    self._started[name] = len(self._started)
+                self.observer.started(invocation.job.name, invocation.job.step)
+                break
+
+    def workflow_job(self, job: WorkflowJob) -> None:
+        self.totals.workflow_job(job)
+
+    def announce_totals(self, interval: float = 0.5) -> None:
+        """Tell the observer the expected invocations per step, if ``interval`` s have passed.
+
+        Counting walks every open step, so it is rationed; before the driver blocks the
+        interval is short, so a bar does not keep a stale total while tasks run.
+        """
+        now = time.monotonic()
+        if now - self._announced_at < interval:
+            return
+        self._announced_at = now
+        totals = self.totals.totals()
+        if totals != self._announced:
+            self._announced = totals
+            self.observer.expected(dict(totals))
+
+    def unique_name(self, step: str) -> str:
+        """``step``, ``step_2``, ``step_3``… as cwltool names jobs, counted per run.
+
+        cwltool's own ``uniquename`` registers names process-wide; a worker in this process
+        would then rename ``step`` to ``step_2`` in its logs.
+        """
+        count = self._names[step] = self._names.get(step, 0) + 1
+        return step if count == 1 else f"{step}_{count}"
+
+    def _package(self, tool: DaskProcessMixin) -> Any:
+        """Send each tool's document once per run; tasks refer to it by future."""
+        future = self._packages.get(id(tool))
+        if future is None:
+            graph = (
+                tool.formatgraph if tool.formatgraph is not None and len(tool.formatgraph) else None
+            )
+            package = ToolPackage(
+                token=uuid.uuid4().hex,
+                doc=tool.shipped_document(),
+                metadata=tool.metadata,
+                loading_options=self.loading_options,
+                formatgraph=graph,
+            )
+            # A task rather than scattered data: Dask recomputes it when the worker holding
+            # it dies, where a scattered value would be lost with its dependent tasks.
+            future = self.client.submit(
+                hold, package, key=f"ToolPackage-{package.token}", pure=False
+            )
+            self._packages[id(tool)] = future
+        return future
+
+    def submit(self, job: RemoteJob) -> None:
+        """Queue or submit the invocation; a refusal (e.g. no worker fits) waits for :meth:`wait`.
+
+        Tools call this from inside cwltool's job generators, where cwltool would turn any
+        exception into a step failure; cwl-dask's own errors must end the run instead.
+        """
+        try:
+            self._submit(job)
+        except CwlDaskError as err:
+            self.failure = self.failure or err
+
+    def _submit(self, job: RemoteJob) -> None:
+        if self.halted:  # what cwltool still hands over after a failure stopped the run
+            self._refused.append(_Invocation(job, None, {}))
+            return
+        resources = self.backend.fit(job.step, job.resource_request())
+        options = self.options
+        if job.runtime_context.toplevel:
+            options = {**options, "toplevel": True}
+        cluster = job.tool.step_cluster(job.job_order, job.runtime_context, job.step)
+        if cluster is not None:
+            target = stepclusters.shipped(
+                cluster, self.backend, stepclusters.docker_image(job.tool)
+            )
+            options = {**options, stepclusters.OPTION: target}
+        invocation = _Invocation(job, resources, options)
+        slots = self.backend.parallel_slots(resources) if self.batching.enabled else None
+        if slots is None or job.runtime_context.toplevel:
+            self._submit_task([invocation])
+            return
+        # Only invocations that a task can run with the same options share it: the same
+        # tool and step, resource request and step cluster (DaskGatewayRequirement values).
+        request = tuple(sorted((resources or {}).items()))
+        group = (id(job.tool), job.key_prefix, request, cluster, slots)
+        queue = self._queued.setdefault(group, [])
+        queue.append(invocation)
+        if len(queue) >= self.batching.flush_at(slots):
+            self._flush(group)
+
+    def _flush(self, group: tuple[Any, ...]) -> None:
+        queue = self._queued.pop(group)
+        for batch in split(queue, self.batching.size(len(queue), group[-1])):
+            self._submit_task(batch)
+
+    def flush(self) -> None:
+        """Submit every queued invocation (the workflow cannot advance without them)."""
+        for group in list(self._queued):
+            self._flush(group)
+
+    def _submit_task(self, batch: list[_Invocation]) -> None:
+        """One Dask task for one invocation, or for a batch of the same step's invocations."""
+        job, resources, options = batch[0]
+        invocations = [
+            (i.job.job_order, i.job.name, self.logs.path_for(i.job.name, i.job.step)) for i in batch
+        ]
+        if len(batch) == 1:
+            job_order, name, log_path = invocations[0]
+            function, args = run_invocation, (job_order, name, options, log_path)
+        else:
+            function, args = run_invocations, (invocations, options)
+        future = self.client.submit(
+            function,
+            self._package(job.tool),
+            *args,
+            key=f"{job.key_prefix}-{uuid.uuid4().hex}",
+            resources=resources,
+            pure=False,
+        )
+        with self._lock:
+            self._pending[future.key] = batch
+            self._futures[future.key] = future
+        self._finished.add(future)
+        for invocation in batch:
+            self.submitted += 1
+            self.totals.submitted(invocation.job.step, invocation.job.runtime_context.part_of)
+            self.observer.submitted(invocation.job.name, invocation.job.step, resources)
