@@ -22,3 +22,7 @@ def test_the_checker_sees_a_worker_module_importing_the_driver(tmp_path) -> None
     layout = Layout.read(tmp_path)
     assert layout.forbidden() == ["cwl_dask.worker.invocation -> cwl_dask.driver.launch"]
     assert layout.cycles() == [["cwl_dask.driver.launch", "cwl_dask.worker.invocation"]]
+
+
+def test_no_module_is_longer_than_the_400_lines_of_the_style_guide() -> None:
+    assert Layout.read().too_long() == {}
