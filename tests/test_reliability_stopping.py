@@ -162,6 +162,7 @@ def test_a_signal_starts_no_queued_invocation_and_kills_the_running_ones_on_the_
         WORKFLOW, scatter.job, cwd=tmp_path, new_session=terminal,
     )  # fmt: skip
     scatter.wait_started(2, run)
+    time.sleep(1)  # a stop a moment later, as a user's: the workers' "started" news is in
     spawned = set(scatter.tools_left())
 
     since = time.monotonic()
@@ -186,6 +187,7 @@ def test_a_signal_starts_no_queued_invocation_and_kills_the_running_ones_on_a_re
         WORKFLOW, scatter.job, cwd=tmp_path,
     )  # fmt: skip
     scatter.wait_started(2, run)
+    time.sleep(1)  # a stop a moment later, as a user's: the workers' "started" news is in
 
     since = time.monotonic()
     os.kill(run.pid, signal.SIGTERM)

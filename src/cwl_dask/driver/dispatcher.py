@@ -270,6 +270,9 @@ class Dispatcher(Delivery):
             *args,
             key=f"{job.key_prefix}-{uuid.uuid4().hex}",
             resources=resources,
+            # First handed over, first started (cwltool's order, e.g. a scatter's): with
+            # equal priorities Dask orders queued tasks by their random keys.
+            priority=-self.submitted,
             pure=False,
         )
         with self._lock:
