@@ -176,9 +176,11 @@ def run_request(request: RunRequest, stdout: IO[str] | None = None) -> RunResult
             done = run_captured(request)
         else:
             buffer = io.StringIO()
-            done = run_printing(request, buffer)
+            try:
+                done = run_printing(request, buffer)
+            finally:  # what was printed stays printed, also when a check fails after it
+                stdout.write(buffer.getvalue())
             text = buffer.getvalue()
-            stdout.write(text)
             done.output = json.loads(text) if text.strip() else None
     return RunResult(
         code=done.code,

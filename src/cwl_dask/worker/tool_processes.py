@@ -50,6 +50,10 @@ _running_lock = threading.Lock()
 #: started here is never forgotten otherwise.
 _cancelled: OrderedDict[str, None] = OrderedDict()
 CANCELLED_KEPT = 100_000
+#: Tasks that started a tool here, newest last (bounded as ``_cancelled``): a tool that a
+#: stop killed before ``kill_tools`` came (Ctrl-C reaches the whole process group) still
+#: counts as killed, not as never started.
+_started: OrderedDict[str, None] = OrderedDict()
 
 
 def set_current_task(key: str | None) -> None:
@@ -85,6 +89,10 @@ class GuardedJobMixin(JobBase):
             started.append(process)
             with _running_lock:
                 _running.setdefault(key, set()).add(process)
+                _started[key] = None
+                _started.move_to_end(key)
+                while len(_started) > CANCELLED_KEPT:
+                    _started.popitem(last=False)
                 stopped = key in _cancelled
             if stopped:  # kill_tools ran between the check above and this registration
                 with contextlib.suppress(OSError):
@@ -126,7 +134,8 @@ def guarded(runner: type[JobBase]) -> type[JobBase]:
 
 
 def kill_tools(keys: Iterable[str]) -> list[str]:
-    """Stop the tools of these tasks in this worker process; returns the keys signalled.
+    """Stop the tools of these tasks in this worker process; returns the keys that had a tool
+    (signalled now, or already ended by the stop itself).
 
     Called on every worker through ``Client.run`` when a run is cancelled: Dask cannot stop a
     running task, but the task ends soon once its tool is gone. The guard kills the whole tree.
@@ -142,11 +151,12 @@ def kill_tools(keys: Iterable[str]) -> list[str]:
         while len(_cancelled) > CANCELLED_KEPT:
             _cancelled.popitem(last=False)
         running = {key: list(procs) for key, procs in _running.items() if key in wanted}
+        ran = {key for key in wanted if key in _started}
     for processes in running.values():
         for process in processes:
             with contextlib.suppress(OSError):
                 process.send_signal(signal.SIGTERM)
-    return sorted(running)
+    return sorted(set(running) | ran)
 
 
 def cancelled(key: str) -> bool:
