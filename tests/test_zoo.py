@@ -417,15 +417,21 @@ def _run_on_gateway(tmp_path, zoo, service, gateway_server, gateway_client) -> N
     )  # fmt: skip
 
 
+def _small_runner(conf: dict[str, Any], package: str, inputs: dict[str, Any], handler: Any):
+    """A runner for one of the small packages of tests/data/zoo (a File output ``out``)."""
+    return ZooDaskRunner(
+        cwl=load_package(ZOO_DATA / package),
+        conf=conf,
+        inputs=inputs,
+        outputs={"out": {"mimeType": "text/plain"}},
+        execution_handler=handler,
+    )
+
+
 def test_wall_time_stops_the_whole_run_and_fails_the_service(tmp_path: Path, zoo) -> None:
     conf = _conf(tmp_path, "sleepy")
-    runner = ZooDaskRunner(
-        cwl=load_package(ZOO_DATA / "sleepy.cwl"),
-        conf=conf,
-        inputs={"seconds": {"value": "120", "dataType": "integer"}},
-        outputs={"out": {"mimeType": "text/plain"}},
-        execution_handler=ExecutionHandler(conf=conf),
-    )
+    inputs = {"seconds": {"value": "120", "dataType": "integer"}}
+    runner = _small_runner(conf, "sleepy.cwl", inputs, ExecutionHandler(conf=conf))
     started = time.monotonic()
     assert runner.execute(wall_time=2) == zoo.SERVICE_FAILED
     assert time.monotonic() - started < 60  # the sleep asked for 120 s
@@ -439,13 +445,8 @@ def test_the_node_selector_is_logged_as_ignored_with_its_value(tmp_path: Path, z
             return {"node-role": "highmem"}
 
     conf = _conf(tmp_path, "broken")
-    runner = ZooDaskRunner(
-        cwl=load_package(ZOO_DATA / "broken.cwl"),
-        conf=conf,
-        inputs={"message": {"value": "hello", "dataType": "string"}},
-        outputs={"out": {"mimeType": "text/plain"}},
-        execution_handler=Handler(conf=conf),
-    )
+    inputs = {"message": {"value": "hello", "dataType": "string"}}
+    runner = _small_runner(conf, "broken.cwl", inputs, Handler(conf=conf))
     runner.execute()
     assert "get_pod_node_selector() = {'node-role': 'highmem'} is ignored" in (
         runner.execution.get_log()

@@ -144,11 +144,6 @@ class RunResult:
     started: bool = False  # cwltool got as far as running jobs (the inputs were accepted)
 
 
-def run(request: RunRequest, stdout: IO[str]) -> int:
-    """Run the workflow, print its output object on ``stdout``, return the exit code."""
-    return run_printing(request, stdout).code
-
-
 def run_printing(request: RunRequest, stdout: IO[str]) -> RunResult:
     """Run the workflow and print its output object on ``stdout`` as cwltool does."""
     if not (request.stac or request.stac_collection):
