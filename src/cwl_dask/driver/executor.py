@@ -101,6 +101,7 @@ class DaskExecutor(JobExecutor):
         self.rejected_input: Exception | None = None
         self.error: CwlDaskError | None = None
         self.dispatcher: Dispatcher | None = None
+        self.provenance: Any = None  # --provenance: a ProvenanceRecorder
 
     def execute(
         self,
@@ -113,12 +114,16 @@ class DaskExecutor(JobExecutor):
         if self.outputs is None or self.outputs.staging is None or not runtime_context.outdir:
             output, status = super().execute(process, job_order_object, runtime_context, logger)
             fix_directory_basenames(output)  # directories renamed by OutputPathMapper
+            if self.provenance is not None:
+                self.provenance.finish(output, status)
             return output, status
         runtime_context = runtime_context.copy()
         runtime_context.outdir = self.outputs.staging
         try:
             output, status = super().execute(process, job_order_object, runtime_context, logger)
             fix_directory_basenames(output)  # directories renamed by OutputPathMapper
+            if self.provenance is not None:
+                self.provenance.finish(output, status)
             if output is not None:
                 output = self.outputs.publish(output)
             return output, status
@@ -180,6 +185,13 @@ class DaskExecutor(JobExecutor):
             self.dispatcher.on_error = runtime_context.on_error or "stop"
             self.dispatcher.cachedir = runtime_context.cachedir or None
             runtime_context.dispatcher = self.dispatcher
+            if runtime_context.research_obj is not None:
+                from cwl_dask.provenance.recorder import ProvenanceRecorder
+
+                self.provenance = ProvenanceRecorder(
+                    runtime_context.research_obj, process, runtime_context
+                )
+                self.dispatcher.provenance = self.provenance
             self.observer.connected(client)
             self.dispatcher.subscribe()
             try:
@@ -251,6 +263,8 @@ class DaskExecutor(JobExecutor):
                 continue
             if isinstance(job, WorkflowJob):
                 dispatcher.workflow_job(job)
+                if self.provenance is not None:  # as cwltool's executor does for each job
+                    self.provenance.workflow_job(job, job_order)
             job.run(runtime_context)
             dispatcher.announce_totals()
             dispatcher.poll()

@@ -73,6 +73,7 @@ class RunRequest:
     overwrite: bool = True  # replace entries of --outdir that have an output's name
     preserve_environment: list[str] = field(default_factory=list)  # host variables tools see
     imports: ImportCache | None = None  # remote $import/run: documents; default: configured
+    provenance: str | None = None  # cwltool's --provenance DIR: the run's research object
 
 
 def version() -> str:
@@ -123,6 +124,8 @@ def cwltool_arguments(request: RunRequest, run_dir: str) -> list[str]:
         argv.append("--debug")
     if request.relax_path_checks:
         argv.append("--relax-path-checks")
+    if request.provenance:
+        argv.extend(["--provenance", os.path.abspath(request.provenance)])
     for name in request.preserve_environment:
         argv.extend(["--preserve-environment", name])
     argv.extend(

@@ -81,6 +81,7 @@ class Outcome:
     exit_code: int | None = None
     command: str = ""  # the tool's command line (secrets still as cwltool's placeholders)
     workdir: str = ""  # the invocation's output directory on the shared work directory
+    worker: str = ""  # the Dask worker's address (provenance: which worker ran what)
 
 
 class RootfulPodmanJob(PodmanCommandLineJob):
@@ -255,6 +256,7 @@ def _invoke(
         set_current_task(None)
     outcome.started, outcome.finished = started, time.time()
     outcome.log_path = log_path
+    outcome.worker = _worker_address()
     if outcome.status != "success":
         outcome.log_tail = _tail(log_path)
     return outcome
@@ -269,6 +271,16 @@ def _task_key() -> str:
     except (ImportError, ValueError, KeyError):
         key = None
     return str(key) if key is not None else f"invocation-{uuid.uuid4().hex}"
+
+
+def _worker_address() -> str:
+    """This Dask worker's address, or "" outside a worker (tests call ``_invoke`` directly)."""
+    try:
+        from distributed import get_worker
+
+        return str(get_worker().address)
+    except (ImportError, ValueError):
+        return ""
 
 
 def _announce_start(key: str, name: str) -> None:

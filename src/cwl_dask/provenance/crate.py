@@ -1,0 +1,184 @@
+"""The Workflow Run RO-Crate (Provenance Run Crate profile) of a cwl-dask research object.
+
+Built from the research object's folder alone (``workflow/packed.cwl``, ``data/`` and the
+invocations cwl-dask keeps in it, :data:`~cwl_dask.provenance.recorder.RUN_FILE`), so that
+``cwl-dask run --provenance-crate`` and ``cwl-dask provenance DIR --crate`` give the same
+crate. Written with ro-crate-py (``rocrate``). runcrate, the converter from CWLProv, is not
+used: it pins ``cwl-utils==0.40`` where cwltool needs ``>=0.44`` (one environment cannot
+hold both), and it fails on cwltool's own research object of a scattered sub-workflow
+(``plan.id`` of ``None``).
+
+One ``CreateAction`` per tool invocation, its ``instrument`` the tool in the packed
+workflow (``workflow/packed.cwl#ndvi``), its ``object`` and ``result`` the files it used and
+made, each named by its SHA-1 in the crate (``data/dd/dd89…``, cwltool's layout); the
+requested cores and RAM and the Dask worker are ``PropertyValue`` s in ``resourceUsage``.
+One ``CreateAction`` for the workflow run (``instrument`` the packed workflow), the result
+of the engine's ``OrganizeAction``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+from cwl_dask.errors import InvalidInputError
+from cwl_dask.provenance.recorder import RUN_FILE
+
+PROFILES = {
+    "https://w3id.org/ro/wfrun/process/0.5": "Process Run Crate",
+    "https://w3id.org/ro/wfrun/workflow/0.5": "Workflow Run Crate",
+    "https://w3id.org/ro/wfrun/provenance/0.5": "Provenance Run Crate",
+    "https://w3id.org/workflowhub/workflow-ro-crate/1.0": "Workflow RO-Crate",
+}
+_STATUS = {"success": "CompletedActionStatus"}
+
+
+def read_run(ro_dir: str | os.PathLike[str]) -> dict[str, Any]:
+    """The invocations cwl-dask recorded in the research object ``ro_dir``."""
+    path = Path(ro_dir, RUN_FILE)
+    try:
+        return dict(json.loads(path.read_text(encoding="utf-8")))
+    except FileNotFoundError:
+        raise InvalidInputError(
+            f"{ro_dir}: not a research object of cwl-dask run --provenance (no {RUN_FILE})"
+        ) from None
+    except (OSError, ValueError) as err:
+        raise InvalidInputError(f"{path}: cannot be read: {err}") from err
+
+
+class _Builder:
+    """One crate being built: entities are made once per id, files once per checksum."""
+
+    def __init__(self, ro_dir: Path) -> None:
+        from rocrate.rocrate import ROCrate
+
+        self.ro_dir = ro_dir
+        self.crate = ROCrate()
+        self.files: dict[str, Any] = {}
+
+    def entity(self, identifier: str, properties: dict[str, Any]) -> Any:
+        from rocrate.model.contextentity import ContextEntity
+
+        found = self.crate.get(identifier)
+        return found or self.crate.add(ContextEntity(self.crate, identifier, properties))
+
+    def data(self, entry: dict[str, Any]) -> Any | None:
+        """The crate's File (by checksum) or Dataset of one recorded input or output."""
+        if entry["class"] == "Directory":
+            parts = [p for p in (self.data(child) for child in entry["files"]) if p is not None]
+            identifier = "#" + str(entry.get("id") or entry["basename"]).replace("urn:uuid:", "")
+            return self.entity(
+                identifier, {"@type": "Dataset", "name": entry["basename"], "hasPart": parts}
+            )
+        sha1 = entry.get("sha1")
+        if not sha1:
+            return None
+        found = self.files.get(sha1)
+        if found is None:
+            dest = f"data/{sha1[:2]}/{sha1}"
+            source = self.ro_dir / dest
+            properties = {"sha1": sha1, "alternateName": entry["basename"]}
+            if source.is_file():
+                properties["contentSize"] = str(source.stat().st_size)
+                found = self.crate.add_file(str(source), dest, properties=properties)
+            else:  # not in the research object's data: named, not carried
+                found = self.entity(f"#sha1-{sha1}", {"@type": "File", **properties})
+            self.files[sha1] = found
+        return found
+
+    def all_data(self, entries: list[dict[str, Any]]) -> list[Any]:
+        return [d for d in (self.data(e) for e in entries) if d is not None]
+
+
+def build(ro_dir: str | os.PathLike[str], zip_path: str | os.PathLike[str]) -> int:
+    """Write the crate of research object ``ro_dir`` to ``zip_path``; returns its actions."""
+    run = read_run(ro_dir)
+    builder = _Builder(Path(ro_dir))
+    crate = builder.crate
+    crate.root_dataset["conformsTo"] = [{"@id": uri} for uri in PROFILES]
+    for uri, name in PROFILES.items():
+        builder.entity(uri, {"@type": "CreativeWork", "name": name, "version": uri[-3:]})
+    workflow = crate.add_workflow(
+        str(Path(ro_dir, "workflow", "packed.cwl")), "workflow/packed.cwl", main=True, lang="cwl"
+    )
+    tools = {
+        inv["tool"]: builder.entity(
+            f"workflow/packed.cwl#{inv['tool']}",
+            {"@type": "SoftwareApplication", "name": inv["tool"]},
+        )
+        for inv in run["invocations"]
+    }
+    workflow["hasPart"] = list(tools.values())
+    engine = run["engine"]
+    cwl_dask = builder.entity(
+        "#cwl-dask",
+        {
+            "@type": "SoftwareApplication",
+            "name": "cwl-dask",
+            "softwareVersion": engine["cwl-dask"],
+            "description": f"cwltool {engine['cwltool']} on Dask {engine['dask']}",
+        },
+    )
+    actions = [_invocation_action(builder, inv, tools[inv["tool"]]) for inv in run["invocations"]]
+    flow = run["workflow"]
+    workflow_action = _action(
+        builder,
+        "#" + flow["run"].replace("urn:uuid:", ""),
+        {
+            "name": "Run of workflow/packed.cwl#main",
+            "instrument": workflow,
+            "object": builder.all_data(flow["inputs"]),
+            "result": builder.all_data(flow["outputs"]),
+            "startTime": flow["started"],
+            "endTime": flow["finished"],
+            "actionStatus": {
+                "@id": "http://schema.org/" + _STATUS.get(flow["status"], "FailedActionStatus")
+            },
+        },
+    )
+    _action(
+        builder,
+        "#organize-" + flow["run"].replace("urn:uuid:", ""),
+        {"@type": "OrganizeAction", "instrument": cwl_dask, "result": workflow_action},
+    )
+    crate.root_dataset["mentions"] = [workflow_action]
+    crate.write_zip(str(zip_path))
+    return len(actions)
+
+
+def _action(builder: _Builder, identifier: str, properties: dict[str, Any]) -> Any:
+    return builder.entity(identifier, {"@type": "CreateAction", **properties})
+
+
+def _invocation_action(builder: _Builder, inv: dict[str, Any], tool: Any) -> Any:
+    """The CreateAction of one tool invocation, with what ran it and what it asked for."""
+    key = inv["run"].replace("urn:uuid:", "")
+    usage = []
+    for name, value in (
+        ("cores requested", inv.get("cores")),
+        ("RAM requested (MiB)", inv.get("ram_mib")),
+        ("Dask worker", inv.get("worker") or None),
+    ):
+        if value is not None:
+            usage.append(
+                builder.entity(
+                    f"#{key}-{len(usage)}", {"@type": "PropertyValue", "name": name, "value": value}
+                )
+            )
+    properties: dict[str, Any] = {
+        "name": f"Run of workflow/packed.cwl#main/{inv['name']}",
+        "instrument": tool,
+        "object": builder.all_data(inv["inputs"]),
+        "result": builder.all_data(inv["outputs"]),
+        "startTime": inv["started"],
+        "endTime": inv["finished"],
+        "actionStatus": {
+            "@id": "http://schema.org/" + _STATUS.get(inv["status"], "FailedActionStatus")
+        },
+        "resourceUsage": usage,
+    }
+    if inv.get("exit_code") is not None:
+        properties["exitCode"] = inv["exit_code"]
+    return _action(builder, f"#{key}", properties)
