@@ -20,6 +20,7 @@ from cwl_dask.cli.common import say as _say
 from cwl_dask.cli.fetch_imports import fetch_imports
 from cwl_dask.cli.graph import graph_command
 from cwl_dask.cli.plan import plan
+from cwl_dask.cli.provenance import provenance_command
 from cwl_dask.cli.run import _plan_cluster, _staging_environment, _wrapped_run, run
 from cwl_dask.cli.run_options import _collection_id
 from cwl_dask.cli.stac import stac_command
@@ -42,6 +43,7 @@ __all__ = [
     "graph_command",
     "main",
     "plan",
+    "provenance_command",
     "run",
     "stac_command",
     "validate",
@@ -94,6 +96,7 @@ for _command in (
     stac_command,
     graph_command,
     fetch_imports,
+    provenance_command,
 ):
     cli.add_command(_command)
 

@@ -56,6 +56,8 @@ def run(
     progress: bool | None,
     report_html: str | None,
     usage_report: str | None,
+    provenance: str | None,
+    provenance_crate: str | None,
     logs_dir: str | None,
     container: Any,
     relax_path_checks: bool,
@@ -175,6 +177,8 @@ def run(
             log_handler=handler,
             preserve_environment=_staging_environment() if wrap_package else [],
             imports=imports,
+            provenance=provenance,
+            provenance_crate=provenance_crate,
         )
         with reserved_stdout() as out, stop_on_signals(timeout):
             result = run_request(request, out)

@@ -92,6 +92,19 @@ _OPTIONS: list[Callable[[Callable[..., Any]], Callable[..., Any]]] = [
         help="Write the usage report (per invocation and per step; the ZOO runner's shape).",
     ),
     click.option(
+        "--provenance",
+        default=None,
+        metavar="DIR",
+        help="Save the run's CWLProv research object in DIR (cwltool's option): every tool "
+        "invocation with its worker, times, resources and checksummed inputs/outputs.",
+    ),
+    click.option(
+        "--provenance-crate",
+        default=None,
+        metavar="FILE.zip",
+        help="Write the run's Workflow Run RO-Crate (Provenance Run Crate profile) to FILE.zip.",
+    ),
+    click.option(
         "--logs-dir",
         default=None,
         metavar="DIR",

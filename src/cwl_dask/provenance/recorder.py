@@ -24,6 +24,7 @@ import json
 import logging
 import urllib.parse
 import uuid
+import warnings
 from collections.abc import MutableMapping, MutableSequence
 from typing import Any, Protocol
 
@@ -131,6 +132,8 @@ class ProvenanceRecorder:
     """Fills the research object of one run; driver thread only, as cwltool's callbacks."""
 
     def __init__(self, research_obj: Any, process: Any, runtime_context: Any) -> None:
+        # rdflib warns on each N-Triples file cwltool's profile writes (UTF-8 is what it wants).
+        warnings.filterwarnings("ignore", "NTSerializer always uses UTF-8", UserWarning)
         self.research_obj = research_obj
         self.process = process
         self.fsaccess = runtime_context.make_fs_access("")
