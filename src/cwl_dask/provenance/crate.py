@@ -103,14 +103,18 @@ def build(ro_dir: str | os.PathLike[str], zip_path: str | os.PathLike[str]) -> i
     workflow = crate.add_workflow(
         str(Path(ro_dir, "workflow", "packed.cwl")), "workflow/packed.cwl", main=True, lang="cwl"
     )
+    flow = run["workflow"]
+    # A lone tool: the run of the workflow and of the tool are one (cwltool gives them one id).
+    steps = [inv for inv in run["invocations"] if inv["run"] != flow["run"]]
     tools = {
         inv["tool"]: builder.entity(
             f"workflow/packed.cwl#{inv['tool']}",
             {"@type": "SoftwareApplication", "name": inv["tool"]},
         )
-        for inv in run["invocations"]
+        for inv in steps
     }
-    workflow["hasPart"] = list(tools.values())
+    if tools:
+        workflow["hasPart"] = list(tools.values())
     engine = run["engine"]
     cwl_dask = builder.entity(
         "#cwl-dask",
@@ -121,23 +125,25 @@ def build(ro_dir: str | os.PathLike[str], zip_path: str | os.PathLike[str]) -> i
             "description": f"cwltool {engine['cwltool']} on Dask {engine['dask']}",
         },
     )
-    actions = [_invocation_action(builder, inv, tools[inv["tool"]]) for inv in run["invocations"]]
-    flow = run["workflow"]
-    workflow_action = _action(
-        builder,
-        "#" + flow["run"].replace("urn:uuid:", ""),
-        {
-            "name": "Run of workflow/packed.cwl#main",
-            "instrument": workflow,
-            "object": builder.all_data(flow["inputs"]),
-            "result": builder.all_data(flow["outputs"]),
-            "startTime": flow["started"],
-            "endTime": flow["finished"],
-            "actionStatus": {
-                "@id": "http://schema.org/" + _STATUS.get(flow["status"], "FailedActionStatus")
+    actions = [_invocation_action(builder, inv, tools[inv["tool"]]) for inv in steps]
+    lone = [inv for inv in run["invocations"] if inv["run"] == flow["run"]]
+    if lone:
+        workflow_action = _invocation_action(builder, lone[-1], workflow)
+        actions.append(workflow_action)
+    else:
+        workflow_action = _action(
+            builder,
+            "#" + flow["run"].replace("urn:uuid:", ""),
+            {
+                "name": "Run of workflow/packed.cwl#main",
+                "instrument": workflow,
+                "object": builder.all_data(flow["inputs"]),
+                "result": builder.all_data(flow["outputs"]),
+                "startTime": flow["started"],
+                "endTime": flow["finished"],
+                "actionStatus": _status(flow["status"]),
             },
-        },
-    )
+        )
     _action(
         builder,
         "#organize-" + flow["run"].replace("urn:uuid:", ""),
@@ -146,6 +152,10 @@ def build(ro_dir: str | os.PathLike[str], zip_path: str | os.PathLike[str]) -> i
     crate.root_dataset["mentions"] = [workflow_action]
     crate.write_zip(str(zip_path))
     return len(actions)
+
+
+def _status(status: str) -> dict[str, str]:
+    return {"@id": "http://schema.org/" + _STATUS.get(status, "FailedActionStatus")}
 
 
 def _action(builder: _Builder, identifier: str, properties: dict[str, Any]) -> Any:
@@ -174,9 +184,7 @@ def _invocation_action(builder: _Builder, inv: dict[str, Any], tool: Any) -> Any
         "result": builder.all_data(inv["outputs"]),
         "startTime": inv["started"],
         "endTime": inv["finished"],
-        "actionStatus": {
-            "@id": "http://schema.org/" + _STATUS.get(inv["status"], "FailedActionStatus")
-        },
+        "actionStatus": _status(inv["status"]),
         "resourceUsage": usage,
     }
     if inv.get("exit_code") is not None:
