@@ -22,6 +22,7 @@ import pytest
 from distributed import LocalCluster
 
 from conftest import SAMPLES, Completed, _run
+from cwl_dask.eo.stac.processing import EXTENSION
 
 APP = SAMPLES / "eo-ndvi"
 CWLPROV = str(Path(sys.executable).parent / "cwlprov")
@@ -33,6 +34,12 @@ class Run:
     result: Completed
     research_object: Path
     crate: Path
+
+    def items(self) -> dict[Path, dict[str, Any]]:
+        """The STAC Items of the run's catalog output."""
+        catalog = Path(self.result.output()["results"]["path"])
+        found = {p: json.loads(p.read_text()) for p in catalog.rglob("*.json")}
+        return {p: doc for p, doc in found.items() if doc.get("type") == "Feature"}
 
 
 def _cwlprov(research_object: Path, *args: str) -> subprocess.CompletedProcess[str]:
@@ -94,6 +101,7 @@ def ours(cluster: LocalCluster, tmp_path_factory: pytest.TempPathFactory) -> Run
             str(where / "ro"),
             "--provenance-crate",
             str(where / "crate.zip"),
+            "--stac-processing",
             str(APP / "app-package.cwl"),
             str(APP / "params.yml"),
         ],
@@ -284,3 +292,45 @@ def test_plain_scalars_replaces_ruamels_numbers_in_place() -> None:
     assert type(loaded["threshold"]) is float and loaded["threshold"] == 0.3
     assert [type(v) for v in items] == [int, float]
     assert loaded["items"] is items  # the same containers: cwltool marks them with @id
+
+
+def test_stac_items_name_the_package_its_version_and_the_run(ours: Run) -> None:
+    run = json.loads((ours.research_object / "metadata" / "cwl-dask-run.json").read_text())
+    items = ours.items()
+    assert len(items) == 5  # one per input and the summary
+    for path, item in items.items():
+        assert EXTENSION in item["stac_extensions"]
+        properties = item["properties"]
+        assert properties["processing:software"]["app-package.cwl#main"] == "1.0.0"
+        assert run["workflow"]["run"] in properties["processing:lineage"]
+        (via,) = [link for link in item["links"] if link["rel"] == "via"]
+        assert (path.parent / via["href"]).resolve() == ours.crate.resolve()
+
+
+def test_the_output_object_has_the_annotated_items_sizes_and_checksums(ours: Run) -> None:
+    def files(value: Any) -> Iterator[dict[str, Any]]:
+        if isinstance(value, dict):
+            if value.get("class") == "File":
+                yield value
+            for child in value.values():
+                yield from files(child)
+        elif isinstance(value, list):
+            for child in value:
+                yield from files(child)
+
+    listed = {Path(f["path"]): f for f in files(ours.result.output())}
+    for path in ours.items():
+        data = path.read_bytes()
+        assert listed[path]["size"] == len(data)
+        assert listed[path]["checksum"] == "sha1$" + hashlib.sha1(data).hexdigest()
+
+
+def test_stac_processing_is_off_by_default(cwl_dask, tmp_path: Path) -> None:
+    result = cwl_dask("run", "--no-container", "--outdir", tmp_path, APP / "app-package.cwl",
+                      APP / "params.yml")  # fmt: skip
+    assert result.code == 0, result.stderr
+    plain = Run(result, tmp_path / "none", tmp_path / "none.zip")
+    assert plain.items()
+    for item in plain.items().values():
+        assert EXTENSION not in item.get("stac_extensions", [])
+        assert not any(key.startswith("processing:") for key in item["properties"])

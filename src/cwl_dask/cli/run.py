@@ -83,6 +83,7 @@ def run(
     retries: int | None,
     stac: bool,
     stac_collection: str | None,
+    stac_processing: bool,
     import_cache: str | None,
     offline: bool,
 ) -> None:
@@ -179,6 +180,7 @@ def run(
             imports=imports,
             provenance=provenance,
             provenance_crate=provenance_crate,
+            stac_processing=stac_processing,
         )
         with reserved_stdout() as out, stop_on_signals(timeout):
             result = run_request(request, out)

@@ -242,6 +242,12 @@ _OPTIONS: list[Callable[[Callable[..., Any]], Callable[..., Any]]] = [
         callback=lambda _ctx, _param, value: _collection_id(value),
         help="With --stac (implied): also write OUTDIR/ID.json, a Collection of all items.",
     ),
+    click.option(
+        "--stac-processing",
+        is_flag=True,
+        help="Add the STAC processing extension to each Item of the STAC outputs: the package, "
+        "its s:softwareVersion, the run id (and a rel=via link to --provenance-crate).",
+    ),
     import_options,
 ]
 

@@ -86,8 +86,12 @@ class DaskExecutor(JobExecutor):
         imports: ImportCache | None = None,
         outputs: OutputPublisher | None = None,
         retry_tool: int = 0,
+        stac_processing: bool = False,
+        provenance_crate: str | None = None,
     ) -> None:
         super().__init__()
+        self.stac_processing = stac_processing
+        self.provenance_crate = provenance_crate
         self.imports = imports
         self.outputs = outputs
         self.retry_tool = retry_tool
@@ -114,18 +118,18 @@ class DaskExecutor(JobExecutor):
         if self.outputs is None or self.outputs.staging is None or not runtime_context.outdir:
             output, status = super().execute(process, job_order_object, runtime_context, logger)
             fix_directory_basenames(output)  # directories renamed by OutputPathMapper
-            if self.provenance is not None:
-                self.provenance.finish(output, status)
+            self._recorded(output, status)
+            self._annotate_stac(process, output, status, runtime_context)
             return output, status
         runtime_context = runtime_context.copy()
         runtime_context.outdir = self.outputs.staging
         try:
             output, status = super().execute(process, job_order_object, runtime_context, logger)
             fix_directory_basenames(output)  # directories renamed by OutputPathMapper
-            if self.provenance is not None:
-                self.provenance.finish(output, status)
+            self._recorded(output, status)
             if output is not None:
                 output = self.outputs.publish(output)
+            self._annotate_stac(process, output, status, runtime_context)
             return output, status
         except OutputError as err:
             self.error = err
@@ -140,6 +144,29 @@ class DaskExecutor(JobExecutor):
                 f"are kept in {self.run_dir} and {self.outputs.staging}"
             )
             raise self.error from err
+
+    def _recorded(self, output: Any, status: str) -> None:
+        """The run's provenance is complete: keep its invocations for the crate."""
+        if self.provenance is not None:
+            self.provenance.finish(output, status)
+
+    def _annotate_stac(
+        self, process: Process, output: Any, status: str, runtime_context: Any
+    ) -> None:
+        """``--stac-processing``: the published STAC Items are told which run made them.
+
+        After the provenance is complete: the research object describes the Items as the
+        tool wrote them; the processing block is added as they are published.
+        """
+        if not self.stac_processing or output is None or status != "success":
+            return
+        from cwl_dask.driver.lineage import processing_of
+        from cwl_dask.eo.stac.processing import annotate_outputs
+
+        research_obj = runtime_context.research_obj
+        processing = processing_of(process, research_obj, self.provenance_crate)
+        items = annotate_outputs(output, processing)
+        _logger.info("--stac-processing: %d STAC Items name run %s", len(items), processing.run_id)
 
     def run_jobs(
         self,

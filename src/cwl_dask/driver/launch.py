@@ -76,6 +76,7 @@ class RunRequest:
     imports: ImportCache | None = None  # remote $import/run: documents; default: configured
     provenance: str | None = None  # cwltool's --provenance DIR: the run's research object
     provenance_crate: str | None = None  # the Workflow Run RO-Crate of the run, FILE.zip
+    stac_processing: bool = False  # the STAC Items get a processing block naming the run
 
 
 def version() -> str:
@@ -239,6 +240,8 @@ def _run(request: RunRequest, stdout: IO[str]) -> RunResult:
             imports,
             outputs=outputs,
             retry_tool=request.retry_tool,
+            stac_processing=request.stac_processing,
+            provenance_crate=request.provenance_crate,
         )
         try:
             with loader_tracebacks_hidden(request.debug):
