@@ -334,3 +334,22 @@ def test_stac_processing_is_off_by_default(cwl_dask, tmp_path: Path) -> None:
     for item in plain.items().values():
         assert EXTENSION not in item.get("stac_extensions", [])
         assert not any(key.startswith("processing:") for key in item["properties"])
+
+
+def test_a_failed_run_records_the_failed_invocation_and_its_exit_code(
+    cwl_dask, tmp_path: Path
+) -> None:
+    broken = Path(__file__).parent / "data" / "zoo" / "broken.cwl"
+    crate = tmp_path / "c.zip"
+    result = cwl_dask("run", "--no-container", "--provenance", tmp_path / "ro",
+                      "--provenance-crate", crate, broken, "--message", "hi")  # fmt: skip
+    assert result.code == 1
+    assert _cwlprov(tmp_path / "ro", "validate").returncode == 0
+    assert _process_runs(tmp_path / "ro") == {
+        "Run of workflow/packed.cwl#main/greet": 1,
+        "Run of workflow/packed.cwl#main/explode": 1,
+    }
+    status = {a["name"].rsplit("/", 1)[-1]: a for a in _crate_actions(crate)}
+    assert status["explode"]["actionStatus"] == "http://schema.org/FailedActionStatus"
+    assert status["explode"]["exitCode"] == 3
+    assert status["greet"]["actionStatus"] == "http://schema.org/CompletedActionStatus"
