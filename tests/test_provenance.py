@@ -353,3 +353,52 @@ def test_a_failed_run_records_the_failed_invocation_and_its_exit_code(
     assert status["explode"]["actionStatus"] == "http://schema.org/FailedActionStatus"
     assert status["explode"]["exitCode"] == 3
     assert status["greet"]["actionStatus"] == "http://schema.org/CompletedActionStatus"
+
+
+def test_each_invocation_is_orchestrated_by_its_workflow_step(ours: Run) -> None:
+    from rocrate.rocrate import ROCrate
+
+    loaded = ROCrate(str(ours.crate))
+    controls = [e for e in loaded.get_entities() if e.type == "ControlAction"]
+    assert len(controls) == sum(TOOL_STEPS.values())
+    for control in controls:
+        step, action = control["instrument"], control["object"]
+        assert step.type == "HowToStep"
+        assert step["workExample"].id == action["instrument"].id  # the step runs that tool
+    (organize,) = [e for e in loaded.get_entities() if e.type == "OrganizeAction"]
+    assert {c.id for c in organize["object"]} == {c.id for c in controls}
+    steps = {s.id for s in loaded.get("workflow/packed.cwl#process_item")["step"]}
+    assert steps == {
+        "workflow/packed.cwl#process_item/ndvi",
+        "workflow/packed.cwl#process_item/mask",
+    }
+
+
+def _podman_ready() -> bool:
+    import shutil
+
+    if shutil.which("podman") is None:
+        return False
+    probe = subprocess.run(
+        ["podman", "image", "exists", "docker.io/library/python:3-slim"], capture_output=True
+    )
+    return probe.returncode == 0
+
+
+@pytest.mark.podman
+@pytest.mark.skipif(not _podman_ready(), reason="needs podman and ci/setup-podman.sh's images")
+def test_a_contained_invocation_names_its_image(cwl_dask, tmp_path: Path) -> None:
+    hello = SAMPLES / "hello"
+    result = cwl_dask("run", "--podman", "--outdir", tmp_path / "out", "--provenance",
+                      tmp_path / "ro", "--provenance-crate", tmp_path / "c.zip",
+                      hello / "hello.cwl", hello / "params.yml")  # fmt: skip
+    assert result.code == 0, result.stderr
+    images = [
+        record["cwlprov:image"]
+        for document in _documents(tmp_path / "ro")
+        for _, record in _records(document, "agent")
+        if "cwlprov:image" in record
+    ]
+    assert images == ["docker.io/library/python:3-slim"]
+    (action,) = _crate_actions(tmp_path / "c.zip")
+    assert action["containerImage"]["name"] == "docker.io/library/python:3-slim"

@@ -126,6 +126,8 @@ def build(ro_dir: str | os.PathLike[str], zip_path: str | os.PathLike[str]) -> i
         },
     )
     actions = [_invocation_action(builder, inv, tools[inv["tool"]]) for inv in steps]
+    packed = json.loads(Path(ro_dir, "workflow", "packed.cwl").read_text(encoding="utf-8"))
+    controls = _control_actions(builder, workflow, packed, steps, tools, actions)
     lone = [inv for inv in run["invocations"] if inv["run"] == flow["run"]]
     if lone:
         workflow_action = _invocation_action(builder, lone[-1], workflow)
@@ -147,11 +149,72 @@ def build(ro_dir: str | os.PathLike[str], zip_path: str | os.PathLike[str]) -> i
     _action(
         builder,
         "#organize-" + flow["run"].replace("urn:uuid:", ""),
-        {"@type": "OrganizeAction", "instrument": cwl_dask, "result": workflow_action},
+        {
+            "@type": "OrganizeAction",
+            "instrument": cwl_dask,
+            "object": controls,
+            "result": workflow_action,
+        },
     )
     crate.root_dataset["mentions"] = [workflow_action]
     crate.write_zip(str(zip_path))
     return len(actions)
+
+
+def _step_ids(packed: dict[str, Any]) -> dict[tuple[str, str], str]:
+    """(step name, tool id) -> the step's id in packed.cwl (``process_item/ndvi``)."""
+    found: dict[tuple[str, str], str] = {}
+    for process in packed.get("$graph", [packed]):
+        for step in process.get("steps", []):
+            run = step.get("run")
+            if isinstance(run, str):
+                step_id = str(step["id"]).lstrip("#")
+                found[(step_id.rsplit("/", 1)[-1], run.lstrip("#"))] = step_id
+    return found
+
+
+def _control_actions(
+    builder: _Builder,
+    workflow: Any,
+    packed: dict[str, Any],
+    invocations: list[dict[str, Any]],
+    tools: dict[str, Any],
+    actions: list[Any],
+) -> list[Any]:
+    """One ControlAction per invocation: the workflow step (a HowToStep of the workflow,
+    or of the sub-workflow, that holds it) that orchestrated the tool's CreateAction."""
+    step_ids = _step_ids(packed)
+    holders: dict[str, Any] = {"main": workflow}
+    controls = []
+    for inv, action in zip(invocations, actions, strict=True):
+        step_id = step_ids.get((inv["step"], inv["tool"]))
+        if step_id is None:
+            continue
+        parent = step_id.split("/", 1)[0]
+        holder = holders.get(parent)
+        if holder is None:
+            holder = holders[parent] = builder.entity(
+                f"workflow/packed.cwl#{parent}",
+                {
+                    "@type": ["SoftwareApplication", "ComputationalWorkflow", "HowTo"],
+                    "name": parent,
+                },
+            )
+            workflow.append_to("hasPart", holder)
+        step = builder.crate.get(f"workflow/packed.cwl#{step_id}")
+        if step is None:
+            step = builder.entity(
+                f"workflow/packed.cwl#{step_id}",
+                {"@type": "HowToStep", "name": step_id, "workExample": tools[inv["tool"]]},
+            )
+            holder.append_to("step", step)
+        controls.append(
+            builder.entity(
+                f"#control-{inv['run'].replace('urn:uuid:', '')}",
+                {"@type": "ControlAction", "instrument": step, "object": action},
+            )
+        )
+    return controls
 
 
 def _status(status: str) -> dict[str, str]:
@@ -189,4 +252,13 @@ def _invocation_action(builder: _Builder, inv: dict[str, Any], tool: Any) -> Any
     }
     if inv.get("exit_code") is not None:
         properties["exitCode"] = inv["exit_code"]
+    if inv.get("image"):
+        properties["containerImage"] = builder.entity(
+            f"#image-{inv['image']}",
+            {
+                "@type": "ContainerImage",
+                "additionalType": {"@id": "https://w3id.org/ro/terms/workflow-run#DockerImage"},
+                "name": inv["image"],
+            },
+        )
     return _action(builder, f"#{key}", properties)

@@ -56,6 +56,7 @@ class Outcome(Protocol):
     finished: float | None
     exit_code: int | None
     worker: str
+    image: str
 
 
 def plain_scalars(value: Any) -> Any:
@@ -195,6 +196,7 @@ class ProvenanceRecorder:
                 "finished": _when(outcome.finished).isoformat(),
                 "exit_code": outcome.exit_code,
                 "worker": outcome.worker,
+                "image": outcome.image or None,
                 "cores": (resources or {}).get("cores"),
                 "ram_mib": (resources or {}).get("ram"),
                 "inputs": [f for key, v in job_order.items() for f in files_of(v, key)],
@@ -229,6 +231,16 @@ class ProvenanceRecorder:
                     {PROV_TYPE: PROV["SoftwareAgent"], PROV_LABEL: f"Dask worker {outcome.worker}"},
                 )
             document.wasAssociatedWith(run_id, agent)
+        if outcome.image:  # as cwltool's job records it where the container runs
+            container = document.agent(
+                uuid.uuid4().urn,
+                {
+                    PROV_TYPE: PROV["SoftwareAgent"],
+                    "cwlprov:image": outcome.image,
+                    PROV_LABEL: f"Container execution of image {outcome.image}",
+                },
+            )
+            document.wasAssociatedWith(run_id, container)
         document.activity(run_id, other_attributes=attributes)
 
     def finish(self, output: Any, status: str) -> None:

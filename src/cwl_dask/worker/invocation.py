@@ -27,7 +27,7 @@ from cwltool.command_line_tool import CommandLineTool, ExpressionTool
 from cwltool.context import LoadingContext, RuntimeContext
 from cwltool.docker import PodmanCommandLineJob
 from cwltool.errors import UnsupportedRequirement, WorkflowException
-from cwltool.job import JobBase
+from cwltool.job import ContainerCommandLineJob, JobBase
 from cwltool.loghandler import _logger as cwltool_logger
 from cwltool.loghandler import defaultStreamHandler
 from cwltool.process import Process
@@ -82,6 +82,7 @@ class Outcome:
     command: str = ""  # the tool's command line (secrets still as cwltool's placeholders)
     workdir: str = ""  # the invocation's output directory on the shared work directory
     worker: str = ""  # the Dask worker's address (provenance: which worker ran what)
+    image: str = ""  # the container image the tool ran in (its DockerRequirement), if any
 
 
 class RootfulPodmanJob(PodmanCommandLineJob):
@@ -350,4 +351,7 @@ def _run(
     if ran and isinstance(ran[-1], JobBase):
         outcome.command = " ".join(shlex.quote(str(arg)) for arg in ran[-1].command_line)
         outcome.workdir = ran[-1].outdir
+    if ran and isinstance(ran[-1], ContainerCommandLineJob):
+        docker, _ = ran[-1].get_requirement("DockerRequirement")
+        outcome.image = str((docker or {}).get("dockerImageId") or (docker or {}).get("dockerPull"))
     return outcome
