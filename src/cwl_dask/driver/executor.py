@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Mapping
 from typing import Any
 
 from cwltool.executors import JobExecutor
@@ -25,7 +24,7 @@ from schema_salad.exceptions import ValidationException
 
 from cwl_dask.clusters import Backend
 from cwl_dask.documents.imports import ImportCache
-from cwl_dask.documents.joborder import check_job_order
+from cwl_dask.documents.joborder import check_job_order, to_plain
 from cwl_dask.driver.delivery import Delivery, _Invocation
 from cwl_dask.driver.dispatcher import (
     _DRIVER_ONLY_OPTIONS,
@@ -49,23 +48,9 @@ __all__ = [
     "Dispatcher",
     "_Invocation",
     "shippable_options",
-    "to_plain",
 ]
 
 _logger = logging.getLogger("cwl_dask")
-
-
-def to_plain(value: Any) -> Any:
-    """A copy of a job order made of plain dicts and lists.
-
-    cwltool deep-copies the top-level job order several times; a ruamel ``CommentedSeq``
-    copies in O(N²), which made a 3000-element scatter twice as slow. Plain types copy in O(N).
-    """
-    if isinstance(value, Mapping):
-        return {k: to_plain(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [to_plain(v) for v in value]
-    return value
 
 
 class DaskExecutor(JobExecutor):
@@ -188,7 +173,7 @@ class DaskExecutor(JobExecutor):
                 self.imports.check()  # offline, a $schemas URL was missing: only a warning so far
             # Before submitting (a lone tool would check them only on the worker), and in
             # the job file's terms: file, line, input.
-            check_job_order(process, given, runtime_context)
+            check_job_order(process, given, runtime_context, job_order_object)
             check_input_files(job_order_object)
             self.backend.check_storage(self.run_dir)
             if runtime_context.cachedir:
