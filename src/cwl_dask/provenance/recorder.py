@@ -46,6 +46,8 @@ class Job(Protocol):
     tool: Any
     job_order: Any
 
+    def resource_request(self) -> dict[str, float]: ...
+
 
 class Outcome(Protocol):
     """What the recorder needs of a worker's :class:`~cwl_dask.worker.invocation.Outcome`."""
@@ -174,6 +176,9 @@ class ProvenanceRecorder:
         if profile is None:
             return
         profile.fsaccess = self.fsaccess
+        # What the tool asked for: Dask's annotation, or (a cluster of unknown worker size
+        # gets none) cwltool's evaluation of its ResourceRequirement.
+        resources = resources or job.resource_request()
         job_order = plain_scalars(job.job_order)
         name = urllib.parse.quote(job.name, safe=":/,#")
         if self._lone_tool:
