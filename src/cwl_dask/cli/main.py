@@ -67,6 +67,7 @@ def _print_version(ctx: click.Context, _param: click.Parameter, value: bool) -> 
 \b
   cwl-dask run --outdir out cwl-samples/eo-ndvi/app-package.cwl cwl-samples/eo-ndvi/params.yml
   cwl-dask run --report report.html --usage-report usage.json pkg.cwl#main job.yml
+  cwl-dask run --provenance ro/ --provenance-crate crate.zip pkg.cwl job.yml
   cwl-dask plan cwl-samples/eo-ndvi/app-package.cwl cwl-samples/eo-ndvi/params.yml
   cwl-dask graph cwl-samples/eo-ndvi/app-package.cwl -o wf.svg
   cwl-dask validate pkg.cwl
