@@ -402,3 +402,22 @@ def test_a_contained_invocation_names_its_image(cwl_dask, tmp_path: Path) -> Non
     assert images == ["docker.io/library/python:3-slim"]
     (action,) = _crate_actions(tmp_path / "c.zip")
     assert action["containerImage"]["name"] == "docker.io/library/python:3-slim"
+
+
+def test_batched_invocations_of_an_inline_tool_are_each_a_process_run(
+    cwl_dask, tmp_path: Path
+) -> None:
+    """40 scatter jobs on 2 cores are fused into fewer tasks (README, Batching); each
+    invocation is still its own process run, and the inline tool is named by its step."""
+    job = tmp_path / "job.json"
+    job.write_text(json.dumps({"words": [f"w{i}" for i in range(40)]}))
+    workflow = Path(__file__).parent / "data" / "scatter-echo.cwl"
+    result = cwl_dask("run", "--no-container", "--cores", "2", "--outdir", tmp_path / "out",
+                      "--provenance", tmp_path / "ro", "--provenance-crate", tmp_path / "c.zip",
+                      workflow, job)  # fmt: skip
+    assert result.code == 0, result.stderr
+    runs = _process_runs(tmp_path / "ro")
+    assert len(runs) == 40 and set(runs.values()) == {1}
+    actions = _crate_actions(tmp_path / "c.zip")
+    tools = collections.Counter(a["instrument"].id for a in actions)
+    assert tools == {"workflow/packed.cwl#main/shout/run": 40, "workflow/packed.cwl": 1}

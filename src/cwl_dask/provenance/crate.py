@@ -104,6 +104,12 @@ def build(ro_dir: str | os.PathLike[str], zip_path: str | os.PathLike[str]) -> i
         str(Path(ro_dir, "workflow", "packed.cwl")), "workflow/packed.cwl", main=True, lang="cwl"
     )
     flow = run["workflow"]
+    packed = json.loads(Path(ro_dir, "workflow", "packed.cwl").read_text(encoding="utf-8"))
+    step_ids = _step_ids(packed)
+    for inv in run["invocations"]:
+        if not inv["tool"] or inv["tool"].startswith("_:"):  # inline: packed.cwl#main/shout/run
+            step_id = step_ids.get((inv["step"], ""))
+            inv["tool"] = f"{step_id}/run" if step_id else inv["step"]
     # A lone tool: the run of the workflow and of the tool are one (cwltool gives them one id).
     steps = [inv for inv in run["invocations"] if inv["run"] != flow["run"]]
     tools = {
@@ -126,8 +132,7 @@ def build(ro_dir: str | os.PathLike[str], zip_path: str | os.PathLike[str]) -> i
         },
     )
     actions = [_invocation_action(builder, inv, tools[inv["tool"]]) for inv in steps]
-    packed = json.loads(Path(ro_dir, "workflow", "packed.cwl").read_text(encoding="utf-8"))
-    controls = _control_actions(builder, workflow, packed, steps, tools, actions)
+    controls = _control_actions(builder, workflow, step_ids, steps, tools, actions)
     lone = [inv for inv in run["invocations"] if inv["run"] == flow["run"]]
     if lone:
         workflow_action = _invocation_action(builder, lone[-1], workflow)
@@ -162,28 +167,35 @@ def build(ro_dir: str | os.PathLike[str], zip_path: str | os.PathLike[str]) -> i
 
 
 def _step_ids(packed: dict[str, Any]) -> dict[tuple[str, str], str]:
-    """(step name, tool id) -> the step's id in packed.cwl (``process_item/ndvi``)."""
+    """(step name, tool id) -> the step's id in packed.cwl (``process_item/ndvi``).
+
+    A tool written inline in its step has no id of its own: it is ``<step id>/run``, as
+    its inputs are named in packed.cwl, and also found under (step name, "")."""
     found: dict[tuple[str, str], str] = {}
-    for process in packed.get("$graph", [packed]):
+    processes = list(packed.get("$graph", [packed]))
+    while processes:
+        process = processes.pop()
         for step in process.get("steps", []):
-            run = step.get("run")
+            run, step_id = step.get("run"), str(step["id"]).lstrip("#")
+            name = step_id.rsplit("/", 1)[-1]
             if isinstance(run, str):
-                step_id = str(step["id"]).lstrip("#")
-                found[(step_id.rsplit("/", 1)[-1], run.lstrip("#"))] = step_id
+                found[(name, run.lstrip("#"))] = step_id
+            elif isinstance(run, dict):
+                found[(name, f"{step_id}/run")] = found[(name, "")] = step_id
+                processes.append(run)  # an inline sub-workflow's steps
     return found
 
 
 def _control_actions(
     builder: _Builder,
     workflow: Any,
-    packed: dict[str, Any],
+    step_ids: dict[tuple[str, str], str],
     invocations: list[dict[str, Any]],
     tools: dict[str, Any],
     actions: list[Any],
 ) -> list[Any]:
     """One ControlAction per invocation: the workflow step (a HowToStep of the workflow,
     or of the sub-workflow, that holds it) that orchestrated the tool's CreateAction."""
-    step_ids = _step_ids(packed)
     holders: dict[str, Any] = {"main": workflow}
     controls = []
     for inv, action in zip(invocations, actions, strict=True):

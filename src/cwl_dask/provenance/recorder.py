@@ -126,8 +126,11 @@ def files_of(value: Any, role: str) -> list[dict[str, Any]]:
 
 
 def tool_id(tool: Any) -> str:
-    """The tool's id in ``workflow/packed.cwl`` (its fragment: ``ndvi`` for ``…#ndvi``)."""
+    """The tool's id in ``workflow/packed.cwl`` (its fragment: ``ndvi`` for ``…#ndvi``);
+    "" for a tool written inline in its step (``_:…``), which the crate names by its step."""
     raw = str(tool.tool.get("id", ""))
+    if raw.startswith("_:"):
+        return ""
     return raw.split("#", 1)[1] if "#" in raw else raw.rsplit("/", 1)[-1]
 
 
