@@ -292,7 +292,10 @@ def _write_crate(request: RunRequest, run_dir: str) -> None:
 
     research_object = _research_object_dir(request, run_dir)
     assert research_object is not None and request.provenance_crate is not None
-    actions = crate.build(research_object, request.provenance_crate)
+    try:
+        actions = crate.build(research_object, request.provenance_crate)
+    except OSError as err:  # an output that cannot be written: exit 2, as for --outdir
+        raise InvalidInputError(f"--provenance-crate {request.provenance_crate}: {err}") from err
     _logger.info(
         "Workflow Run RO-Crate (%d tool runs) saved to %s", actions, request.provenance_crate
     )

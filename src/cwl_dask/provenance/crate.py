@@ -11,9 +11,11 @@ hold both), and it fails on cwltool's own research object of a scattered sub-wor
 One ``CreateAction`` per tool invocation, its ``instrument`` the tool in the packed
 workflow (``workflow/packed.cwl#ndvi``), its ``object`` and ``result`` the files it used and
 made, each named by its SHA-1 in the crate (``data/dd/dd89…``, cwltool's layout); the
-requested cores and RAM and the Dask worker are ``PropertyValue`` s in ``resourceUsage``.
-One ``CreateAction`` for the workflow run (``instrument`` the packed workflow), the result
-of the engine's ``OrganizeAction``.
+requested cores and RAM and the Dask worker are ``PropertyValue`` s in ``resourceUsage``,
+the image of a contained run its ``containerImage``. Each is the ``object`` of a
+``ControlAction`` whose ``instrument`` is its workflow step (a ``HowToStep``). One
+``CreateAction`` for the workflow run (``instrument`` the packed workflow), the ``result``
+of cwl-dask's ``OrganizeAction``, whose ``object`` is the ControlActions.
 """
 
 from __future__ import annotations
@@ -121,8 +123,31 @@ def build(ro_dir: str | os.PathLike[str], zip_path: str | os.PathLike[str]) -> i
     }
     if tools:
         workflow["hasPart"] = list(tools.values())
-    engine = run["engine"]
-    cwl_dask = builder.entity(
+    actions = [_invocation_action(builder, inv, tools[inv["tool"]]) for inv in steps]
+    controls = _control_actions(builder, workflow, step_ids, steps, tools, actions)
+    lone = [inv for inv in run["invocations"] if inv["run"] == flow["run"]]
+    if lone:
+        workflow_action = _invocation_action(builder, lone[-1], workflow)
+        actions.append(workflow_action)
+    else:
+        workflow_action = _workflow_action(builder, flow, workflow)
+    _action(
+        builder,
+        "#organize-" + flow["run"].replace("urn:uuid:", ""),
+        {
+            "@type": "OrganizeAction",
+            "instrument": _engine(builder, run["engine"]),
+            "object": controls,
+            "result": workflow_action,
+        },
+    )
+    crate.root_dataset["mentions"] = [workflow_action]
+    crate.write_zip(str(zip_path))
+    return len(actions)
+
+
+def _engine(builder: _Builder, engine: dict[str, str]) -> Any:
+    return builder.entity(
         "#cwl-dask",
         {
             "@type": "SoftwareApplication",
@@ -131,39 +156,23 @@ def build(ro_dir: str | os.PathLike[str], zip_path: str | os.PathLike[str]) -> i
             "description": f"cwltool {engine['cwltool']} on Dask {engine['dask']}",
         },
     )
-    actions = [_invocation_action(builder, inv, tools[inv["tool"]]) for inv in steps]
-    controls = _control_actions(builder, workflow, step_ids, steps, tools, actions)
-    lone = [inv for inv in run["invocations"] if inv["run"] == flow["run"]]
-    if lone:
-        workflow_action = _invocation_action(builder, lone[-1], workflow)
-        actions.append(workflow_action)
-    else:
-        workflow_action = _action(
-            builder,
-            "#" + flow["run"].replace("urn:uuid:", ""),
-            {
-                "name": "Run of workflow/packed.cwl#main",
-                "instrument": workflow,
-                "object": builder.all_data(flow["inputs"]),
-                "result": builder.all_data(flow["outputs"]),
-                "startTime": flow["started"],
-                "endTime": flow["finished"],
-                "actionStatus": _status(flow["status"]),
-            },
-        )
-    _action(
+
+
+def _workflow_action(builder: _Builder, flow: dict[str, Any], workflow: Any) -> Any:
+    """The run of the packed workflow: its inputs and final outputs, by checksum."""
+    return _action(
         builder,
-        "#organize-" + flow["run"].replace("urn:uuid:", ""),
+        "#" + flow["run"].replace("urn:uuid:", ""),
         {
-            "@type": "OrganizeAction",
-            "instrument": cwl_dask,
-            "object": controls,
-            "result": workflow_action,
+            "name": "Run of workflow/packed.cwl#main",
+            "instrument": workflow,
+            "object": builder.all_data(flow["inputs"]),
+            "result": builder.all_data(flow["outputs"]),
+            "startTime": flow["started"],
+            "endTime": flow["finished"],
+            "actionStatus": _status(flow["status"]),
         },
     )
-    crate.root_dataset["mentions"] = [workflow_action]
-    crate.write_zip(str(zip_path))
-    return len(actions)
 
 
 def _step_ids(packed: dict[str, Any]) -> dict[tuple[str, str], str]:
