@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import collections
 import hashlib
+import importlib.util
 import json
 import subprocess
 import sys
@@ -421,3 +422,31 @@ def test_batched_invocations_of_an_inline_tool_are_each_a_process_run(
     actions = _crate_actions(tmp_path / "c.zip")
     tools = collections.Counter(a["instrument"].id for a in actions)
     assert tools == {"workflow/packed.cwl#main/shout/run": 40, "workflow/packed.cwl": 1}
+
+
+def _store_mode() -> bool:
+    try:
+        return importlib.util.find_spec("cwl_dask.data.store") is not None
+    except ModuleNotFoundError:
+        return False
+
+
+@pytest.mark.skipif(not _store_mode(), reason="store mode (--workdir s3://, issue 20) not merged")
+def test_with_intermediate_files_in_object_storage_the_research_object_is_complete(
+    s3, cwl_dask, tmp_path: Path
+) -> None:
+    """No shared filesystem (``--workdir s3://``): the driver reads the outputs through the
+    run's file access at their store locations."""
+    s3.mkdir("work")
+    result = cwl_dask("run", "--no-container", "--worker-processes", "--workdir", "s3://work/runs",
+                      "--outdir", tmp_path / "out", "--provenance", tmp_path / "ro",
+                      "--provenance-crate", tmp_path / "c.zip", APP / "app-package.cwl",
+                      APP / "params.yml")  # fmt: skip
+    assert result.code == 0, result.stderr
+    assert _cwlprov(tmp_path / "ro", "validate").returncode == 0
+    runs = _process_runs(tmp_path / "ro")
+    assert sum(runs.values()) == sum(TOOL_STEPS.values()) + 1  # and the sub-workflow's
+    archive = zipfile.ZipFile(tmp_path / "c.zip")
+    for action in _crate_actions(tmp_path / "c.zip"):
+        for file in _files(action["result"]):
+            assert hashlib.sha1(archive.read(file.id)).hexdigest() == file["sha1"]
