@@ -450,3 +450,24 @@ def test_with_intermediate_files_in_object_storage_the_research_object_is_comple
     for action in _crate_actions(tmp_path / "c.zip"):
         for file in _files(action["result"]):
             assert hashlib.sha1(archive.read(file.id)).hexdigest() == file["sha1"]
+
+
+def test_each_attempt_of_retry_tool_is_a_process_run(cwl_dask, tmp_path: Path) -> None:
+    flaky = Path(__file__).parent / "data" / "reliability" / "flaky.cwl"
+    workflow = tmp_path / "wf.cwl"
+    workflow.write_text(json.dumps({
+        "cwlVersion": "v1.2", "class": "Workflow",
+        "inputs": {"counter": "string", "failures": "int"},
+        "outputs": {"done": {"type": "File?", "outputSource": "try/done"}},
+        "steps": {"try": {"run": str(flaky), "in": {"counter": "counter", "failures": "failures"},
+                          "out": ["done"]}},
+    }))  # fmt: skip
+    result = cwl_dask("run", "--no-container", "--retry-tool", "2", "--outdir", tmp_path / "out",
+                      "--provenance", tmp_path / "ro", "--provenance-crate", tmp_path / "c.zip",
+                      workflow, "--counter", tmp_path / "attempts", "--failures", "2")  # fmt: skip
+    assert result.code == 0, result.stderr
+    assert _process_runs(tmp_path / "ro") == {"Run of workflow/packed.cwl#main/try": 3}
+    codes = sorted(
+        a.get("exitCode") for a in _crate_actions(tmp_path / "c.zip") if "try" in a["name"]
+    )
+    assert codes == [0, 75, 75]
