@@ -471,3 +471,14 @@ def test_each_attempt_of_retry_tool_is_a_process_run(cwl_dask, tmp_path: Path) -
         a.get("exitCode") for a in _crate_actions(tmp_path / "c.zip") if "try" in a["name"]
     )
     assert codes == [0, 75, 75]
+
+
+def test_the_crate_alone_keeps_no_research_object(cwl_dask, tmp_path: Path) -> None:
+    hello = SAMPLES / "hello"
+    result = cwl_dask("run", "--no-container", "--outdir", tmp_path / "out", "--workdir",
+                      tmp_path / "work", "--provenance-crate", tmp_path / "c.zip",
+                      hello / "hello.cwl", hello / "params.yml")  # fmt: skip
+    assert result.code == 0, result.stderr
+    assert len(_crate_actions(tmp_path / "c.zip")) == 1
+    assert list((tmp_path / "work").iterdir()) == []  # the run directory went, and the RO in it
+    assert not list((tmp_path / "out").rglob("bagit.txt"))
