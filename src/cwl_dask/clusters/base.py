@@ -37,6 +37,7 @@ class Backend(ABC):
         self._client: Any = None
         self._error: BaseException | None = None
         self._thread: threading.Thread | None = None
+        self._slots: Any = None  # a SlotCount, made on first use
 
     def start(self) -> None:
         """Begin connecting in the background; :meth:`client` waits for it."""
@@ -91,12 +92,24 @@ class Backend(ABC):
         return dict(request)
 
     def parallel_slots(self, resources: dict[str, float] | None) -> int | None:
-        """How many invocations with this request the cluster runs at once, if fixed and known.
+        """How many invocations with this request the cluster runs at once (or will, scaled up).
 
-        Only then may short invocations be fused into fewer tasks (:mod:`cwl_dask.driver.batching`);
-        the default, None, is right for clusters whose size changes.
+        It sizes the batches short invocations are fused into (:mod:`cwl_dask.driver.batching`):
+        the workers the scheduler has, or those :meth:`planned_workers` says it may grow to,
+        whichever run more (:mod:`cwl_dask.clusters.slots`). None: no worker, none planned.
         """
-        return None
+        if self._slots is None:
+            from cwl_dask.clusters.slots import SlotCount
+
+            self._slots = SlotCount()
+        return self._slots(self.client(), resources, self.planned_workers())
+
+    def planned_workers(self) -> list[dict[str, Any]]:
+        """The workers an adaptive cluster may scale up to, as the scheduler describes workers.
+
+        Empty for a cluster whose size is not this backend's to change.
+        """
+        return []
 
     def dashboard_link(self) -> str | None:
         """The Dask dashboard of the run's cluster (a gateway's proxied one), or None."""

@@ -17,6 +17,7 @@ from cwl_dask.clusters.base import (
     _logger,
 )
 from cwl_dask.errors import BackendError, InvalidInputError
+from cwl_dask.clusters.slots import planned_worker
 
 
 def load_factory(spec: str) -> Callable[..., Any]:
@@ -122,6 +123,13 @@ class ClusterClassBackend(Backend):
             self._shape = _declared_shape(self.client(), self.description)
             self._shape_known = True
         return self._shape
+
+    def planned_workers(self) -> list[dict[str, Any]]:
+        """Up to ``maximum`` workers of the shape the factory was given (adaptive or scaled by
+        the factory itself, to that maximum); none when the factory decides the shape."""
+        if "worker_cores" not in self.kwargs or self._shape is None:
+            return []
+        return [planned_worker(self._shape.cores, self._shape.ram)] * self.maximum
 
     def close(self) -> None:
         try:

@@ -13,6 +13,7 @@ from cwl_dask.clusters.base import (
     _logger,
 )
 from cwl_dask.errors import BackendError, InvalidInputError, UnsatisfiableRequest
+from cwl_dask.clusters.slots import planned_worker
 
 
 def _option_value(value: float) -> float | int:
@@ -202,6 +203,12 @@ class GatewayBackend(Backend):
 
     def worker_shape(self) -> WorkerShape:
         return self._shape
+
+    def planned_workers(self) -> list[dict[str, Any]]:
+        """A cluster this backend made adaptive may grow to ``maximum`` workers of its shape."""
+        if self.reused:
+            return []
+        return [planned_worker(self._shape.cores, self._shape.ram)] * self.maximum
 
     def fit(self, step: str, request: dict[str, float]) -> dict[str, float] | None:
         try:
