@@ -18,7 +18,6 @@ import os
 import random
 import signal
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -26,6 +25,7 @@ from pathlib import Path
 import pytest
 
 from conftest import DATA, eventually
+from realcluster import RealCluster
 from reliability import alive, processes_with_args, start_run, wait_gone
 
 WORKFLOW = DATA / "stop-scatter.cwl"
@@ -74,60 +74,6 @@ def _assert_stopped_cleanly(scatter: Scatter, err: str, started: int) -> None:
 
 
 # --------------------------------------------------------------------------- real cluster
-def _dask(*args: str, cwd: Path) -> subprocess.Popen[bytes]:
-    return subprocess.Popen(
-        [sys.executable, "-m", "dask", *args],
-        cwd=cwd,
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-
-
-def _stop(process: subprocess.Popen[bytes]) -> None:
-    if process.poll() is None:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-
-
-class RealCluster:
-    """A ``dask scheduler`` and one ``dask worker`` (2 cores) as processes, stopped by pid."""
-
-    def __init__(self, where: Path) -> None:
-        where.mkdir(parents=True, exist_ok=True)
-        info = where / "scheduler.json"
-        self.scheduler = _dask(
-            "scheduler", "--port", "0", "--no-dashboard", "--scheduler-file", str(info), cwd=where
-        )
-        self.worker: subprocess.Popen[bytes] | None = None
-        try:
-            assert eventually(info.exists, timeout=60), "the scheduler did not start"
-            self.address = json.loads(info.read_text())["address"]
-            self.worker = _dask(
-                "worker", self.address, "--nthreads", "4", "--resources", "cores=2,ram=4096",
-                "--no-dashboard", "--name", "stop-test", cwd=where,
-            )  # fmt: skip
-            assert eventually(self._has_worker, timeout=60), "the worker did not connect"
-        except BaseException:
-            self.close()
-            raise
-
-    def _has_worker(self) -> bool:
-        from distributed import Client
-
-        with Client(self.address, timeout=10) as client:
-            return bool(client.scheduler_info()["workers"])
-
-    def close(self) -> None:
-        if self.worker is not None:
-            _stop(self.worker)
-        _stop(self.scheduler)
-
-
 @pytest.fixture(scope="module")
 def real_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RealCluster]:
     cluster = RealCluster(tmp_path_factory.mktemp("real-cluster"))

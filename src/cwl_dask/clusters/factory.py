@@ -16,8 +16,8 @@ from cwl_dask.clusters.base import (
     _declared_shape,
     _logger,
 )
-from cwl_dask.errors import BackendError, InvalidInputError
 from cwl_dask.clusters.slots import planned_worker
+from cwl_dask.errors import BackendError, InvalidInputError
 
 
 def load_factory(spec: str) -> Callable[..., Any]:

@@ -12,8 +12,8 @@ from cwl_dask.clusters.base import (
     WorkerShape,
     _logger,
 )
-from cwl_dask.errors import BackendError, InvalidInputError, UnsatisfiableRequest
 from cwl_dask.clusters.slots import planned_worker
+from cwl_dask.errors import BackendError, InvalidInputError, UnsatisfiableRequest
 
 
 def _option_value(value: float) -> float | int:

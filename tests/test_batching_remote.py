@@ -1,0 +1,113 @@
+"""Short invocations fused into fewer tasks on remote clusters, sized from their workers."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from conftest import DATA
+from cwl_dask.clusters import ClusterClassBackend, GatewayBackend, SchedulerBackend
+from cwl_dask.clusters.slots import planned_worker, slots_of
+from cwl_dask.driver.launch import RunRequest, run_captured
+from realcluster import RealCluster
+
+
+def test_a_workers_slots_are_its_threads_unless_its_declared_resources_allow_fewer() -> None:
+    workers = [
+        {"nthreads": 4, "resources": {"cores": 2, "ram": 4096}},
+        {"nthreads": 2, "resources": {"cores": 8, "ram": 1024}},
+    ]
+    assert slots_of(workers, {"cores": 1, "ram": 100}) == 2 + 2
+    assert slots_of(workers, {"cores": 1, "ram": 1024}) == 2 + 1
+    assert slots_of(workers, None) == 6  # no request: every thread
+
+
+def test_a_worker_without_the_requested_resource_has_no_slot() -> None:
+    assert slots_of([{"nthreads": 4, "resources": {}}], {"cores": 1, "ram": 100}) == 0
+
+
+def test_an_adaptive_gateway_cluster_plans_its_maximum_workers_of_its_shape() -> None:
+    backend = GatewayBackend(
+        "http://gateway.invalid", worker_cores=2, worker_memory_mib=2048, maximum=3
+    )
+    planned = backend.planned_workers()
+    assert planned == [planned_worker(2, 2048)] * 3
+    assert slots_of(planned, {"cores": 1, "ram": 512}) == 6
+
+
+def test_a_reused_gateway_cluster_plans_nothing_its_size_is_not_ours() -> None:
+    backend = GatewayBackend("http://gateway.invalid", cluster_name="theirs", maximum=3)
+    assert backend.planned_workers() == []
+
+
+def _sized_factory(worker_cores: float, worker_memory_mib: float) -> None:
+    """A factory that names the worker shape (never called here)."""
+
+
+def _shapeless_factory() -> None:
+    """A factory whose workers' shape cwl-dask does not know (never called here)."""
+
+
+def test_a_factory_cluster_plans_maximum_workers_only_when_it_was_given_their_shape() -> None:
+    sized = ClusterClassBackend(_sized_factory, worker_cores=1, worker_memory_mib=1024, maximum=5)
+    assert sized.planned_workers() == [planned_worker(1, 1024)] * 5
+    assert ClusterClassBackend(_shapeless_factory, maximum=5).planned_workers() == []
+
+
+@pytest.fixture(scope="module")
+def two_workers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RealCluster]:
+    """A ``dask scheduler`` and 2 ``dask worker`` processes of 1 core, 2 threads each."""
+    cluster = RealCluster(
+        tmp_path_factory.mktemp("two-workers"),
+        workers=2,
+        nthreads=2,
+        resources="cores=1,ram=1024",
+        name="batch-test",
+    )
+    yield cluster
+    cluster.close()
+
+
+def _finished_tasks(address: str, prefix: str) -> int:
+    """Tasks of ``prefix`` the scheduler has seen finish (it counts them per key prefix)."""
+    from distributed import Client
+
+    def count(dask_scheduler, prefix: str = prefix) -> int:  # type: ignore[no-untyped-def]
+        found = dask_scheduler.task_prefixes.get(prefix)
+        return 0 if found is None else int(found.state_counts["memory"])
+
+    with Client(address, timeout=10) as client:
+        return int(client.run_on_scheduler(count))
+
+
+def test_a_wide_scatter_on_a_real_scheduler_runs_in_batches_sized_for_its_workers(
+    tmp_path: Path, two_workers: RealCluster
+) -> None:
+    words = [f"w{i:02d}" for i in range(48)]
+    job = tmp_path / "job.json"
+    job.write_text(json.dumps({"words": words}))
+    before = _finished_tasks(two_workers.address, "shout")
+    result = run_captured(
+        RunRequest(
+            workflow=str(DATA / "scatter-echo.cwl"),
+            backend=SchedulerBackend(two_workers.address),
+            job_args=[str(job)],
+            outdir=str(tmp_path / "out"),
+            workdir=str(tmp_path / "work"),
+            container="none",
+            quiet=True,
+            logs_dir=str(tmp_path / "logs"),
+        )
+    )
+    assert result.code == 0
+    assert result.output is not None
+    files = result.output["files"]
+    assert [Path(f["path"]).read_text() for f in files] == [f"{w}\n" for w in words]
+    assert len({r.name for r in result.records}) == 48
+    assert {r.status for r in result.records} == {"success"}
+    assert all(Path(r.log_path).exists() for r in result.records)
+    # 2 workers x 1 slot (1 core each for coresMin 1), 4 tasks per slot: 48 -> 8 tasks of 6.
+    assert _finished_tasks(two_workers.address, "shout") - before == 8
