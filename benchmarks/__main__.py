@@ -3,6 +3,8 @@
     python -m benchmarks                          # the standard workloads, 3 repetitions
     python -m benchmarks --workloads scale --reps 1 --plot wall.png
     python -m benchmarks --workloads scaleout     # 256 x sleep 1 on 8/16/32/64 workers
+    python -m benchmarks --workloads scale-remote # the scatters on a real scheduler, 2 workers
+    python -m benchmarks --workloads scale-100k --runners cwl-dask --reps 1   # opt-in, long
 
 The machine running this is usually shared and noisy, so absolute seconds mean little: every
 workload runs all runners *alternately* (the order rotates each repetition) in one
@@ -27,6 +29,8 @@ import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from benchmarks.remote import RemoteCluster, job_file
+
 HERE = Path(__file__).resolve().parent
 CLUSTERS = HERE / "clusters.py"
 
@@ -40,6 +44,7 @@ class Workload:
     scatter_n: int | None = None  # a point of the wall-vs-N curve
     cluster: str | None = None  # cwl-dask --cluster factory (scale-out); peers then skipped
     startup_of: str | None = None  # this workload measures the start-up of that one
+    remote: bool = False  # cwl-dask on a real scheduler + worker processes (benchmarks.remote)
 
 
 def _workloads() -> dict[str, Workload]:
@@ -47,7 +52,18 @@ def _workloads() -> dict[str, Workload]:
         Workload("one_step", "one_step.cwl", "one_step.yml", 1),
         *(
             Workload(f"scatter_{n}", "scatter.cwl", f"scatter_{n}.yml", n, scatter_n=n)
-            for n in (10, 100, 1000, 3000, 10000)
+            for n in (10, 100, 1000, 3000, 10000, 100000)
+        ),
+        *(
+            Workload(
+                f"remote_scatter_{n}",
+                "scatter.cwl",
+                f"scatter_{n}.yml",
+                n,
+                scatter_n=n,
+                remote=True,
+            )
+            for n in (1000, 3000, 10000)
         ),
         Workload("chain", "chain.cwl", "chain.yml", 20),
         Workload("diamond_fanout", "diamond_fanout.cwl", "diamond_fanout.yml", 101),
@@ -92,8 +108,15 @@ GROUPS = {
     ],
     "scale": ["scatter_1000", "scatter_3000", "scatter_10000"],
     "scaleout": [w for w in WORKLOADS if w.startswith("scaleout_")],
+    "scale-remote": ["remote_scatter_1000", "remote_scatter_3000", "remote_scatter_10000"],
+    # Opt-in, not in "all": ≈ 10 minutes and a 600 kB job file (benchmarks.remote.job_file).
+    "scale-100k": ["scatter_100000"],
 }
-GROUPS["all"] = list(dict.fromkeys(GROUPS["standard"] + GROUPS["scale"] + GROUPS["scaleout"]))
+GROUPS["all"] = list(
+    dict.fromkeys(
+        GROUPS["standard"] + GROUPS["scale"] + GROUPS["scaleout"] + GROUPS["scale-remote"]
+    )
+)
 
 RUNNERS = ("cwl-dask", "cwltool", "cwltool-parallel", "toil")
 
@@ -113,11 +136,16 @@ def available_runners() -> list[str]:
     return found
 
 
-def command(runner: str, workload: Workload, run_dir: str) -> list[str]:
-    cwl, job = str(HERE / workload.cwl), str(HERE / "jobs" / workload.job)
+def command(
+    runner: str, workload: Workload, run_dir: str, scheduler: str | None = None
+) -> list[str]:
+    cwl, job = str(HERE / workload.cwl), job_file(workload.job)
     out = os.path.join(run_dir, "out")
     if runner == "cwl-dask":
         extra = ["--cluster", workload.cluster] if workload.cluster else []
+        if workload.remote:
+            assert scheduler is not None, "a remote workload runs on benchmarks.remote's cluster"
+            extra = ["--scheduler", scheduler]
         return [
             sys.executable,
             "-m",
@@ -268,29 +296,49 @@ def run_benchmarks(args: argparse.Namespace) -> list[Result]:
     if missing:
         print(f"not installed, skipped: {', '.join(missing)}", file=sys.stderr)
     results: list[Result] = []
-    for name in args.workloads:
-        workload = WORKLOADS[name]
-        chosen = runners_for(workload, runners, args)
-        by_runner = {r: Result(name, r) for r in chosen}
-        results.extend(by_runner.values())
-        for rep in range(args.reps):
-            shift = rep % len(chosen)
-            for runner in chosen[shift:] + chosen[:shift]:  # rotate: no runner always first
-                with tempfile.TemporaryDirectory(prefix=f"bench-{runner}-") as run_dir:
-                    sample = measure(command(runner, workload, run_dir), run_dir, args.timeout)
-                    if not sample.ok and args.keep_failed:
-                        kept = tempfile.mkdtemp(prefix=f"bench-failed-{runner}-")
-                        shutil.copytree(run_dir, kept, dirs_exist_ok=True)
-                        sample.note += f" (kept in {kept})"
-                by_runner[runner].samples.append(sample)
-                status = "ok" if sample.ok else sample.note
-                print(
-                    f"{name:28} {runner:17} rep {rep + 1}: {sample.wall:8.2f} s "
-                    f"{sample.peak_rss_mb:7.0f} MB  {status}",
-                    file=sys.stderr,
-                    flush=True,
-                )
+    cluster: RemoteCluster | None = None
+    try:
+        for name in args.workloads:
+            if WORKLOADS[name].remote and cluster is None:
+                cluster = RemoteCluster()
+            _run_workload(name, runners, args, results, cluster)
+    finally:
+        if cluster is not None:
+            cluster.close()
     return results
+
+
+def _run_workload(
+    name: str,
+    runners: list[str],
+    args: argparse.Namespace,
+    results: list[Result],
+    cluster: RemoteCluster | None,
+) -> None:
+    """Every repetition of one workload, the runners alternating."""
+    workload = WORKLOADS[name]
+    chosen = runners_for(workload, runners, args)
+    by_runner = {r: Result(name, r) for r in chosen}
+    results.extend(by_runner.values())
+    for rep in range(args.reps):
+        shift = rep % len(chosen)
+        for runner in chosen[shift:] + chosen[:shift]:  # rotate: no runner always first
+            with tempfile.TemporaryDirectory(prefix=f"bench-{runner}-") as run_dir:
+                address = cluster.address if cluster is not None else None
+                cmd = command(runner, workload, run_dir, address)
+                sample = measure(cmd, run_dir, args.timeout)
+                if not sample.ok and args.keep_failed:
+                    kept = tempfile.mkdtemp(prefix=f"bench-failed-{runner}-")
+                    shutil.copytree(run_dir, kept, dirs_exist_ok=True)
+                    sample.note += f" (kept in {kept})"
+            by_runner[runner].samples.append(sample)
+            status = "ok" if sample.ok else sample.note
+            print(
+                f"{name:28} {runner:17} rep {rep + 1}: {sample.wall:8.2f} s "
+                f"{sample.peak_rss_mb:7.0f} MB  {status}",
+                file=sys.stderr,
+                flush=True,
+            )
 
 
 def _fmt(value: float | None, digits: int = 2) -> str:
@@ -341,20 +389,24 @@ def slopes(results: list[Result]) -> list[str]:
     runs than wall seconds do, so their slope is the steadier per-job cost on a shared box.
     """
     out = []
-    for runner in RUNNERS:
+    for runner, remote in [(r, False) for r in RUNNERS] + [("cwl-dask", True)]:
         measured = sorted(
             (float(WORKLOADS[r.workload].scatter_n or 0), r)
             for r in results
-            if r.runner == runner and (WORKLOADS[r.workload].scatter_n or 0) >= 100 and r.ok
+            if r.runner == runner
+            and WORKLOADS[r.workload].remote == remote
+            and (WORKLOADS[r.workload].scatter_n or 0) >= 100
+            and r.ok
         )
         if len(measured) < 2:
             continue
+        label = f"{runner} (remote)" if remote else runner
         a, b = _fit([(n, r.median() or 0.0) for n, r in measured])
         _, cpu = _fit([(n, r.median("cpu") or 0.0) for n, r in measured])
         (n1, r1), (n2, r2) = measured[-2], measured[-1]
         marginal = ((r2.median() or 0.0) - (r1.median() or 0.0)) / (n2 - n1)
         out.append(
-            f"{runner}: wall ≈ {a:.2f} s + {1000 * b:.2f} ms·N, CPU {1000 * cpu:.2f} ms·N "
+            f"{label}: wall ≈ {a:.2f} s + {1000 * b:.2f} ms·N, CPU {1000 * cpu:.2f} ms·N "
             f"(N = {', '.join(str(int(n)) for n, _ in measured)}); "
             f"marginal wall {int(n1)}→{int(n2)}: {1000 * marginal:.2f} ms/job"
         )
@@ -400,7 +452,10 @@ def plot(results: list[Result], path: str) -> None:
         points = sorted(
             (WORKLOADS[r.workload].scatter_n, r.median())
             for r in results
-            if r.runner == runner and WORKLOADS[r.workload].scatter_n and r.median() is not None
+            if r.runner == runner
+            and WORKLOADS[r.workload].scatter_n
+            and not WORKLOADS[r.workload].remote  # the local curve; remote has its own table
+            and r.median() is not None
         )
         if points:
             ax.plot(*zip(*points, strict=True), marker="o", label=runner)
