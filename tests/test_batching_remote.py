@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -12,6 +13,7 @@ from conftest import DATA
 from cwl_dask.clusters import ClusterClassBackend, GatewayBackend, SchedulerBackend
 from cwl_dask.clusters.slots import planned_worker, slots_of
 from cwl_dask.driver.launch import RunRequest, run_captured
+from cwl_dask.observe.events import RunObserver
 from realcluster import RealCluster
 
 
@@ -111,3 +113,63 @@ def test_a_wide_scatter_on_a_real_scheduler_runs_in_batches_sized_for_its_worker
     assert all(Path(r.log_path).exists() for r in result.records)
     # 2 workers x 1 slot (1 core each for coresMin 1), 4 tasks per slot: 48 -> 8 tasks of 6.
     assert _finished_tasks(two_workers.address, "shout") - before == 8
+
+
+class AdaptiveFactory:
+    """Makes a real LocalCluster with no worker yet; cwl-dask makes it adaptive."""
+
+    def __init__(self) -> None:
+        self.cluster: Any = None
+
+    def __call__(self, worker_cores: float, worker_memory_mib: float) -> Any:
+        from distributed import LocalCluster
+
+        self.cluster = LocalCluster(
+            n_workers=0,
+            threads_per_worker=2,
+            processes=False,
+            resources={"cores": worker_cores, "ram": worker_memory_mib},
+            memory_limit=0,
+            dashboard_address=":0",
+        )
+        return self.cluster
+
+
+class StepTasks(RunObserver):
+    """Counts, as the run ends, the tasks of step ``shout`` the in-process scheduler ran."""
+
+    def __init__(self, factory: AdaptiveFactory) -> None:
+        self.factory = factory
+        self.tasks = 0
+
+    def run_ended(self) -> None:
+        prefix = self.factory.cluster.scheduler.task_prefixes.get("shout")
+        self.tasks = 0 if prefix is None else int(prefix.state_counts["memory"])
+
+
+def test_an_adaptive_cluster_without_workers_yet_is_batched_for_its_maximum(
+    tmp_path: Path,
+) -> None:
+    words = [f"w{i:02d}" for i in range(48)]
+    job = tmp_path / "job.json"
+    job.write_text(json.dumps({"words": words}))
+    factory = AdaptiveFactory()
+    backend = ClusterClassBackend(factory, worker_cores=1, worker_memory_mib=1024, maximum=2)
+    tasks = StepTasks(factory)
+    result = run_captured(
+        RunRequest(
+            workflow=str(DATA / "scatter-echo.cwl"),
+            backend=backend,
+            job_args=[str(job)],
+            outdir=str(tmp_path / "out"),
+            workdir=str(tmp_path / "work"),
+            container="none",
+            quiet=True,
+            logs_dir=str(tmp_path / "logs"),
+            observer=tasks,
+        )
+    )
+    assert result.code == 0
+    assert {r.status for r in result.records} == {"success"} and len(result.records) == 48
+    # Planned: 2 workers x 1 slot, 4 tasks per slot -> 8 tasks of 6 (the cluster had 0 workers).
+    assert tasks.tasks == 8
