@@ -24,6 +24,18 @@ HINT = "Placement"
 URI = NAMESPACE + HINT
 
 Labels = tuple[tuple[str, str], ...]
+#: How a label travels in a task's request (``label:pool=highmem``: 1): only a pooled backend
+#: reads it, to pick the pool; every backend drops it from the Dask resources.
+LABEL_PREFIX = "label:"
+
+
+def as_request(labels: Labels) -> dict[str, float]:
+    return {f"{LABEL_PREFIX}{key}={value}": 1.0 for key, value in labels}
+
+
+def from_request(request: dict[str, float]) -> Labels:
+    pairs = [k[len(LABEL_PREFIX) :].partition("=") for k in request if k.startswith(LABEL_PREFIX)]
+    return tuple(sorted((key, value) for key, _, value in pairs))
 
 
 def labels_of(tool: Any) -> Labels:

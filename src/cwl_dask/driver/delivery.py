@@ -18,7 +18,7 @@ from cwltool.errors import UnsupportedRequirement
 
 from cwl_dask.clusters import RESOURCE_CORES, RESOURCE_RAM, Backend, stepclusters
 from cwl_dask.driver.failures import describe_failure
-from cwl_dask.driver.faults import stop_running_tools, task_error_message
+from cwl_dask.driver.faults import cancel_tasks, task_error_message
 from cwl_dask.driver.tool import RemoteJob
 from cwl_dask.errors import CwlDaskError, SchedulerLost
 from cwl_dask.observe.events import InvocationRecord, RunObserver
@@ -203,9 +203,7 @@ class Delivery:
         with self._lock:
             futures = list(self._futures.values())
             keys = list(self._pending)
-        if futures:
-            self.client.cancel(futures)
-        killed = stop_running_tools(self.client, keys) if keys else None
+        killed = cancel_tasks(futures, keys, self.client)
         report = self.stop_report(killed)
         with self._lock:
             self._pending.clear()

@@ -44,9 +44,6 @@ def load(
             Fraction(0),
         )
     return max(
-        (
-            sum((load(n, cores, ram, gpus, only) for n in wave), Fraction(0))
-            for wave in node.waves
-        ),
+        (sum((load(n, cores, ram, gpus, only) for n in wave), Fraction(0)) for wave in node.waves),
         default=Fraction(0),
     )

@@ -13,6 +13,7 @@ from typing import Any
 
 from cwltool.process import Process, shortname
 
+from cwl_dask.clusters.sizing.load import load
 from cwl_dask.clusters.sizing.model import (
     SIZED_CLASSES,
     UNKNOWN,
@@ -25,7 +26,6 @@ from cwl_dask.clusters.sizing.model import (
     _fmt,
     _number,
 )
-from cwl_dask.clusters.sizing.load import load
 from cwl_dask.clusters.sizing.pools import pools
 from cwl_dask.clusters.sizing.walk import _Row, _tool_name, _Walker
 

@@ -45,7 +45,10 @@ def format_plan(result: Plan) -> str:
         f"workers: min {spec.min_workers}, max {spec.max_workers}",
     ]
     if result.pools:
-        lines += ["", f"pools ({len(result.pools)}; one cluster each where the backend creates them):"]
+        lines += [
+            "",
+            f"pools ({len(result.pools)}; one cluster each where the backend creates them):",
+        ]
         lines.extend(f"  {line}" for line in _pool_lines(result))
     lines.extend(f"note: {note}" for note in result.notes)
     return "\n".join(lines)

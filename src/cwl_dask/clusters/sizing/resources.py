@@ -16,7 +16,7 @@ from cwltool.context import RuntimeContext
 from cwltool.process import Process, shortname
 from cwltool.update import INTERNAL_VERSION
 
-from cwl_dask.clusters import placement
+from cwl_dask.clusters.placement import labels_of
 from cwl_dask.clusters.sizing.model import (
     UNKNOWN,
     Binding,
@@ -145,9 +145,7 @@ def _evaluate(
     if cores_min > cores_max or ram_min > ram_max:
         notes.append("a Min exceeds its Max (invalid CWL); cwltool and cwl-dask request the Min")
     gpus = math.ceil(float(request.get("cudaDeviceCountMin", 0)))
-    return ToolRequest(
-        cores_min, cores_max, ram_min, ram_max, tuple(notes), gpus, placement.labels_of(tool)
-    )
+    return ToolRequest(cores_min, cores_max, ram_min, ram_max, tuple(notes), gpus, labels_of(tool))
 
 
 def resource_request(
