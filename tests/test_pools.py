@@ -28,17 +28,17 @@ def test_a_one_core_scatter_and_a_big_gather_get_a_pool_each() -> None:
     result = plan_of(POOLS / "mixed.cwl", {"tiles": ["a", "b", "c", "d"]})
     assert shapes(result) == [
         (2, 3072, 0, {}, 0, 1, ("mosaic",)),
-        (1, 256, 0, {}, 0, 4, ("crop",)),  # the scatter's width, in 1-core workers
+        (1, 512, 0, {}, 0, 4, ("crop",)),  # the scatter's width, in 1-core workers
     ]
     assert [p.waste for p in result.pools] == [0, 0]
 
 
 def test_pool_waste_allows_merging_the_mixed_shapes_into_one_pool() -> None:
-    # one 2-core / 3 GiB worker runs 2 crops at once: its RAM is 83 % idle, 42 % overall
+    # one 2-core / 3 GiB worker runs 2 crops at once: its RAM is 2/3 idle, 1/3 overall
     result = plan_of(POOLS / "mixed.cwl", {"tiles": ["a", "b", "c", "d"]}, pool_waste=0.5)
     [pool] = result.pools
     assert (pool.cores, pool.ram_mib, pool.steps) == (2, 3072, ("crop", "mosaic"))
-    assert pool.waste == 0.333  # 4 crops at 5/12 idle and the mosaic at 0, weighted
+    assert pool.waste == 0.267  # 4 crops at 1/3 idle and the mosaic at 0, weighted
     assert (pool.min_workers, pool.max_workers) == (1, 2)
 
 
@@ -83,9 +83,9 @@ def test_a_placement_hint_makes_a_labelled_pool() -> None:
 
 def test_backend_limits_cap_each_pools_workers() -> None:
     result = plan_of(
-        POOLS / "mixed.cwl", {"tiles": list("abcdef")}, max_worker_memory_mib=2048, max_workers=3
+        POOLS / "mixed.cwl", {"tiles": list("abcdef")}, max_worker_memory_mib=2560, max_workers=3
     )
-    assert [(p.ram_mib, p.max_workers) for p in result.pools] == [(2048, 1), (256, 3)]
+    assert [(p.ram_mib, p.max_workers) for p in result.pools] == [(2560, 1), (512, 3)]
 
 
 def test_plan_json_has_the_pools(cwl_dask) -> None:
@@ -97,7 +97,7 @@ def test_plan_json_has_the_pools(cwl_dask) -> None:
         for p in pools
     ] == [
         {"cores": 2, "ram_mib": 3072, "gpus": 0, "labels": {}, "min_workers": 0, "max_workers": 1},
-        {"cores": 1, "ram_mib": 256, "gpus": 0, "labels": {}, "min_workers": 0, "max_workers": 4},
+        {"cores": 1, "ram_mib": 512, "gpus": 0, "labels": {}, "min_workers": 0, "max_workers": 4},
     ]
     assert [p["steps"] for p in pools] == [["mosaic"], ["crop"]]
 
@@ -108,4 +108,4 @@ def test_plan_prints_one_line_per_pool(cwl_dask) -> None:
     assert "2cpu-3072mib: workers of 2 cores, 3072 MiB; 0-1 workers; 0% idle; steps mosaic" in (
         result.stdout
     )
-    assert "1cpu-256mib: workers of 1 core, 256 MiB; 0-4 workers" in result.stdout
+    assert "1cpu-512mib: workers of 1 core, 512 MiB; 0-4 workers" in result.stdout

@@ -204,7 +204,12 @@ def _plan_cluster(
 
     job = job_args[0] if job_args and not job_args[0].startswith("-") else None
     process = load_process(workflow, relax_path_checks=relax_path_checks, imports=imports)
-    return plan(process, load_job_order(job) if job else None)
+    import dask
+
+    from cwl_dask.clusters.sizing import SizingOptions
+
+    options = SizingOptions(pool_waste=float(dask.config.get("cwl-dask.pool-waste", 0.25)))
+    return plan(process, load_job_order(job) if job else None, options)
 
 
 def _staging_environment() -> list[str]:

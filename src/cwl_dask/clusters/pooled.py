@@ -147,8 +147,9 @@ def pooled(pools: Sequence[Any], make: Callable[[Any], Backend]) -> Backend:
     _logger.info(
         "one cluster per pool: %s",
         "; ".join(
-            f"{p.name} ({p.min_workers}-{p.max_workers} workers) for {', '.join(p.steps)}"
-            for p in pools
+            f"{p.name} ({getattr(m, 'minimum', p.min_workers)}-"
+            f"{getattr(m, 'maximum', p.max_workers)} workers) for {', '.join(p.steps)}"
+            for p, (_, m) in zip(pools, members, strict=True)
         ),
     )
     return PooledBackend(members)

@@ -1,5 +1,5 @@
 #!/usr/bin/env cwl-runner
-# Two step shapes that one worker size serves badly: a 1-core scatter (crop, 256 MiB each)
+# Two step shapes that one worker size serves badly: a 1-core scatter (crop, 512 MiB each)
 # and a 2-core / 3 GiB gather (mosaic). `cwl-dask plan` makes two pools of them.
 cwlVersion: v1.2
 $graph:
@@ -11,7 +11,7 @@ $graph:
     tiles: string[]
     pause: {type: float, default: 0}
   outputs:
-    mosaic: {type: File, outputSource: mosaic/out}
+    result: {type: File, outputSource: mosaic/out}
   steps:
     crop:
       run: "#crop"
@@ -25,7 +25,7 @@ $graph:
 - id: crop
   class: CommandLineTool
   requirements:
-    ResourceRequirement: {coresMin: 1, ramMin: 256}
+    ResourceRequirement: {coresMin: 1, ramMin: 512}
   baseCommand: [sh, -c, 'sleep "$1"; echo "$2" > part.txt', crop]
   inputs:
     pause: {type: float, inputBinding: {position: 1}}
@@ -36,7 +36,7 @@ $graph:
   class: CommandLineTool
   requirements:
     ResourceRequirement: {coresMin: 2, ramMin: 3072}
-  baseCommand: [sh, -c, 'shift; cat "$@" > mosaic.txt', mosaic]
+  baseCommand: [sh, -c, 'cat "$@" > mosaic.txt', mosaic]
   inputs:
     parts: {type: 'File[]', inputBinding: {position: 1}}
   outputs:
