@@ -17,7 +17,7 @@ from typing import Any, NamedTuple
 from cwltool.errors import UnsupportedRequirement
 
 from cwl_dask.clusters import RESOURCE_CORES, RESOURCE_RAM, Backend, stepclusters
-from cwl_dask.driver.failures import describe_failure
+from cwl_dask.driver.failures import describe_failure, ram_max_of
 from cwl_dask.driver.faults import cancel_tasks, task_error_message
 from cwl_dask.driver.tool import RemoteJob
 from cwl_dask.errors import CwlDaskError, SchedulerLost
@@ -229,4 +229,5 @@ def _scheduler_lost(error: Any) -> bool:
 
 
 def _report_failure(job: RemoteJob, outcome: Outcome) -> None:
-    _logger.error(describe_failure(job.step, job.name, job.output_callback, outcome))
+    ram_max = ram_max_of(job) if outcome.exit_code not in (None, 0) else None
+    _logger.error(describe_failure(job.step, job.name, job.output_callback, outcome, ram_max))
