@@ -131,6 +131,30 @@ def test_the_cluster_factory_is_called_once_per_pool(
     assert sorted(a["maximum"] for a in adapts) == [1, 4]  # mosaic: 1, the 4-tile crop: 4
 
 
+def test_gpu_and_label_options_are_set_on_the_gateway(gateway_server, gateway_client) -> None:
+    backend = GatewayBackend(gateway_server.url, worker_gpus=1, labels={"node-role": "highmem"})
+    options = gateway_client.cluster_options()  # the real gateway's declared options
+    backend._set_options(options)
+    assert options["worker_gpus"] == 1
+    assert dict(options["worker_labels"]) == {"node-role": "highmem"}
+
+
+def test_make_backend_gives_the_labels_to_every_pools_cluster() -> None:
+    from cwl_dask.clusters import make_backend
+    from cwl_dask.clusters.sizing import plan
+    from cwl_dask.documents.loading import load_process
+
+    planned = plan(load_process(str(DATA / "pools" / "placement.cwl")), {})
+    backend = make_backend(
+        gateway="http://127.0.0.1:9", planner=lambda: planned, labels={"zone": "a"}
+    )
+    assert isinstance(backend, PooledBackend)
+    assert sorted(sorted(m.labels.items()) for _, m in backend.members) == [  # type: ignore
+        [("pool", "highmem"), ("zone", "a")],
+        [("zone", "a")],
+    ]
+
+
 # --------------------------------------------------------------------------- routing
 
 
