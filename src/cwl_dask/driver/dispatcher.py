@@ -248,6 +248,26 @@ class Dispatcher(Delivery):
         for batch in split(queue, self.batching.size(len(queue), group[-1])):
             self._submit_task(batch)
 
+    def _deliver(self, batch: list[tuple[Any, Any]]) -> None:
+        super()._deliver(batch)
+        self._release_idle_pools()
+
+    def _release_idle_pools(self) -> None:
+        """With several pools, forget the tool documents held in a pool with no task left.
+
+        Dask's adaptive scaling never retires the last worker holding data, so a pool whose
+        steps are done would keep one worker (and, on a small batch system, the node that
+        the next pool's job waits for). A later invocation there sends the document again.
+        """
+        clients = self.backend.clients()
+        if len(clients) < 2:
+            return
+        with self._lock:
+            busy = {id(getattr(f, "client", None)) for f in self._futures.values()}
+        for tool_client in list(self._packages):
+            if tool_client[1] not in busy:
+                del self._packages[tool_client]
+
     def flush(self) -> None:
         """Submit every queued invocation (the workflow cannot advance without them)."""
         for group in list(self._queued):
