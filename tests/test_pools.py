@@ -109,3 +109,20 @@ def test_plan_prints_one_line_per_pool(cwl_dask) -> None:
         result.stdout
     )
     assert "1cpu-512mib: workers of 1 core, 512 MiB; 0-4 workers" in result.stdout
+
+
+def test_the_usage_report_says_what_the_workers_held(cwl_dask, tmp_path: Path) -> None:
+    job = tmp_path / "job.yml"
+    job.write_text("tiles: [a, b]\npause: 2.5\n")
+    usage = tmp_path / "usage.json"
+    result = cwl_dask(
+        "run", "--no-container", "--usage-report", usage, "--cores", "2", "--memory", "4GiB",
+        "--outdir", "out", POOLS / "mixed.cwl", job,
+    )  # fmt: skip
+    assert result.code == 0, result.stderr
+    held = json.loads(usage.read_text())["held"]
+    [cluster] = held["clusters"]  # the local cluster: one worker of 2 cores, 4096 MiB
+    assert cluster["max_workers_seen"] == 1
+    # held for the whole run (> 2.5 s of crops): at least 2 cores x 2.5 s, and 4096 MiB x 2.5 s
+    assert held["worker_core_seconds"] >= 5
+    assert held["worker_ram_mib_seconds"] >= 4096 * 2.5

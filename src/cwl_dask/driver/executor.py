@@ -182,6 +182,7 @@ class DaskExecutor(JobExecutor):
             self.dispatcher.cachedir = runtime_context.cachedir or None
             runtime_context.dispatcher = self.dispatcher
             self.observer.connected(client)
+            self.observer.clusters_connected(self.backend.clients())
             self.dispatcher.subscribe()
             try:
                 self._drive(process, job_order_object, logger, runtime_context)
