@@ -83,6 +83,38 @@ def _kind(row: _Row) -> tuple[int, tuple[tuple[str, str], ...]]:
     return max(r.gpus for r in requests), requests[0].labels
 
 
+def _merged(groups: list[_Group], options: SizingOptions) -> list[_Group]:
+    """Merge the least wasteful pair of groups while its waste is within the option.
+
+    A pair's waste is computed once (a merge only adds pairs with the new group), so the
+    merging costs O(groups²) waste computations.
+    """
+    made = list(groups)  # every group ever made: keeps ids unique for the cache
+    cache: dict[tuple[int, int], float | None] = {}
+
+    def cost(first: _Group, second: _Group) -> float | None:
+        key = (id(first), id(second))
+        if key not in cache:
+            same_kind = _kind(first.rows[0]) == _kind(second.rows[0])
+            cache[key] = _Group(first.rows + second.rows).waste(options) if same_kind else None
+        return cache[key]
+
+    while True:
+        best: tuple[float, int, int] | None = None
+        for i, first in enumerate(groups):
+            for j in range(i + 1, len(groups)):
+                waste = cost(first, groups[j])
+                fits = waste is not None and waste <= options.pool_waste
+                if fits and (best is None or waste < best[0]):  # type: ignore[operator]
+                    best = (waste, i, j)  # type: ignore[assignment]
+        if best is None:
+            return groups
+        _, i, j = best
+        groups[i] = _Group(groups[i].rows + groups[j].rows)
+        made.append(groups[i])
+        del groups[j]
+
+
 def pools(tree: _Node, rows: list[_Row], options: SizingOptions) -> tuple[Pool, ...]:
     """The pools for the rows that run (see the module's docstring), largest worker first."""
     running = [row for row in rows if any(n > 0 for _, n in row.instances)]
@@ -90,22 +122,7 @@ def pools(tree: _Node, rows: list[_Row], options: SizingOptions) -> tuple[Pool, 
     for row in running:
         single = _Group([row])
         exact.setdefault(single.shape(options), _Group([])).rows.append(row)
-    groups = list(exact.values())
-    while True:
-        best: tuple[float, int, int] | None = None
-        for i, first in enumerate(groups):
-            for j in range(i + 1, len(groups)):
-                second = groups[j]
-                if _kind(first.rows[0]) != _kind(second.rows[0]):
-                    continue
-                waste = _Group(first.rows + second.rows).waste(options)
-                if waste <= options.pool_waste and (best is None or waste < best[0]):
-                    best = (waste, i, j)
-        if best is None:
-            break
-        _, i, j = best
-        groups[i] = _Group(groups[i].rows + groups[j].rows)
-        del groups[j]
+    groups = _merged(list(exact.values()), options)
     result = []
     order = {id(row): n for n, row in enumerate(rows)}
     for group in groups:
