@@ -104,9 +104,10 @@ def _merged(groups: list[_Group], options: SizingOptions) -> list[_Group]:
         for i, first in enumerate(groups):
             for j in range(i + 1, len(groups)):
                 waste = cost(first, groups[j])
-                fits = waste is not None and waste <= options.pool_waste
-                if fits and (best is None or waste < best[0]):  # type: ignore[operator]
-                    best = (waste, i, j)  # type: ignore[assignment]
+                if waste is None or waste > options.pool_waste:
+                    continue
+                if best is None or waste < best[0]:
+                    best = (waste, i, j)
         if best is None:
             return groups
         _, i, j = best
