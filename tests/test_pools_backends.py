@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -193,3 +194,44 @@ def test_a_request_no_pool_fits_names_the_step() -> None:
         pools.fit("train", {"cores": 1, "ram": 256, "gpu": 1})
     with pytest.raises(UnsatisfiableRequest, match="labels pool=highmem"):
         pools.fit("placed", {"cores": 1, "ram": 256, **as_request((("pool", "highmem"),))})
+
+
+def test_a_placed_step_gets_a_gateway_cluster_with_its_labels(
+    gateway_server, gateway_client, gateway_env, cwl_dask, tmp_path: Path
+) -> None:
+    before = _names(gateway_client, ALL_STATUSES)
+    result = cwl_dask(
+        "run", "--no-container", "--gateway", gateway_server.url, "--workdir", tmp_path / "work",
+        "--outdir", tmp_path / "out", DATA / "pools" / "placement.cwl",
+    )  # fmt: skip
+    assert result.code == 0, result.stderr
+    created = _names(gateway_client, ALL_STATUSES) - before
+    labels = [dict(gateway_client.get_cluster(n).options["worker_labels"]) for n in created]
+    assert sorted(labels, key=len) == [{}, {"pool": "highmem"}]  # for the node selector
+    assert eventually(lambda: not (_names(gateway_client) - before), timeout=60)
+
+
+def test_ctrl_c_shuts_every_pools_cluster_down(
+    gateway_server, gateway_client, gateway_env, tmp_path: Path
+) -> None:
+    import signal
+
+    before = _names(gateway_client, ALL_STATUSES)
+    command = [sys.executable, "-m", "cwl_dask", "run", "--no-container", "--gateway"]
+    command += [gateway_server.url, "--workdir", str(tmp_path / "work")]
+    command += ["--outdir", str(tmp_path / "out"), str(MIXED), str(_job(tmp_path, pause=30))]
+    run = subprocess.Popen(
+        command, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    try:
+        running = lambda: len(_names(gateway_client, "running") - before) >= 2  # noqa: E731
+        assert eventually(running, timeout=90)
+        time.sleep(3)
+        run.send_signal(signal.SIGINT)
+        _, stderr = run.communicate(timeout=90)
+    finally:
+        run.kill()
+    assert run.returncode == 130, stderr
+    created = _names(gateway_client, ALL_STATUSES) - before
+    assert len(created) == 2
+    assert eventually(lambda: created <= _names(gateway_client, "stopped"), timeout=60), stderr

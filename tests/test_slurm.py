@@ -11,6 +11,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from conftest import DATA, SAMPLES, eventually
 
 FACTORY = "cwl_dask.clusters.slurm:slurm_cluster"
@@ -79,3 +81,18 @@ def test_the_eo_sample_runs_through_sbatched_workers(slurm: Any, tmp_path: Path)
     # one pool (plan: 2 cores, 1024 MiB): its workers were SLURM jobs of that shape
     assert ("cwl-dask-2c-1024m", "2", "1G") in shapes, shapes
     assert eventually(lambda: not slurm.squeue(), timeout=60), "worker jobs left behind"
+
+
+def test_a_pools_gpus_and_labels_become_the_job_scripts_directives() -> None:
+    pytest.importorskip("dask_jobqueue")
+    from cwl_dask.clusters.slurm import slurm_cluster
+
+    cluster = slurm_cluster(2, 1024, worker_gpus=1, labels={"partition": "gpu", "zone": "a"})
+    try:
+        script = cluster.job_script()
+    finally:
+        cluster.close()
+    assert "#SBATCH --gres=gpu:1" in script
+    assert "#SBATCH -p gpu" in script  # the partition label
+    assert "#SBATCH --constraint=a" in script  # other labels: node features
+    assert "--resources cores=2,ram=1024,gpu=1" in script  # what the worker declares
