@@ -6,8 +6,9 @@ whether a resource request fits its workers, and cleans up on ``close()``.
 
 Backends: :class:`LocalBackend` (an embedded cluster, the default), :class:`SchedulerBackend`
 (a running scheduler), :class:`ClientBackend` (a Client the caller has),
-:class:`GatewayBackend` (a cluster from a Dask Gateway) and :class:`ClusterClassBackend`
-(any Dask cluster class, through a factory). :func:`make_backend`
+:class:`GatewayBackend` (a cluster from a Dask Gateway), :class:`ClusterClassBackend`
+(any Dask cluster class, through a factory) and :class:`PooledBackend` (one of those per
+worker pool of the plan, tasks routed to their pool). :func:`make_backend`
 picks one from the command line and the Dask config.
 """
 
