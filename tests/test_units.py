@@ -5,7 +5,7 @@ from __future__ import annotations
 from dask.utils import key_split
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
-from cwl_dask.driver.executor import to_plain
+from cwl_dask.documents.joborder import to_plain
 
 
 def test_job_order_becomes_plain_dicts_and_lists() -> None:

@@ -452,3 +452,54 @@ def test_the_node_selector_becomes_the_labels_of_every_pool(tmp_path: Path, zoo)
         runner.execution.get_log()
     )
     assert runner.node_selector == (("node-role", "highmem"),)
+
+
+def _echo_env_runner(conf: dict[str, Any], handler: Any) -> ZooDaskRunner:
+    inputs = {
+        "words": {"value": "solo", "dataType": "string", "maxOccurs": "3"},
+        "flag": {"value": "false", "dataType": "boolean"},
+    }
+    return ZooDaskRunner(
+        cwl=load_package(ZOO_DATA / "echo-env.cwl"),
+        conf=conf,
+        inputs=inputs,
+        outputs={"report": {"dataType": "string"}},
+        execution_handler=handler,
+    )
+
+
+def test_with_provenance_on_handle_outputs_gets_the_runs_crate(tmp_path: Path, zoo) -> None:
+    import dask.config
+    from rocrate.rocrate import ROCrate
+
+    class Handler(ExecutionHandler):
+        def handle_outputs(self, log, output, usage_report, tool_logs, provenance_crate=None):
+            self.crate = provenance_crate
+
+    conf = _conf(tmp_path, "echo-env")
+    handler = Handler(conf=conf)
+    with dask.config.set({"cwl-dask.zoo.provenance": True}):
+        assert _echo_env_runner(conf, handler).execute() == zoo.SERVICE_SUCCEEDED
+    assert handler.crate == str(tmp_path / "echo-env-abc-1234" / "provenance-crate.zip")
+    actions = [e for e in ROCrate(handler.crate).get_entities() if e.type == "CreateAction"]
+    assert any(a["instrument"].id.endswith("#show") for a in actions), [a.id for a in actions]
+
+
+def test_provenance_is_off_by_default_and_handlers_keep_their_arguments(
+    tmp_path: Path, zoo
+) -> None:
+    import dask.config
+
+    class Handler(Recorder, ExecutionHandler):
+        pass
+
+    conf = _conf(tmp_path, "echo-env")
+    handler = Handler(conf=conf)
+    assert _echo_env_runner(conf, handler).execute() == zoo.SERVICE_SUCCEEDED
+    assert not (tmp_path / "echo-env-abc-1234" / "provenance-crate.zip").exists()
+    runner = _echo_env_runner(conf, handler)
+    with dask.config.set({"cwl-dask.zoo.provenance": True}):  # four arguments: no fifth
+        assert runner.execute() == zoo.SERVICE_SUCCEEDED
+    calls = [kwargs for name, kwargs in handler.calls if name == "handle_outputs"]
+    assert [sorted(c) for c in calls] == [["log", "output", "tool_logs", "usage_report"]] * 2
+    assert "handle_outputs takes no provenance_crate: crate /" in runner.execution.get_log()

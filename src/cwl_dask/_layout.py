@@ -21,7 +21,8 @@ PACKAGE = "cwl_dask"
 
 #: Sub-package -> the sub-packages it must never import (why: see each package docstring).
 FORBIDDEN: dict[str, set[str]] = {
-    "worker": {"driver", "cli", "zoo", "api"},
+    "worker": {"driver", "provenance", "cli", "zoo", "api"},
+    "provenance": {"driver", "worker", "cli", "zoo", "api"},
     "documents": {"driver", "worker", "cli", "zoo", "api", "observe", "eo"},
     "observe": {"driver", "worker", "cli", "zoo", "api"},
     "clusters": {"driver", "cli", "zoo", "api"},

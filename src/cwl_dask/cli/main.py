@@ -20,6 +20,7 @@ from cwl_dask.cli.common import say as _say
 from cwl_dask.cli.fetch_imports import fetch_imports
 from cwl_dask.cli.graph import graph_command
 from cwl_dask.cli.plan import plan
+from cwl_dask.cli.provenance import provenance_command
 from cwl_dask.cli.run import _plan_cluster, _staging_environment, _wrapped_run, run
 from cwl_dask.cli.run_options import _collection_id
 from cwl_dask.cli.stac import stac_command
@@ -42,6 +43,7 @@ __all__ = [
     "graph_command",
     "main",
     "plan",
+    "provenance_command",
     "run",
     "stac_command",
     "validate",
@@ -65,6 +67,7 @@ def _print_version(ctx: click.Context, _param: click.Parameter, value: bool) -> 
 \b
   cwl-dask run --outdir out cwl-samples/eo-ndvi/app-package.cwl cwl-samples/eo-ndvi/params.yml
   cwl-dask run --report report.html --usage-report usage.json pkg.cwl#main job.yml
+  cwl-dask run --provenance ro/ --provenance-crate crate.zip pkg.cwl job.yml
   cwl-dask plan cwl-samples/eo-ndvi/app-package.cwl cwl-samples/eo-ndvi/params.yml
   cwl-dask graph cwl-samples/eo-ndvi/app-package.cwl -o wf.svg
   cwl-dask validate pkg.cwl
@@ -94,6 +97,7 @@ for _command in (
     stac_command,
     graph_command,
     fetch_imports,
+    provenance_command,
 ):
     cli.add_command(_command)
 

@@ -56,6 +56,8 @@ def run(
     progress: bool | None,
     report_html: str | None,
     usage_report: str | None,
+    provenance: str | None,
+    provenance_crate: str | None,
     logs_dir: str | None,
     container: Any,
     relax_path_checks: bool,
@@ -81,6 +83,7 @@ def run(
     retries: int | None,
     stac: bool,
     stac_collection: str | None,
+    stac_processing: bool,
     import_cache: str | None,
     offline: bool,
 ) -> None:
@@ -175,6 +178,9 @@ def run(
             log_handler=handler,
             preserve_environment=_staging_environment() if wrap_package else [],
             imports=imports,
+            provenance=provenance,
+            provenance_crate=provenance_crate,
+            stac_processing=stac_processing,
         )
         with reserved_stdout() as out, stop_on_signals(timeout):
             result = run_request(request, out)

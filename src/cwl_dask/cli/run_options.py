@@ -92,6 +92,19 @@ _OPTIONS: list[Callable[[Callable[..., Any]], Callable[..., Any]]] = [
         help="Write the usage report (per invocation and per step; the ZOO runner's shape).",
     ),
     click.option(
+        "--provenance",
+        default=None,
+        metavar="DIR",
+        help="Save the run's CWLProv research object in DIR (cwltool's option): every tool "
+        "invocation with its worker, times, resources and checksummed inputs/outputs.",
+    ),
+    click.option(
+        "--provenance-crate",
+        default=None,
+        metavar="FILE.zip",
+        help="Write the run's Workflow Run RO-Crate (Provenance Run Crate profile) to FILE.zip.",
+    ),
+    click.option(
         "--logs-dir",
         default=None,
         metavar="DIR",
@@ -228,6 +241,12 @@ _OPTIONS: list[Callable[[Callable[..., Any]], Callable[..., Any]]] = [
         metavar="ID",
         callback=lambda _ctx, _param, value: _collection_id(value),
         help="With --stac (implied): also write OUTDIR/ID.json, a Collection of all items.",
+    ),
+    click.option(
+        "--stac-processing",
+        is_flag=True,
+        help="Add the STAC processing extension to each Item of the STAC outputs: the package, "
+        "its s:softwareVersion, the run id (and a rel=via link to --provenance-crate).",
     ),
     import_options,
 ]

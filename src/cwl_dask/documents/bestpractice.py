@@ -123,7 +123,7 @@ def _type_text(parameter: dict[str, Any]) -> str:
     return "/".join(names) + optional
 
 
-def _metadata(process: Process, key: str) -> Any:
+def schema_org_annotation(process: Process, key: str) -> Any:
     """A schema.org annotation of the process, else of the document.
 
     In the process it is expanded (``https://schema.org/softwareVersion``); at the top of a
@@ -208,7 +208,7 @@ def check_stac_outputs(package: Package) -> Iterator[Finding]:
 
 
 def check_software_version(package: Package) -> Iterator[Finding]:
-    if _metadata(package.entry, "softwareVersion") is None:
+    if schema_org_annotation(package.entry, "softwareVersion") is None:
         yield Finding(
             f"#{package.entry_id}",
             "no s:softwareVersion (with $namespaces s: https://schema.org/); platforms "

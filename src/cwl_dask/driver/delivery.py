@@ -64,6 +64,8 @@ class Delivery:
     _queued: dict[tuple[Any, ...], list[_Invocation]]
     _lock: threading.Lock
     _finished: Any
+    #: ``--provenance``: records each invocation in the research object (else None).
+    provenance: Any
 
     def submit(self, job: RemoteJob) -> None:
         raise NotImplementedError
@@ -193,6 +195,8 @@ class Delivery:
             log_path=outcome.log_path,
         )
         self.records.append(record)
+        if self.provenance is not None:  # before the outputs flow on: cwltool marks them
+            self.provenance.invocation(job, resources, outcome)
         self.observer.finished(record, len(self.records), self.submitted)
 
     def cancel_all(self) -> StopReport:

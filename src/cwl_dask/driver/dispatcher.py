@@ -124,6 +124,7 @@ class Dispatcher(Delivery):
         self._packages: dict[tuple[int, int], Any] = {}
         self._names: dict[str, int] = {}
         self._subscribed = False
+        self.provenance: Any = None
 
     def subscribe(self) -> None:
         """Hear from workers when an invocation starts (Dask structured events)."""

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Mapping
 from typing import Any
 
 from cwltool.executors import JobExecutor
@@ -25,7 +24,7 @@ from schema_salad.exceptions import ValidationException
 
 from cwl_dask.clusters import Backend
 from cwl_dask.documents.imports import ImportCache
-from cwl_dask.documents.joborder import check_job_order
+from cwl_dask.documents.joborder import check_job_order, to_plain
 from cwl_dask.driver.delivery import Delivery, _Invocation
 from cwl_dask.driver.dispatcher import (
     _DRIVER_ONLY_OPTIONS,
@@ -49,23 +48,9 @@ __all__ = [
     "Dispatcher",
     "_Invocation",
     "shippable_options",
-    "to_plain",
 ]
 
 _logger = logging.getLogger("cwl_dask")
-
-
-def to_plain(value: Any) -> Any:
-    """A copy of a job order made of plain dicts and lists.
-
-    cwltool deep-copies the top-level job order several times; a ruamel ``CommentedSeq``
-    copies in O(N²), which made a 3000-element scatter twice as slow. Plain types copy in O(N).
-    """
-    if isinstance(value, Mapping):
-        return {k: to_plain(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [to_plain(v) for v in value]
-    return value
 
 
 class DaskExecutor(JobExecutor):
@@ -86,8 +71,12 @@ class DaskExecutor(JobExecutor):
         imports: ImportCache | None = None,
         outputs: OutputPublisher | None = None,
         retry_tool: int = 0,
+        stac_processing: bool = False,
+        provenance_crate: str | None = None,
     ) -> None:
         super().__init__()
+        self.stac_processing = stac_processing
+        self.provenance_crate = provenance_crate
         self.imports = imports
         self.outputs = outputs
         self.retry_tool = retry_tool
@@ -101,6 +90,7 @@ class DaskExecutor(JobExecutor):
         self.rejected_input: Exception | None = None
         self.error: CwlDaskError | None = None
         self.dispatcher: Dispatcher | None = None
+        self.provenance: Any = None  # --provenance: a ProvenanceRecorder
 
     def execute(
         self,
@@ -113,14 +103,18 @@ class DaskExecutor(JobExecutor):
         if self.outputs is None or self.outputs.staging is None or not runtime_context.outdir:
             output, status = super().execute(process, job_order_object, runtime_context, logger)
             fix_directory_basenames(output)  # directories renamed by OutputPathMapper
+            self._recorded(output, status)
+            self._annotate_stac(process, output, status, runtime_context)
             return output, status
         runtime_context = runtime_context.copy()
         runtime_context.outdir = self.outputs.staging
         try:
             output, status = super().execute(process, job_order_object, runtime_context, logger)
             fix_directory_basenames(output)  # directories renamed by OutputPathMapper
+            self._recorded(output, status)
             if output is not None:
                 output = self.outputs.publish(output)
+            self._annotate_stac(process, output, status, runtime_context)
             return output, status
         except OutputError as err:
             self.error = err
@@ -135,6 +129,29 @@ class DaskExecutor(JobExecutor):
                 f"are kept in {self.run_dir} and {self.outputs.staging}"
             )
             raise self.error from err
+
+    def _recorded(self, output: Any, status: str) -> None:
+        """The run's provenance is complete: keep its invocations for the crate."""
+        if self.provenance is not None:
+            self.provenance.finish(output, status)
+
+    def _annotate_stac(
+        self, process: Process, output: Any, status: str, runtime_context: Any
+    ) -> None:
+        """``--stac-processing``: the published STAC Items are told which run made them.
+
+        After the provenance is complete: the research object describes the Items as the
+        tool wrote them; the processing block is added as they are published.
+        """
+        if not self.stac_processing or output is None or status != "success":
+            return
+        from cwl_dask.driver.lineage import processing_of
+        from cwl_dask.eo.stac.processing import annotate_outputs
+
+        research_obj = runtime_context.research_obj
+        processing = processing_of(process, research_obj, self.provenance_crate)
+        items = annotate_outputs(output, processing)
+        _logger.info("--stac-processing: %d STAC Items name run %s", len(items), processing.run_id)
 
     def run_jobs(
         self,
@@ -156,7 +173,7 @@ class DaskExecutor(JobExecutor):
                 self.imports.check()  # offline, a $schemas URL was missing: only a warning so far
             # Before submitting (a lone tool would check them only on the worker), and in
             # the job file's terms: file, line, input.
-            check_job_order(process, given, runtime_context)
+            check_job_order(process, given, runtime_context, job_order_object)
             check_input_files(job_order_object)
             self.backend.check_storage(self.run_dir)
             if runtime_context.cachedir:
@@ -181,6 +198,13 @@ class DaskExecutor(JobExecutor):
             self.dispatcher.on_error = runtime_context.on_error or "stop"
             self.dispatcher.cachedir = runtime_context.cachedir or None
             runtime_context.dispatcher = self.dispatcher
+            if runtime_context.research_obj is not None:
+                from cwl_dask.provenance.recorder import ProvenanceRecorder
+
+                self.provenance = ProvenanceRecorder(
+                    runtime_context.research_obj, process, runtime_context
+                )
+                self.dispatcher.provenance = self.provenance
             self.observer.connected(client)
             self.observer.clusters_connected(self.backend.clients())
             self.dispatcher.subscribe()
@@ -253,6 +277,8 @@ class DaskExecutor(JobExecutor):
                 continue
             if isinstance(job, WorkflowJob):
                 dispatcher.workflow_job(job)
+                if self.provenance is not None:  # as cwltool's executor does for each job
+                    self.provenance.workflow_job(job, job_order)
             job.run(runtime_context)
             dispatcher.announce_totals()
             dispatcher.poll()

@@ -44,6 +44,7 @@ from cwl_dask.errors import (
     RunStopped,
 )
 from cwl_dask.observe.events import InvocationRecord, RunObserver
+from cwl_dask.provenance import targets
 
 _logger = logging.getLogger("cwl_dask")
 
@@ -73,6 +74,9 @@ class RunRequest:
     overwrite: bool = True  # replace entries of --outdir that have an output's name
     preserve_environment: list[str] = field(default_factory=list)  # host variables tools see
     imports: ImportCache | None = None  # remote $import/run: documents; default: configured
+    provenance: str | None = None  # cwltool's --provenance DIR: the run's research object
+    provenance_crate: str | None = None  # the Workflow Run RO-Crate of the run, FILE.zip
+    stac_processing: bool = False  # the STAC Items get a processing block naming the run
 
 
 def version() -> str:
@@ -99,6 +103,13 @@ def _make_run_dir(workdir: str | None) -> str:
         raise InvalidInputError(f"cannot create the work directory under {parent}: {err}") from err
 
 
+def _research_object_dir(request: RunRequest, run_dir: str) -> str | None:
+    """``--provenance DIR``; with only ``--provenance-crate``, one in the run directory."""
+    if request.provenance:
+        return os.path.abspath(request.provenance)
+    return os.path.join(run_dir, "research-object") if request.provenance_crate else None
+
+
 def cwltool_arguments(request: RunRequest, run_dir: str) -> list[str]:
     """The cwltool command line equivalent to the request, with our directory layout."""
     argv = [
@@ -123,6 +134,9 @@ def cwltool_arguments(request: RunRequest, run_dir: str) -> list[str]:
         argv.append("--debug")
     if request.relax_path_checks:
         argv.append("--relax-path-checks")
+    research_object = _research_object_dir(request, run_dir)
+    if research_object:
+        argv.extend(["--provenance", research_object])
     for name in request.preserve_environment:
         argv.extend(["--preserve-environment", name])
     argv.extend(
@@ -187,6 +201,10 @@ def run_captured(request: RunRequest) -> RunResult:
 
 
 def _run(request: RunRequest, stdout: IO[str]) -> RunResult:
+    if request.provenance:
+        targets.check_research_object_dir(request.provenance)
+    if request.provenance_crate:
+        targets.check_crate_target(request.provenance_crate)
     outputs = OutputPublisher(request.outdir, request.overwrite)
     outputs.prepare()  # an unwritable --outdir is bad input, found before anything starts
     try:
@@ -222,6 +240,8 @@ def _run(request: RunRequest, stdout: IO[str]) -> RunResult:
             imports,
             outputs=outputs,
             retry_tool=request.retry_tool,
+            stac_processing=request.stac_processing,
+            provenance_crate=request.provenance_crate,
         )
         try:
             with loader_tracebacks_hidden(request.debug):
@@ -241,6 +261,8 @@ def _run(request: RunRequest, stdout: IO[str]) -> RunResult:
             raise InvalidInputError(str(err)) from err
         result.code = _exit_code(code, executor)
         result.started = executor.started
+        if request.provenance_crate and executor.provenance is not None:
+            _write_crate(request, run_dir)
         if imports.missing:  # offline and a document was not in the cache: nothing ran
             if executor.error is None:  # else cwltool has shown this message already
                 _logger.error(imports.missing_message())
@@ -262,6 +284,21 @@ def _run(request: RunRequest, stdout: IO[str]) -> RunResult:
         else:
             logs = f"; the invocations' logs are in {logs_dir}" if os.path.isdir(logs_dir) else ""
             _logger.error("intermediate files are kept in %s%s", run_dir, logs)
+
+
+def _write_crate(request: RunRequest, run_dir: str) -> None:
+    """``--provenance-crate``: the crate of the research object cwltool has just saved."""
+    from cwl_dask.provenance import crate
+
+    research_object = _research_object_dir(request, run_dir)
+    assert research_object is not None and request.provenance_crate is not None
+    try:
+        actions = crate.build(research_object, request.provenance_crate)
+    except OSError as err:  # an output that cannot be written: exit 2, as for --outdir
+        raise InvalidInputError(f"--provenance-crate {request.provenance_crate}: {err}") from err
+    _logger.info(
+        "Workflow Run RO-Crate (%d tool runs) saved to %s", actions, request.provenance_crate
+    )
 
 
 def _exit_code(code: int, executor: DaskExecutor) -> int:

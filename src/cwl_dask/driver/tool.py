@@ -216,6 +216,10 @@ def make_tool(toolpath_object: CommentedMap, loading_context: LoadingContext) ->
             stepclusters.check_static(tool)
             return tool
         case "ExpressionTool":
-            return DaskExpressionTool(toolpath_object, loading_context)
+            expression = DaskExpressionTool(toolpath_object, loading_context)
+            # cwltool's CommandLineTool keeps the enclosing workflow's provenance profile;
+            # its ExpressionTool takes the executor's, which cwl-dask's does not set.
+            expression.prov_obj = loading_context.prov_obj
+            return expression
         case _:
             return default_make_tool(toolpath_object, loading_context)

@@ -27,7 +27,7 @@ from cwltool.command_line_tool import CommandLineTool, ExpressionTool
 from cwltool.context import LoadingContext, RuntimeContext
 from cwltool.docker import PodmanCommandLineJob
 from cwltool.errors import UnsupportedRequirement, WorkflowException
-from cwltool.job import JobBase
+from cwltool.job import ContainerCommandLineJob, JobBase
 from cwltool.loghandler import _logger as cwltool_logger
 from cwltool.loghandler import defaultStreamHandler
 from cwltool.process import Process
@@ -81,6 +81,8 @@ class Outcome:
     exit_code: int | None = None
     command: str = ""  # the tool's command line (secrets still as cwltool's placeholders)
     workdir: str = ""  # the invocation's output directory on the shared work directory
+    worker: str = ""  # the Dask worker's address (provenance: which worker ran what)
+    image: str = ""  # the container image the tool ran in (its DockerRequirement), if any
 
 
 class RootfulPodmanJob(PodmanCommandLineJob):
@@ -255,6 +257,7 @@ def _invoke(
         set_current_task(None)
     outcome.started, outcome.finished = started, time.time()
     outcome.log_path = log_path
+    outcome.worker = _worker_address()
     if outcome.status != "success":
         outcome.log_tail = _tail(log_path)
     return outcome
@@ -269,6 +272,16 @@ def _task_key() -> str:
     except (ImportError, ValueError, KeyError):
         key = None
     return str(key) if key is not None else f"invocation-{uuid.uuid4().hex}"
+
+
+def _worker_address() -> str:
+    """This Dask worker's address, or "" outside a worker (tests call ``_invoke`` directly)."""
+    try:
+        from distributed import get_worker
+
+        return str(get_worker().address)
+    except (ImportError, ValueError):
+        return ""
 
 
 def _announce_start(key: str, name: str) -> None:
@@ -338,4 +351,7 @@ def _run(
     if ran and isinstance(ran[-1], JobBase):
         outcome.command = " ".join(shlex.quote(str(arg)) for arg in ran[-1].command_line)
         outcome.workdir = ran[-1].outdir
+    if ran and isinstance(ran[-1], ContainerCommandLineJob):
+        docker, _ = ran[-1].get_requirement("DockerRequirement")
+        outcome.image = str((docker or {}).get("dockerImageId") or (docker or {}).get("dockerPull"))
     return outcome

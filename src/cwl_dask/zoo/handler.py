@@ -52,9 +52,15 @@ class ExecutionHandler:
         return None
 
     def handle_outputs(
-        self, log: str | None, output: Any, usage_report: Any, tool_logs: Any
+        self,
+        log: str | None,
+        output: Any,
+        usage_report: Any,
+        tool_logs: Any,
+        provenance_crate: str | None = None,
     ) -> None:
-        """After the run, also when it failed (``output`` is then None)."""
+        """After the run, also when it failed (``output`` is then None). ``provenance_crate``:
+        the run's RO-Crate (a .zip) when ``cwl-dask.zoo.provenance`` is on, else None."""
 
     def post_execution_hook(
         self, log: str | None, output: Any, usage_report: Any, tool_logs: Any

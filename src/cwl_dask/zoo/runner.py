@@ -26,6 +26,7 @@ from cwl_dask.errors import CwlDaskError, RunStopped
 from cwl_dask.zoo.execution import LOG_NAME, Execution, JobLog
 from cwl_dask.zoo.handler import ExecutionHandler
 from cwl_dask.zoo.package import entry_process, input_types, with_environment
+from cwl_dask.zoo.provenance import KEYWORD, accepts_crate, provenance_enabled, provenance_targets
 from cwl_dask.zoo.report import LAST, ProgressObserver, failure_message, usage_report
 from cwl_dask.zoo.stub import zoo_module
 from cwl_dask.zoo.wrapping import handed_output, job_order, secret_inputs, wrap_for_zoo
@@ -257,7 +258,8 @@ class ZooDaskRunner:
         }
         main = self.zoo_conf.conf.get("main", {})
         tmp_url = main.get("tmpUrl")
-        _call(handler, "handle_outputs", **kwargs)
+        crate = self._crate(handler, log)
+        _call(handler, "handle_outputs", **kwargs, **crate)
         if code != 0 and tmp_url is not None:
             # Both templates' handle_outputs rewrite main.tmpUrl (temp/ -> <user>/temp/),
             # and after a failure their except branch calls it again: undone here, the
@@ -270,6 +272,17 @@ class ZooDaskRunner:
             return zoo.SERVICE_SUCCEEDED
         self.update_status(100, f"execution failed: {message}")
         return zoo.SERVICE_FAILED
+
+    def _crate(self, handler: Any, log: JobLog) -> dict[str, Any]:
+        """``provenance_crate=`` for ``handle_outputs``, if on and the handler takes it."""
+        if not provenance_enabled():
+            return {}
+        _, crate = provenance_targets(self.work_dir())
+        written = crate if os.path.isfile(crate) else None
+        if accepts_crate(handler):
+            return {KEYWORD: written}
+        log.write(f"the handler's handle_outputs takes no {KEYWORD}: crate {written}")
+        return {}
 
     def _failed(self, message: str) -> int:
         """A run that could not be started: logged, the status says why."""
@@ -309,6 +322,8 @@ class ZooDaskRunner:
                     observer=observer,
                     preserve_environment=[n for n in STAGING_ENVIRONMENT if n in os.environ],
                 )
+                if provenance_enabled():
+                    request.provenance, request.provenance_crate = provenance_targets(work)
                 self.update_status(23, "execution submitted")
                 with stop_on_signals(wall_time):
                     result = run_request(request)

@@ -96,7 +96,7 @@ def make_outputs_self_contained(output_object: dict[str, Any]) -> list[Path]:
             if len(rewritten) > before:
                 _logger.info("output %r: made %s self-contained", output_id, path)
     if rewritten:
-        _refresh_files(output_object, {Path(os.path.abspath(p)) for p in rewritten})
+        refresh_files(output_object, {Path(os.path.abspath(p)) for p in rewritten})
     return rewritten
 
 
@@ -195,11 +195,11 @@ def _umask() -> int:
     return mask
 
 
-def _refresh_files(value: Any, paths: set[Path]) -> None:
+def refresh_files(value: Any, paths: set[Path]) -> None:
     """Update size/checksum of the File entries for ``paths`` anywhere in an output object."""
     if isinstance(value, list):
         for element in value:
-            _refresh_files(element, paths)
+            refresh_files(element, paths)
     elif isinstance(value, dict):
         if value.get("class") == "File":
             path = local_path(value)
@@ -210,4 +210,4 @@ def _refresh_files(value: Any, paths: set[Path]) -> None:
                     value["checksum"] = "sha1$" + hashlib.sha1(data).hexdigest()
         for child in value.values():
             if isinstance(child, list | dict):
-                _refresh_files(child, paths)
+                refresh_files(child, paths)
