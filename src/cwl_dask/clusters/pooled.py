@@ -121,8 +121,16 @@ class PooledBackend(Backend):
     def check_storage(
         self, path: str, what: str = "the work directory", option: str = "--workdir"
     ) -> None:
-        for _, member in self.members:
-            member.check_storage(path, what, option)
+        """Every pool's workers must see ``path``; the pools are asked at the same time,
+        since each probe may wait for its pool's first worker to start."""
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(len(self.members), thread_name_prefix="cwl-dask-probe") as pool:
+            probes = [
+                pool.submit(member.check_storage, path, what, option) for _, member in self.members
+            ]
+            for probe in probes:
+                probe.result()  # the first pool's error, if any
 
     def close(self) -> None:
         """Close every member (each shuts down the cluster it created), whatever fails."""
