@@ -57,7 +57,20 @@ c.SimpleAuthenticator.password = os.environ.get("DASK_GATEWAY_PASSWORD", "secret
 def options_handler(options, user):
     # The part every cwl-dask gateway needs: workers declare cores and ram (MiB) resources.
     resources = f"cores={options.worker_cores},ram={int(options.worker_memory * 1024)}"
+    # GPU pools (cwltool:CUDARequirement steps): the workers declare gpu=N as well. A real
+    # gateway also asks its backend for the devices (Kubernetes: nvidia.com/gpu limits).
+    if options.worker_gpus:
+        resources += f",gpu={options.worker_gpus}"
+    # Placement labels (cwl-dask:Placement, ZOO's get_pod_node_selector): a Kubernetes
+    # gateway maps them to the pods' node selector, e.g. in its options handler:
+    #   "scheduler_extra_pod_config": {}, "worker_extra_pod_config":
+    #       {"nodeSelector": dict(options.worker_labels)}
+    # Local processes cannot be placed: the labels are recorded in the environment only.
     environment = dict(options.environment)
+    if options.worker_labels:
+        environment["CWL_DASK_WORKER_LABELS"] = ",".join(
+            f"{k}={v}" for k, v in sorted(options.worker_labels.items())
+        )
     if RECORD_DIR:
         environment["CWL_DASK_TEST_RECORD_DIR"] = RECORD_DIR
     return {
@@ -83,5 +96,7 @@ c.Backend.cluster_options = Options(  # noqa: F821
     Float("worker_memory", default=1.0, min=0.25, max=8, label="Worker memory (GiB)"),
     String("image", default="", label="Container image (ignored by local processes)"),
     Mapping("environment", default={}, label="Environment variables"),
+    Integer("worker_gpus", default=0, min=0, max=8, label="Worker GPUs"),
+    Mapping("worker_labels", default={}, label="Worker placement labels"),
     handler=options_handler,
 )

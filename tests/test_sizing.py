@@ -224,6 +224,7 @@ def test_plan_json_is_machine_readable(cwl_dask) -> None:
         "worker_memory_mib": 1024,
         "min_workers": 1,
         "max_workers": 2,
+        "worker_gpus": 0,
     }
     ndvi = next(s for s in data["steps"] if s["step"] == "process/ndvi")
     assert (ndvi["cores"], ndvi["ram_mib"], ndvi["width"]) == (1, 512, 4)

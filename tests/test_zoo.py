@@ -439,7 +439,7 @@ def test_wall_time_stops_the_whole_run_and_fails_the_service(tmp_path: Path, zoo
     assert "wall_time" in runner.execution.get_log()
 
 
-def test_the_node_selector_is_logged_as_ignored_with_its_value(tmp_path: Path, zoo) -> None:
+def test_the_node_selector_becomes_the_labels_of_every_pool(tmp_path: Path, zoo) -> None:
     class Handler(ExecutionHandler):
         def get_pod_node_selector(self):
             return {"node-role": "highmem"}
@@ -448,9 +448,10 @@ def test_the_node_selector_is_logged_as_ignored_with_its_value(tmp_path: Path, z
     inputs = {"message": {"value": "hello", "dataType": "string"}}
     runner = _small_runner(conf, "broken.cwl", inputs, Handler(conf=conf))
     runner.execute()
-    assert "get_pod_node_selector() = {'node-role': 'highmem'} is ignored" in (
+    assert "get_pod_node_selector() = {'node-role': 'highmem'}: labels of every pool" in (
         runner.execution.get_log()
     )
+    assert runner.node_selector == (("node-role", "highmem"),)
 
 
 def _echo_env_runner(conf: dict[str, Any], handler: Any) -> ZooDaskRunner:

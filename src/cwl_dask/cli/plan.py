@@ -54,6 +54,13 @@ from cwl_dask.cli.common import configure_logging, configured_imports, guarded, 
     help="Largest worker: MiB or e.g. 8GiB.",
 )
 @click.option("--max-workers", type=click.IntRange(min=1), default=None, help="Most workers.")
+@click.option(
+    "--pool-waste",
+    type=click.FloatRange(min=0, max=1),
+    default=0.25,
+    show_default=True,
+    help="Largest idle share of a worker for two step shapes to share a pool (0: never).",
+)
 @click.option("--relax-path-checks", is_flag=True, help="Accept unusual file names.")
 @click.option("--debug", is_flag=True, help="Tracebacks on errors.")
 @import_options
@@ -67,6 +74,7 @@ def plan(
     max_worker_cores: float | None,
     max_worker_memory: float | None,
     max_workers: int | None,
+    pool_waste: float,
     relax_path_checks: bool,
     debug: bool,
     import_cache: str | None,
@@ -92,6 +100,7 @@ def plan(
         max_worker_cores=max_worker_cores,
         max_worker_memory_mib=max_worker_memory,
         max_workers=max_workers,
+        pool_waste=pool_waste,
     )
 
     def action() -> int:

@@ -203,13 +203,19 @@ def run(
 def _plan_cluster(
     workflow: str, job_args: list[str], relax_path_checks: bool, imports: Any = None
 ) -> Any:
-    """The planner's ClusterSpec for a run, from the document and the job file if any."""
+    """The planner's Plan for a run (cluster spec and pools), from the document and the job
+    file if any."""
     from cwl_dask.clusters.sizing import load_job_order, plan
     from cwl_dask.documents.loading import load_process
 
     job = job_args[0] if job_args and not job_args[0].startswith("-") else None
     process = load_process(workflow, relax_path_checks=relax_path_checks, imports=imports)
-    return plan(process, load_job_order(job) if job else None).spec
+    import dask
+
+    from cwl_dask.clusters.sizing import SizingOptions
+
+    options = SizingOptions(pool_waste=float(dask.config.get("cwl-dask.pool-waste", 0.25)))
+    return plan(process, load_job_order(job) if job else None, options)
 
 
 def _staging_environment() -> list[str]:

@@ -10,6 +10,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
+from cwl_dask.clusters.placement import LABEL_PREFIX
 from cwl_dask.errors import UnsatisfiableRequest
 
 _logger = logging.getLogger("cwl_dask")
@@ -17,6 +18,7 @@ _logger = logging.getLogger("cwl_dask")
 #: The worker resources every backend's workers declare and every task asks for.
 RESOURCE_CORES = "cores"
 RESOURCE_RAM = "ram"  # MiB, as CWL's ramMin
+RESOURCE_GPU = "gpu"  # devices, as cwltool:CUDARequirement's cudaDeviceCountMin
 
 
 @dataclass(frozen=True)
@@ -25,6 +27,21 @@ class WorkerShape:
 
     cores: float
     ram: float  # MiB
+    gpus: float = 0
+
+
+def without_labels(request: dict[str, float]) -> dict[str, float]:
+    """The request's Dask resources: placement labels (:mod:`~.placement`) are no resource."""
+    return {k: v for k, v in request.items() if not k.startswith(LABEL_PREFIX)}
+
+
+def gpu_refusal(step: str, gpus: float, where: str) -> UnsatisfiableRequest:
+    return UnsatisfiableRequest(
+        f"step '{step}' needs {gpus:g} GPU{'' if gpus == 1 else 's'} (cwltool:CUDARequirement), "
+        f"but no worker of {where} has {'one' if gpus == 1 else 'that many'}; run it where "
+        "workers declare the Dask resource gpu (a local cluster finds GPUs with nvidia-smi -L, "
+        "or takes the Dask config cwl-dask.local.gpus)"
+    )
 
 
 class Backend(ABC):
@@ -81,8 +98,11 @@ class Backend(ABC):
         naming the step and the numbers, before it is submitted.
         """
         shape = self.worker_shape()
+        request = without_labels(request)
         if shape is None:
             return None
+        if request.get(RESOURCE_GPU, 0) > shape.gpus:
+            raise gpu_refusal(step, request[RESOURCE_GPU], self.description)
         if request[RESOURCE_CORES] > shape.cores or request[RESOURCE_RAM] > shape.ram:
             raise UnsatisfiableRequest(
                 f"step '{step}' asks for {request[RESOURCE_CORES]:g} cores and "
@@ -90,6 +110,16 @@ class Backend(ABC):
                 f"has {shape.cores:g} cores and {shape.ram:g} MiB"
             )
         return dict(request)
+
+    def route(self, resources: dict[str, float] | None) -> tuple[Any, dict[str, float] | None]:
+        """The Client a task with these resources (from :meth:`fit`) goes to, and the
+        resources to submit it with. One cluster: this backend's client, unchanged;
+        :class:`~cwl_dask.clusters.pooled.PooledBackend` picks the pool's."""
+        return self.client(), resources
+
+    def clients(self) -> list[Any]:
+        """Every Client tasks may go to (workers' events are heard from each)."""
+        return [self.client()]
 
     def parallel_slots(self, resources: dict[str, float] | None) -> int | None:
         """How many invocations with this request the cluster runs at once (or will, scaled up).
@@ -164,7 +194,9 @@ def _declared_shape(client: Any, where: str) -> WorkerShape | None:
     declared = [r for r in declared if RESOURCE_CORES in r and RESOURCE_RAM in r]
     if declared:
         return WorkerShape(
-            max(r[RESOURCE_CORES] for r in declared), max(r[RESOURCE_RAM] for r in declared)
+            max(r[RESOURCE_CORES] for r in declared),
+            max(r[RESOURCE_RAM] for r in declared),
+            max(r.get(RESOURCE_GPU, 0) for r in declared),
         )
     _logger.warning(
         "the workers at %s declare no 'cores'/'ram' resources, so tasks run without "

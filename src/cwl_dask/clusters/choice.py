@@ -12,6 +12,7 @@ from cwl_dask.clusters.base import (
 from cwl_dask.clusters.factory import ClusterClassBackend
 from cwl_dask.clusters.gateway import GatewayBackend
 from cwl_dask.clusters.local import LocalBackend
+from cwl_dask.clusters.pooled import pooled
 from cwl_dask.clusters.scheduler import SchedulerBackend
 from cwl_dask.errors import InvalidInputError
 
@@ -23,40 +24,47 @@ BACKEND_KINDS = ("local", "scheduler", "gateway", "cluster")
 _DEFAULT_SIZE: tuple[float, float, int, int] = (2, 4096, 0, 4)
 
 
+def _planned(planner: Callable[[], Any] | None) -> Any:
+    """The workflow's plan (a :class:`~cwl_dask.clusters.sizing.Plan`, or just its
+    ``ClusterSpec`` from older callers), or None when there is none or it fails."""
+    if planner is None:
+        return None
+    try:
+        return planner()
+    except Exception as err:  # sizing is advice; the run itself reports real errors
+        _logger.warning("could not size the cluster from the workflow (%s); using defaults", err)
+        return None
+
+
 def _cluster_size(
     cores: float | None,
     memory_mib: float | None,
     minimum: int | None,
     maximum: int | None,
-    planner: Callable[[], Any] | None,
+    planned: Any,
 ) -> tuple[float, float, int, int]:
     """What the user gave, completed from the workflow's plan, completed from defaults."""
     given = (cores, memory_mib, minimum, maximum)
-    planned: tuple[Any, ...] = (None, None, None, None)
-    if None in given and planner is not None:
-        try:
-            spec = planner()
-        except Exception as err:  # sizing is advice; the run itself reports real errors
-            _logger.warning(
-                "could not size the cluster from the workflow (%s); using defaults", err
-            )
-        else:
-            planned = (
-                spec.worker_cores,
-                spec.worker_memory_mib,
-                spec.min_workers,
-                spec.max_workers,
-            )
-            _logger.info(
-                "cluster sized from the workflow's ResourceRequirements: workers of %g cores and "
-                "%g MiB, %d to %d of them",
-                *planned,
-            )
+    spec = getattr(planned, "spec", planned)
+    plan: tuple[Any, ...] = (None, None, None, None)
+    if None in given and spec is not None:
+        plan = (spec.worker_cores, spec.worker_memory_mib, spec.min_workers, spec.max_workers)
+        _logger.info(
+            "cluster sized from the workflow's ResourceRequirements: workers of %g cores and "
+            "%g MiB, %d to %d of them",
+            *plan,
+        )
     chosen = [
-        value if value is not None else plan if plan is not None else default
-        for value, plan, default in zip(given, planned, _DEFAULT_SIZE, strict=True)
+        value if value is not None else planned_value if planned_value is not None else default
+        for value, planned_value, default in zip(given, plan, _DEFAULT_SIZE, strict=True)
     ]
     return float(chosen[0]), float(chosen[1]), int(chosen[2]), int(chosen[3])
+
+
+def _pools_of(planned: Any, forced: bool) -> tuple[Any, ...]:
+    """The plan's pools when there are several and nothing forces one worker size."""
+    pools = tuple(getattr(planned, "pools", ()) or ())
+    return pools if len(pools) > 1 and not forced else ()
 
 
 def make_backend(
@@ -79,6 +87,7 @@ def make_backend(
     local_dashboard: bool = False,
     local_profile: bool = False,
     planner: Callable[[], Any] | None = None,
+    labels: dict[str, str] | None = None,
 ) -> Backend:
     """The backend the command line and the Dask config ask for (nothing is started yet).
 
@@ -88,7 +97,11 @@ def make_backend(
     ``cwl-dask.scheduler``, ``gateway.address`` or the factory in ``cwl-dask.cluster``.
     The worker size and count apply to the backends that create their cluster (gateway,
     cluster); whatever is not given comes from ``planner`` (the workflow's
-    :class:`~cwl_dask.clusters.sizing.ClusterSpec`), else from defaults. ``retries`` (how many
+    :class:`~cwl_dask.clusters.sizing.Plan`), else from defaults. When the plan has several
+    worker pools and neither ``worker_cores`` nor ``worker_memory_mib`` is given, the gateway
+    and cluster backends create one cluster per pool (a ``PooledBackend``);
+    ``min_workers``/``max_workers`` then apply to each pool (the maximum as a cap). ``labels``
+    (the ZOO runner's node selector) go to every cluster created. ``retries`` (how many
     times a task may lose its worker and be re-run) configures the local cluster's scheduler;
     other schedulers are not ours and keep their own ``allowed-failures``. Raises
     :class:`InvalidInputError` for a contradictory choice.
@@ -130,9 +143,17 @@ def make_backend(
         kind != "local",
         "{} size the local cluster; with a " + kind + " backend use --worker-cores/--worker-memory",
     )
+    pools: tuple[Any, ...] = ()
+    worker_gpus = 0
+    pool_min, pool_max = min_workers, max_workers
     if kind in ("gateway", "cluster"):
+        given = (worker_cores, worker_memory_mib, min_workers, max_workers)
+        planned = _planned(planner) if None in given else None
+        forced = worker_cores is not None or worker_memory_mib is not None or gateway_cluster
+        pools = _pools_of(planned, bool(forced))
+        worker_gpus = int(getattr(getattr(planned, "spec", planned), "worker_gpus", 0) or 0)
         worker_cores, worker_memory_mib, min_workers, max_workers = _cluster_size(
-            worker_cores, worker_memory_mib, min_workers, max_workers, planner
+            worker_cores, worker_memory_mib, min_workers, max_workers, None if pools else planned
         )
     else:
         worker_cores, worker_memory_mib, min_workers, max_workers = _DEFAULT_SIZE
@@ -153,6 +174,24 @@ def make_backend(
             )
         return SchedulerBackend(str(address))
     if kind == "gateway":
+
+        def gateway_pool(pool: Any) -> Backend:
+            low, high = _pool_counts(pool, pool_min, pool_max)
+            return GatewayBackend(
+                gateway,
+                gateway_auth,
+                worker_cores=pool.cores,
+                worker_memory_mib=pool.ram_mib,
+                image=image,
+                minimum=low,
+                maximum=high,
+                keep_cluster=keep_cluster,
+                worker_gpus=pool.gpus,
+                labels={**(labels or {}), **pool.labels},
+            )
+
+        if pools:
+            return pooled(pools, gateway_pool)
         return GatewayBackend(
             gateway,
             gateway_auth,
@@ -163,6 +202,8 @@ def make_backend(
             maximum=max_workers,
             cluster_name=gateway_cluster,
             keep_cluster=keep_cluster,
+            worker_gpus=worker_gpus,
+            labels=labels,
         )
     if kind == "cluster":
         factory = cluster or dask.config.get("cwl-dask.cluster", None)
@@ -171,12 +212,29 @@ def make_backend(
                 "the cluster backend needs a factory: --cluster module:factory or the Dask "
                 "config key cwl-dask.cluster"
             )
+
+        def factory_pool(pool: Any) -> Backend:
+            low, high = _pool_counts(pool, pool_min, pool_max)
+            return ClusterClassBackend(
+                str(factory),
+                worker_cores=pool.cores,
+                worker_memory_mib=pool.ram_mib,
+                minimum=low,
+                maximum=high,
+                worker_gpus=pool.gpus,
+                labels={**(labels or {}), **pool.labels},
+            )
+
+        if pools:
+            return pooled(pools, factory_pool)
         return ClusterClassBackend(
             str(factory),
             worker_cores=worker_cores,
             worker_memory_mib=worker_memory_mib,
             minimum=min_workers,
             maximum=max_workers,
+            worker_gpus=worker_gpus,
+            labels=labels,
         )
     if retries is not None and kind != "local":
         _logger.warning(
@@ -192,6 +250,13 @@ def make_backend(
         dashboard=local_dashboard,
         profile=local_profile,
     )
+
+
+def _pool_counts(pool: Any, minimum: int | None, maximum: int | None) -> tuple[int, int]:
+    """A pool's worker counts: its own, ``--min-workers`` instead, ``--max-workers`` as a cap."""
+    high = pool.max_workers if maximum is None else min(pool.max_workers, maximum)
+    low = pool.min_workers if minimum is None else min(minimum, high)
+    return low, max(1, high)
 
 
 def _refuse_misplaced(options: dict[str, Any], misplaced: bool, message: str) -> None:

@@ -58,8 +58,9 @@ class ClusterClassBackend(Backend):
 
     ``factory`` is a ``module:attr`` string or a callable returning a cluster object (with a
     ``scheduler_address``; ``Client(cluster)`` must work). It is called with those of the
-    keyword arguments ``worker_cores``, ``worker_memory_mib`` (MiB), ``minimum`` and
-    ``maximum`` that its signature names explicitly (``**kwargs`` gets none of them, so a
+    keyword arguments ``worker_cores``, ``worker_memory_mib`` (MiB), ``minimum``,
+    ``maximum``, ``worker_gpus`` and ``labels`` (a pool's; see the README) that its
+    signature names explicitly (``**kwargs`` gets none of them, so a
     cluster class can be named directly). Contract: a factory that takes ``worker_cores`` and
     ``worker_memory_mib`` makes workers of that size that declare the Dask resources
     ``cores=worker_cores,ram=worker_memory_mib``; that is then the worker shape. Otherwise the
@@ -76,6 +77,8 @@ class ClusterClassBackend(Backend):
         worker_memory_mib: float = 4096,
         minimum: int = 0,
         maximum: int = 4,
+        worker_gpus: int = 0,
+        labels: dict[str, str] | None = None,
     ) -> None:
         super().__init__()
         self.spec = factory if isinstance(factory, str) else getattr(factory, "__name__", "?")
@@ -85,15 +88,24 @@ class ClusterClassBackend(Backend):
             "worker_memory_mib": worker_memory_mib,
             "minimum": minimum,
             "maximum": maximum,
+            "worker_gpus": worker_gpus,
+            "labels": dict(labels or {}),
         }
-        self.kwargs = {k: v for k, v in offered.items() if k in _named_parameters(self.factory)}
+        named = _named_parameters(self.factory)
+        self.kwargs = {k: v for k, v in offered.items() if k in named}
+        for given, what in ((worker_gpus, "worker_gpus"), (labels, "labels")):
+            if given and what not in named:
+                raise InvalidInputError(
+                    f"--cluster {self.spec}: the workflow needs workers with {what}, and the "
+                    f"factory takes no '{what}' argument"
+                )
         self.minimum = minimum
         self.maximum = maximum
         self.cluster: Any = None
         self._shape: WorkerShape | None = None
         self._shape_known = False
         if "worker_cores" in self.kwargs and "worker_memory_mib" in self.kwargs:
-            self._shape = WorkerShape(float(worker_cores), float(worker_memory_mib))
+            self._shape = WorkerShape(float(worker_cores), float(worker_memory_mib), worker_gpus)
             self._shape_known = True
 
     @property

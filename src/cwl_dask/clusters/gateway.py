@@ -51,6 +51,8 @@ class GatewayBackend(Backend):
         cluster_name: str | None = None,
         keep_cluster: bool = False,
         start_timeout: float = 300.0,
+        worker_gpus: int = 0,
+        labels: dict[str, str] | None = None,
     ) -> None:
         super().__init__()
         if address is None:
@@ -76,7 +78,9 @@ class GatewayBackend(Backend):
         self.start_timeout = start_timeout
         self.gateway: Any = None
         self.cluster: Any = None
-        self._shape = WorkerShape(self.worker_cores, self.worker_memory_mib)
+        self.worker_gpus = int(worker_gpus)
+        self.labels = dict(labels or {})
+        self._shape = WorkerShape(self.worker_cores, self.worker_memory_mib, self.worker_gpus)
 
     @property
     def description(self) -> str:
@@ -111,12 +115,13 @@ class GatewayBackend(Backend):
             self._set_options(options)
             self.cluster_name = self.gateway.submit(options)
             _logger.info(
-                "Dask Gateway cluster %s created at %s: workers of %g cores and %g MiB, "
+                "Dask Gateway cluster %s created at %s: workers of %g cores and %g MiB%s, "
                 "adaptive from %d to %d",
                 self.cluster_name,
                 self.address,
                 self.worker_cores,
                 self.worker_memory_mib,
+                f" and {self.worker_gpus} GPUs" if self.worker_gpus else "",
                 self.minimum,
                 self.maximum,
             )
@@ -133,12 +138,17 @@ class GatewayBackend(Backend):
         }
         if self.image:
             wanted["image"] = self.image
+        if self.worker_gpus:
+            wanted["worker_gpus"] = self.worker_gpus
+        if self.labels:
+            wanted["worker_labels"] = dict(self.labels)
         for name, value in wanted.items():
             if name not in options:
                 raise BackendError(
                     f"the Dask Gateway at {self.address} has no cluster option '{name}' "
                     f"(it offers: {', '.join(options) or 'none'}); its operator must offer "
-                    "worker_cores and worker_memory (GiB) options (see the README)"
+                    "worker_cores and worker_memory (GiB) options, and worker_gpus and "
+                    "worker_labels for GPU and placed steps (see the README)"
                 )
             try:
                 options[name] = value
@@ -150,7 +160,9 @@ class GatewayBackend(Backend):
     def _shape_of(self, options: dict[str, Any]) -> WorkerShape:
         try:
             return WorkerShape(
-                float(options["worker_cores"]), float(options["worker_memory"]) * 1024
+                float(options["worker_cores"]),
+                float(options["worker_memory"]) * 1024,
+                float(options.get("worker_gpus", 0) or 0),
             )
         except (KeyError, TypeError, ValueError):
             _logger.warning(

@@ -9,10 +9,13 @@ from typing import Any
 
 from cwl_dask.clusters.base import (
     RESOURCE_CORES,
+    RESOURCE_GPU,
     RESOURCE_RAM,
     Backend,
     WorkerShape,
     _logger,
+    gpu_refusal,
+    without_labels,
 )
 
 #: Dask's periodic work that only the dashboard and ``--report`` show, turned down: the worker's
@@ -23,6 +26,27 @@ QUIET_BACKGROUND: dict[str, Any] = {
     "distributed.admin.tick.interval": "500ms",
     "distributed.admin.system-monitor.interval": "2s",
 }
+
+
+def machine_gpus() -> int:
+    """GPUs of this machine: the Dask config ``cwl-dask.local.gpus``
+    (``DASK_CWL_DASK__LOCAL__GPUS``) if set, else the devices ``nvidia-smi -L`` lists."""
+    import shutil
+    import subprocess
+
+    import dask
+
+    configured = dask.config.get("cwl-dask.local.gpus", None)
+    if configured is not None:
+        return int(configured)
+    smi = shutil.which("nvidia-smi")
+    if smi is None:
+        return 0
+    try:
+        listed = subprocess.run([smi, "-L"], capture_output=True, text=True, timeout=20).stdout
+    except (OSError, subprocess.SubprocessError):
+        return 0
+    return sum(1 for line in listed.splitlines() if line.startswith("GPU "))
 
 
 def _machine_memory_mib() -> float:
@@ -70,6 +94,7 @@ class LocalBackend(Backend):
         self.cores = float(cores or os.cpu_count() or 1)
         self.memory_mib = float(memory_mib or _machine_memory_mib())
         self.processes = processes
+        self.gpus = machine_gpus()
         self.cluster: Any = None
         self._warned: set[str] = set()
 
@@ -86,7 +111,7 @@ class LocalBackend(Backend):
                 n_workers=1,
                 threads_per_worker=self._threads,
                 processes=self.processes,
-                resources={RESOURCE_CORES: self.cores, RESOURCE_RAM: self.memory_mib},
+                resources=self._resources(),
                 memory_limit=0,
                 dashboard_address=":0",
                 scheduler_kwargs={
@@ -101,6 +126,13 @@ class LocalBackend(Backend):
                 preload=["cwl_dask.worker.invocation", "cwl_dask.worker.local_worker"],
             )
         return Client(self.cluster)
+
+    def _resources(self) -> dict[str, float]:
+        """The one worker's Dask resources: the machine's cores, RAM and GPUs (if any)."""
+        resources = {RESOURCE_CORES: self.cores, RESOURCE_RAM: self.memory_mib}
+        if self.gpus:
+            resources[RESOURCE_GPU] = float(self.gpus)
+        return resources
 
     def _quiet_config(self) -> dict[str, Any]:
         """Dask's background work that nothing uses here, turned down for this cluster.
@@ -127,7 +159,11 @@ class LocalBackend(Backend):
         if not resources:
             return self._threads
         fits = [self._threads]
-        for have, name in ((self.cores, RESOURCE_CORES), (self.memory_mib, RESOURCE_RAM)):
+        for have, name in (
+            (self.cores, RESOURCE_CORES),
+            (self.memory_mib, RESOURCE_RAM),
+            (float(self.gpus), RESOURCE_GPU),
+        ):
             need = resources.get(name, 0.0)
             if need > 0:
                 fits.append(int(have // need))
@@ -144,13 +180,21 @@ class LocalBackend(Backend):
         return super().dashboard_link()
 
     def worker_shape(self) -> WorkerShape:
-        return WorkerShape(self.cores, self.memory_mib)
+        return WorkerShape(self.cores, self.memory_mib, self.gpus)
 
     def fit(self, step: str, request: dict[str, float]) -> dict[str, float]:
+        """The request within the machine; a GPU step on a machine without GPUs is refused
+        (it cannot run "with what there is", as too many cores can)."""
+        request = without_labels(request)
+        gpus = request.get(RESOURCE_GPU, 0)
+        if gpus > self.gpus:
+            raise gpu_refusal(step, gpus, f"{self.description} ({self.gpus} GPUs)")
         fitted = {
             RESOURCE_CORES: min(request[RESOURCE_CORES], self.cores),
             RESOURCE_RAM: min(request[RESOURCE_RAM], self.memory_mib),
         }
+        if gpus:
+            fitted[RESOURCE_GPU] = gpus
         if fitted != request and step not in self._warned:
             self._warned.add(step)
             _logger.warning(

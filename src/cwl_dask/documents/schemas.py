@@ -49,7 +49,8 @@ FORMAT = 1
 
 
 class _SecretsHintKnown(logging.Filter):
-    """Drops cwltool's warnings that its own ``cwltool:Secrets`` hint is unknown.
+    """Drops cwltool's warnings that its own ``cwltool:Secrets`` hint (and the other
+    :attr:`KNOWN` hints) is unknown.
 
     cwltool checks hints against the standard schema (its extensions are loaded only with
     ``--enable-ext``), so every process carrying that hint draws "undefined reference" and
@@ -58,9 +59,14 @@ class _SecretsHintKnown(logging.Filter):
     S3 credentials): without this, each wrapped run would print those warnings by the dozen.
     """
 
+    #: cwltool's hints that it applies without ``--enable-ext``: Secrets, and CUDARequirement
+    #: (a GPU step's device count, which cwl-dask makes the Dask resource ``gpu``); and
+    #: cwl-dask's own Placement hint, read by the pools.
+    KNOWN = ("cwltool#Secrets", "cwltool#CUDARequirement", "cwl-dask/schema#Placement")
+
     def filter(self, record: logging.LogRecord) -> bool:
         text = " ".join(str(record.msg).split())  # schema-salad wraps its lines
-        if "cwltool#Secrets" not in text:
+        if not any(hint in text for hint in self.KNOWN):
             return True
         return "undefined reference" not in text and "Unknown hint" not in text
 

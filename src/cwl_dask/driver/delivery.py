@@ -17,8 +17,8 @@ from typing import Any, NamedTuple
 from cwltool.errors import UnsupportedRequirement
 
 from cwl_dask.clusters import RESOURCE_CORES, RESOURCE_RAM, Backend, stepclusters
-from cwl_dask.driver.failures import describe_failure
-from cwl_dask.driver.faults import stop_running_tools, task_error_message
+from cwl_dask.driver.failures import describe_failure, ram_max_of
+from cwl_dask.driver.faults import cancel_tasks, task_error_message
 from cwl_dask.driver.tool import RemoteJob
 from cwl_dask.errors import CwlDaskError, SchedulerLost
 from cwl_dask.observe.events import InvocationRecord, RunObserver
@@ -207,9 +207,7 @@ class Delivery:
         with self._lock:
             futures = list(self._futures.values())
             keys = list(self._pending)
-        if futures:
-            self.client.cancel(futures)
-        killed = stop_running_tools(self.client, keys) if keys else None
+        killed = cancel_tasks(futures, keys, self.client)
         report = self.stop_report(killed)
         with self._lock:
             self._pending.clear()
@@ -235,4 +233,5 @@ def _scheduler_lost(error: Any) -> bool:
 
 
 def _report_failure(job: RemoteJob, outcome: Outcome) -> None:
-    _logger.error(describe_failure(job.step, job.name, job.output_callback, outcome))
+    ram_max = ram_max_of(job) if outcome.exit_code not in (None, 0) else None
+    _logger.error(describe_failure(job.step, job.name, job.output_callback, outcome, ram_max))

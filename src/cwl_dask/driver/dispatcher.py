@@ -121,26 +121,28 @@ class Dispatcher(Delivery):
         self.batching = BatchPolicy.from_config()
         self.failure: CwlDaskError | None = None
         self._finished = as_completed([], with_results=True, raise_errors=False)
-        self._packages: dict[int, Any] = {}
+        self._packages: dict[tuple[int, int], Any] = {}
         self._names: dict[str, int] = {}
         self._subscribed = False
         self.provenance: Any = None
 
     def subscribe(self) -> None:
         """Hear from workers when an invocation starts (Dask structured events)."""
-        try:
-            self.client.subscribe_topic(STARTED_TOPIC, self._on_started)
-            self._subscribed = True
-        except Exception as err:  # an old scheduler: no running counts, nothing else lost
-            _logger.debug("cannot subscribe to worker events: %r", err)
+        for client in self.backend.clients():  # one per pool's cluster
+            try:
+                client.subscribe_topic(STARTED_TOPIC, self._on_started)
+                self._subscribed = True
+            except Exception as err:  # an old scheduler: no running counts, nothing else lost
+                _logger.debug("cannot subscribe to worker events: %r", err)
 
     def unsubscribe(self) -> None:
         if self._subscribed:
             self._subscribed = False
-            try:
-                self.client.unsubscribe_topic(STARTED_TOPIC)
-            except Exception as err:
-                _logger.debug("cannot unsubscribe from worker events: %r", err)
+            for client in self.backend.clients():
+                try:
+                    client.unsubscribe_topic(STARTED_TOPIC)
+                except Exception as err:
+                    _logger.debug("cannot unsubscribe from worker events: %r", err)
 
     def _on_started(self, event: Any) -> None:
         """Dask's event thread: an invocation began on a worker (again, after a lost worker)."""
@@ -183,9 +185,9 @@ class Dispatcher(Delivery):
         count = self._names[step] = self._names.get(step, 0) + 1
         return step if count == 1 else f"{step}_{count}"
 
-    def _package(self, tool: DaskProcessMixin) -> Any:
-        """Send each tool's document once per run; tasks refer to it by future."""
-        future = self._packages.get(id(tool))
+    def _package(self, tool: DaskProcessMixin, client: Any) -> Any:
+        """Send each tool's document once per run (and pool); tasks refer to it by future."""
+        future = self._packages.get((id(tool), id(client)))
         if future is None:
             graph = (
                 tool.formatgraph if tool.formatgraph is not None and len(tool.formatgraph) else None
@@ -199,10 +201,8 @@ class Dispatcher(Delivery):
             )
             # A task rather than scattered data: Dask recomputes it when the worker holding
             # it dies, where a scattered value would be lost with its dependent tasks.
-            future = self.client.submit(
-                hold, package, key=f"ToolPackage-{package.token}", pure=False
-            )
-            self._packages[id(tool)] = future
+            future = client.submit(hold, package, key=f"ToolPackage-{package.token}", pure=False)
+            self._packages[(id(tool), id(client))] = future
         return future
 
     def submit(self, job: RemoteJob) -> None:
@@ -249,6 +249,26 @@ class Dispatcher(Delivery):
         for batch in split(queue, self.batching.size(len(queue), group[-1])):
             self._submit_task(batch)
 
+    def _deliver(self, batch: list[tuple[Any, Any]]) -> None:
+        super()._deliver(batch)
+        self._release_idle_pools()
+
+    def _release_idle_pools(self) -> None:
+        """With several pools, forget the tool documents held in a pool with no task left.
+
+        Dask's adaptive scaling never retires the last worker holding data, so a pool whose
+        steps are done would keep one worker (and, on a small batch system, the node that
+        the next pool's job waits for). A later invocation there sends the document again.
+        """
+        clients = self.backend.clients()
+        if len(clients) < 2:
+            return
+        with self._lock:
+            busy = {id(getattr(f, "client", None)) for f in self._futures.values()}
+        for tool_client in list(self._packages):
+            if tool_client[1] not in busy:
+                del self._packages[tool_client]
+
     def flush(self) -> None:
         """Submit every queued invocation (the workflow cannot advance without them)."""
         for group in list(self._queued):
@@ -265,12 +285,13 @@ class Dispatcher(Delivery):
             function, args = run_invocation, (job_order, name, options, log_path)
         else:
             function, args = run_invocations, (invocations, options)
-        future = self.client.submit(
+        client, submitted = self.backend.route(resources)  # the pool's cluster, if several
+        future = client.submit(
             function,
-            self._package(job.tool),
+            self._package(job.tool, client),
             *args,
             key=f"{job.key_prefix}-{uuid.uuid4().hex}",
-            resources=resources,
+            resources=submitted,
             # First handed over, first started (cwltool's order, e.g. a scatter's): with
             # equal priorities Dask orders queued tasks by their random keys.
             priority=-self.submitted,

@@ -34,7 +34,7 @@ from cwl_dask.driver.dispatcher import (
 )
 from cwl_dask.driver.failures import report_finished
 from cwl_dask.driver.outputs import OutputError, OutputPublisher, drop_outputs_under
-from cwl_dask.driver.preflight import check_input_files
+from cwl_dask.driver.preflight import check_input_files, check_placement
 from cwl_dask.driver.relocation import fix_directory_basenames
 from cwl_dask.driver.tool import DaskRuntimeContext
 from cwl_dask.errors import CwlDaskError, RunStopped, SchedulerLost
@@ -180,6 +180,7 @@ class DaskExecutor(JobExecutor):
                 cache = os.path.normpath(runtime_context.cachedir)
                 self.backend.check_storage(cache, "the cache", "--cachedir")
             client = self.backend.client()
+            check_placement(process, self.backend)  # GPU steps: refused before anything runs
             run_logs = os.path.join(self.run_dir, "logs")
             link = self.backend.dashboard_link()
             if link:
@@ -205,6 +206,7 @@ class DaskExecutor(JobExecutor):
                 )
                 self.dispatcher.provenance = self.provenance
             self.observer.connected(client)
+            self.observer.clusters_connected(self.backend.clients())
             self.dispatcher.subscribe()
             try:
                 self._drive(process, job_order_object, logger, runtime_context)

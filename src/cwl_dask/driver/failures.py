@@ -11,6 +11,7 @@ from typing import Any
 
 from cwl_dask.driver.outputs import finished_files
 from cwl_dask.observe.events import InvocationRecord
+from cwl_dask.worker.memory_limit import out_of_memory
 
 _logger = logging.getLogger("cwl_dask")
 
@@ -44,8 +45,31 @@ def scatter_index(callback: Callable[..., Any] | None) -> list[int]:
     return found[::-1]
 
 
-def describe_failure(step: str, name: str, callback: Any, outcome: Any) -> str:
-    """The message the driver logs when an invocation did not succeed."""
+def ram_max_of(job: Any) -> float | None:
+    """The invocation's explicit ``ramMax`` (MiB), the limit its tool ran under, or None.
+
+    Evaluated as the worker does (:func:`cwl_dask.worker.memory_limit.ram_max_mib`), with the
+    invocation's inputs bound on placeholder directories when it is an expression.
+    """
+    requirement, _ = job.tool.get_requirement("ResourceRequirement")
+    value = (requirement or {}).get("ramMax")
+    if value is None or isinstance(value, (int, float)):
+        return float(value) if value else None
+    try:
+        probe = job.runtime_context.copy()
+        probe.outdir, probe.tmpdir, probe.stagedir = "/out", "/tmp", "/stage"
+        probe.select_resources = lambda request, _context: dict(request)
+        builder = job.tool._init_job(job.job_order, probe)
+        return float(job.tool.evalResources(builder, probe)["ramMax"])
+    except Exception:  # the message goes without the limit, not without the failure
+        return None
+
+
+def describe_failure(
+    step: str, name: str, callback: Any, outcome: Any, ram_max: float | None = None
+) -> str:
+    """The message the driver logs when an invocation did not succeed; a tool limited to
+    ``ram_max`` MiB that ended for memory is said to have run out of memory."""
     details = [name]
     index = scatter_index(callback)
     if index:
@@ -54,6 +78,8 @@ def describe_failure(step: str, name: str, callback: Any, outcome: Any) -> str:
     if outcome.exit_code is not None:
         details.append(f"exit code {outcome.exit_code}")
     lines = [f"step '{step}' failed ({', '.join(details)})"]
+    if ram_max is not None and out_of_memory(outcome.exit_code, outcome.log_tail or []):
+        lines[0] += f": ran out of memory (ramMax {ram_max:g} MiB)"
     if outcome.message:
         lines.append(f"  {outcome.message}")
     if getattr(outcome, "command", ""):

@@ -37,6 +37,27 @@ def task_error_message(step: str, error: BaseException | Any) -> str:
     return f"the Dask task failed: {error!r}"
 
 
+def cancel_tasks(futures: Sequence[Any], keys: Sequence[str], default: Any) -> set[str] | None:
+    """Cancel ``futures`` and kill their tools, through the client of each (one per pool's
+    cluster; ``default`` when there are none); the keys whose tools were killed, or None."""
+    by_client: dict[int, tuple[Any, list[Any]]] = {}
+    for future in futures:
+        client = getattr(future, "client", None) or default
+        by_client.setdefault(id(client), (client, []))[1].append(future)
+    if not by_client and keys:
+        by_client[id(default)] = (default, [])
+    killed: set[str] | None = None
+    for client, group in by_client.values():
+        if group:
+            client.cancel(group)
+        if keys:
+            mine = [f.key for f in group] or list(keys)
+            found = stop_running_tools(client, mine)
+            if found is not None:
+                killed = (killed or set()) | found
+    return killed
+
+
 def stop_running_tools(client: Any, keys: Sequence[str], settle: float = 2.0) -> set[str] | None:
     """Kill, on every worker, the tools of the tasks ``keys`` (best effort).
 

@@ -47,3 +47,24 @@ def _local_paths(value: Any) -> Iterator[tuple[str, str]]:
     elif isinstance(value, list):
         for item in value:
             yield from _local_paths(item)
+
+
+def check_placement(process: Any, backend: Any) -> None:
+    """Every GPU or placed step has a worker that can take it, before anything runs.
+
+    Otherwise the refusal would come when the step is reached, after earlier steps ran.
+    Only GPUs and labels are checked here (cores and RAM are checked at each submission,
+    with the invocation's real inputs); the steps come from the plan without a job order.
+    """
+    from cwl_dask.clusters import RESOURCE_CORES, RESOURCE_GPU, RESOURCE_RAM
+    from cwl_dask.clusters.placement import as_request
+    from cwl_dask.clusters.sizing import plan
+
+    try:
+        steps = plan(process).steps
+    except Exception:  # an invalid document is reported by the run itself
+        return
+    for step in steps:
+        if step.gpus or step.labels:
+            request = {RESOURCE_CORES: 0.0, RESOURCE_RAM: 0.0, RESOURCE_GPU: float(step.gpus)}
+            backend.fit(step.step, {**request, **as_request(tuple(sorted(step.labels.items())))})

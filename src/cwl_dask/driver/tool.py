@@ -21,6 +21,8 @@ from cwltool.utils import CWLObjectType, OutputCallbackType
 from cwltool.workflow import default_make_tool
 from ruamel.yaml.comments import CommentedMap
 
+from cwl_dask.clusters import placement
+
 
 class JobSink(Protocol):
     """What a tool needs of the executor's ``Dispatcher``: a unique name per invocation,
@@ -122,7 +124,8 @@ class DaskProcessMixin(Process):
     def resource_request(
         self, job_order: CWLObjectType, runtime_context: RuntimeContext
     ) -> dict[str, float]:
-        """Evaluate ``ResourceRequirement`` with cwltool's own ``evalResources``.
+        """Evaluate ``ResourceRequirement`` (and ``CUDARequirement``) with cwltool's own
+        ``evalResources``; placement labels ride along (see :mod:`cwl_dask.clusters.placement`).
 
         Without expressions the answer is the same for every invocation and computed once;
         with expressions the inputs are bound on the driver (``_init_job``) with placeholder
@@ -138,6 +141,9 @@ class DaskProcessMixin(Process):
         builder = self._init_job(job_order, probe) if dynamic else None
         resources = self.evalResources(builder, probe)  # type: ignore[arg-type]
         request = {"cores": float(resources["cores"]), "ram": float(resources["ram"])}
+        if resources.get("cudaDeviceCount"):  # cwltool:CUDARequirement: the Dask resource gpu
+            request["gpu"] = float(resources["cudaDeviceCount"])
+        request.update(placement.as_request(placement.labels_of(self)))
         if not dynamic:
             self._static_request = request
         return request

@@ -48,6 +48,9 @@ class RunObserver:
     def connected(self, client: Any) -> None:
         """The run's Dask client is ready; nothing was submitted yet."""
 
+    def clusters_connected(self, clients: list[Any]) -> None:
+        """Every client tasks may go to (one per pool's cluster), after :meth:`connected`."""
+
     def started(self, name: str, step: str) -> None:
         """A worker began running an invocation (called from Dask's event thread)."""
 
@@ -79,6 +82,9 @@ class Observers(RunObserver):
 
     def connected(self, client: Any) -> None:
         self._each("connected", client)
+
+    def clusters_connected(self, clients: list[Any]) -> None:
+        self._each("clusters_connected", clients)
 
     def started(self, name: str, step: str) -> None:
         self._each("started", name, step)

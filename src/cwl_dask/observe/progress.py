@@ -65,7 +65,9 @@ class StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
 def _resources(resources: dict[str, float] | None) -> str:
     if not resources:
         return "no resource limits"
-    return f"{resources.get('cores', 0):g} cores, {resources.get('ram', 0):g} MiB"
+    text = f"{resources.get('cores', 0):g} cores, {resources.get('ram', 0):g} MiB"
+    gpus = resources.get("gpu", 0)
+    return f"{text}, {gpus:g} GPU{'' if gpus == 1 else 's'}" if gpus else text
 
 
 class EventLog(RunObserver):

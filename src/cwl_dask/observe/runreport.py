@@ -53,6 +53,7 @@ class RunReport(RunObserver):
         self.ram_allowed = 0.0
         self._client: Any = None
         self._performance: Any = None
+        self._holding: Any = None
 
     @property
     def retries(self) -> dict[str, int]:
@@ -71,6 +72,13 @@ class RunReport(RunObserver):
             except Exception as err:
                 self._performance = None
                 _logger.warning("no Dask performance report: %s", err)
+
+    def clusters_connected(self, clients: list[Any]) -> None:
+        """With ``--usage-report``: sample what the clusters' workers hold (:mod:`.holding`)."""
+        if self.usage_path:
+            from cwl_dask.observe.holding import Holding
+
+            self._holding = Holding(clients)
 
     def started(self, name: str, step: str) -> None:
         self.starts[name] += 1
@@ -106,6 +114,9 @@ class RunReport(RunObserver):
         rows = step_summary(self.records, self.retries)
         if self.usage_path:
             report = usage_report(self.records, self.cores_allowed, self.ram_allowed, self.retries)
+            if self._holding is not None:
+                self._holding.stop()
+                report["held"] = self._holding.report()
             Path(self.usage_path).write_text(json.dumps(report, indent=2), encoding="utf-8")
         if self.html_path and self._performance is not None:
             _add_summary(Path(self.html_path), rows, self.ram_allowed)

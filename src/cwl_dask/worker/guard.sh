@@ -18,6 +18,7 @@
 # - When the tool's main process ends, whatever it left in its group is killed, and the guard
 #   ends as the tool did: the same exit code, or death by the same signal (an exit status
 #   above 128 is taken for a signal, as shells do).
+# - An explicit ramMax limits the tool's data segment (ulimit -d, CWL_DASK_RAM_MAX_KIB).
 # - The tool's environment is cwltool's: the PWD the shell exports is put back first. Like
 #   every asynchronous command of a shell without job control, the tool starts with SIGINT
 #   and SIGQUIT ignored; it is in a session of its own, so no terminal sends it those.
@@ -29,6 +30,12 @@ shift 3
 # Put back what the shell's start-up changed in the environment cwltool gave the tool.
 if [ "${CWL_DASK_GUARD_PWD-}" = "-" ]; then unset PWD; else PWD=${CWL_DASK_GUARD_PWD-$PWD}; export PWD; fi
 unset CWL_DASK_GUARD_PWD
+# An explicit ramMax (cwl_dask.worker.memory_limit): the tool's data segment, in KiB. The
+# guard itself and its watcher need a few MiB at most.
+if [ -n "${CWL_DASK_RAM_MAX_KIB-}" ]; then
+  ulimit -d "$CWL_DASK_RAM_MAX_KIB" 2>/dev/null || echo "cwl-dask: cannot limit memory to ramMax" >&2
+fi
+unset CWL_DASK_RAM_MAX_KIB
 
 if ! command -v "$1" >/dev/null 2>&1; then
   echo "cwl-dask: cannot run '$1': command not found" >&2

@@ -3,7 +3,8 @@
 Every tool command line runs under ``guard.sh`` (a POSIX shell script beside this module,
 whose header tells what it does; prepended to cwltool's
 ``runtime`` prefix by a subclass of whatever job class cwltool picks, so cwltool's own
-``_execute`` — logging, exit codes, stdout/stderr, containers — stays as it is). The guard
+``_execute`` — logging, exit codes, stdout/stderr, containers — stays as it is). It limits the
+tool's memory to an explicit ``ramMax`` (:mod:`cwl_dask.worker.memory_limit`). The guard
 kills the tool's whole process tree and container when the worker dies, when cwltool's
 ``ToolTimeLimit`` fires, or when the driver cancels the run (:func:`kill_tools`, run on every
 worker with ``Client.run``).
@@ -18,6 +19,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import logging
+import math
 import os
 import shutil
 import signal
@@ -30,6 +32,8 @@ from typing import Any
 from cwltool.context import RuntimeContext
 from cwltool.errors import WorkflowException
 from cwltool.job import JobBase
+
+from cwl_dask.worker.memory_limit import RAM_MAX_VARIABLE, ram_max_mib
 
 _logger = logging.getLogger("cwl_dask")
 
@@ -101,6 +105,9 @@ class GuardedJobMixin(JobBase):
                 monitor_function(process)
 
         env = {**env, PWD_VARIABLE: env.get("PWD", "-")}
+        ram_max = ram_max_mib(self.builder)
+        if ram_max is not None:  # see worker/memory_limit.py: the guard's `ulimit -d`
+            env[RAM_MAX_VARIABLE] = str(math.ceil(ram_max * 1024))
         try:
             super()._execute([*guard, *runtime], env, runtimeContext, monitor)
         finally:

@@ -61,6 +61,8 @@ class ZooDaskRunner:
         self.execution: Execution | None = None
         self._namespace: str | None = None
         self._plan: Any = None
+        #: get_pod_node_selector()'s labels, given to every cluster the run creates.
+        self.node_selector: tuple[tuple[str, str], ...] = ()
         self._package_path: Path | None = None
         self._run_cwl: dict[str, Any] = cwl  # the package as run (with the tools' environment)
 
@@ -119,6 +121,10 @@ class ZooDaskRunner:
 
     def get_cluster_spec(self) -> Any:
         """The planner's ClusterSpec for this package and these inputs (cached)."""
+        return self.get_plan().spec
+
+    def get_plan(self) -> Any:
+        """The planner's Plan (cluster spec and worker pools) for this package (cached)."""
         if self._plan is None:
             from cwl_dask.clusters.sizing import plan
             from cwl_dask.documents.loading import load_process
@@ -126,7 +132,7 @@ class ZooDaskRunner:
             # A file URI: load_process does not find "path#tool" for a tool of a $graph.
             uri = f"{self._write_package().as_uri()}#{self.get_workflow_id()}"
             process = load_process(uri)
-            self._plan = plan(process, self.get_processing_parameters()).spec
+            self._plan = plan(process, self.get_processing_parameters())
         return self._plan
 
     def get_max_cores(self) -> int:
@@ -162,7 +168,8 @@ class ZooDaskRunner:
         gateway = None
         if dask.config.get("cwl-dask.backend", None) in (None, "gateway"):
             gateway = os.environ.get("DASK_GATEWAY_URL") or None
-        return make_backend(gateway=gateway, planner=self.get_cluster_spec)
+        labels = dict(self.node_selector) or None
+        return make_backend(gateway=gateway, planner=self.get_plan, labels=labels)
 
     def logs_dir(self) -> Path:
         """Where the tool logs go: ``{tmpPath}/{Identifier}-{usid}``, the directory the
@@ -206,8 +213,11 @@ class ZooDaskRunner:
         env = _call(handler, "get_pod_env_vars") or {}
         selector = _call(handler, "get_pod_node_selector")
         if selector:
-            log.write(f"get_pod_node_selector() = {selector} is ignored for now: Dask places "
-                      "tasks by the resources they ask for")  # fmt: skip
+            from cwl_dask.clusters import placement
+
+            self.node_selector = placement.normalise(selector, "get_pod_node_selector()")
+            log.write(f"get_pod_node_selector() = {selector}: labels of every pool's workers "
+                      "(the gateway option worker_labels)")  # fmt: skip
         if env:
             log.write(f"environment of every tool: {', '.join(sorted(env))}")
             self._run_cwl = with_environment(self.cwl, self.get_workflow_id(), env)

@@ -30,8 +30,9 @@ The stages, one module each: :mod:`~.model` (options, requests, the plan's value
 :mod:`~.joborder` (reading the job order), :mod:`~.resources` (one invocation's evaluated
 ``ResourceRequirement``), :mod:`~.scatter` (step inputs, scatter combinations, waves),
 :mod:`~.walk` (the process tree, one row per tool and step path), :mod:`~.planning`
-(:func:`plan`: the worker size and ``max_workers``) and :mod:`~.render` (:func:`format_plan`).
-This package re-exports their public names.
+(:func:`plan`: the worker size and ``max_workers``), :mod:`~.load` (the widest wave's load in
+workers of a size), :mod:`~.pools` (steps grouped into worker pools by shape, the ``pools`` of
+the plan) and :mod:`~.render` (:func:`format_plan`). This package re-exports their public names.
 """
 
 from cwl_dask.clusters.sizing.joborder import load_job_order
@@ -41,6 +42,7 @@ from cwl_dask.clusters.sizing.model import (
     Binding,
     ClusterSpec,
     Plan,
+    Pool,
     SizingOptions,
     StepRequest,
     ToolRequest,
@@ -55,6 +57,7 @@ __all__ = [
     "Binding",
     "ClusterSpec",
     "Plan",
+    "Pool",
     "SizingOptions",
     "StepRequest",
     "ToolRequest",

@@ -8,7 +8,7 @@ another stage; also the two number formats every stage prints with.
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 #: The classes that run as Dask tasks and therefore need a worker that fits them.
@@ -47,6 +47,9 @@ class SizingOptions:
     max_worker_cores: float | None = None
     max_worker_memory_mib: float | None = None
     max_workers: int | None = None
+    #: Largest share of a pool's worker resources that may sit idle for two step shapes to
+    #: share one pool (see :mod:`~cwl_dask.clusters.sizing.pools`); 0 keeps every shape apart.
+    pool_waste: float = 0.25
 
 
 @dataclass(frozen=True)
@@ -62,6 +65,10 @@ class ToolRequest:
     ram_min_mib: float
     ram_max_mib: float
     notes: tuple[str, ...] = ()
+    #: GPUs (``cwltool:CUDARequirement``'s ``cudaDeviceCountMin``); 0 without the requirement.
+    gpus: int = 0
+    #: Placement labels (``cwl-dask:Placement``), as sorted ``(key, value)`` pairs.
+    labels: tuple[tuple[str, str], ...] = ()
 
     @property
     def cores(self) -> float:
@@ -91,6 +98,29 @@ class StepRequest:
     notes: tuple[str, ...] = ()
     #: The tool's own Dask cluster (``DaskGatewayRequirement``), largest invocation's; or None.
     dask_cluster: dict[str, Any] | None = None
+    gpus: int = 0
+    labels: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Pool:
+    """Workers of one shape for the steps whose invocations they fit with little waste.
+
+    ``cores``/``ram_mib``/``gpus`` is one worker; ``labels`` the placement labels its
+    workers must carry; ``max_workers`` the widest parallelism of the pool's own steps;
+    ``waste`` the share of the pool's worker resources its steps' invocations leave idle
+    (width-weighted, 0 for a pool of one exact shape); ``steps`` the step paths.
+    """
+
+    name: str
+    cores: float
+    ram_mib: int
+    gpus: int
+    labels: dict[str, str]
+    min_workers: int
+    max_workers: int
+    steps: tuple[str, ...]
+    waste: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -106,6 +136,7 @@ class ClusterSpec:
     worker_memory_mib: int
     min_workers: int
     max_workers: int
+    worker_gpus: int = 0
 
 
 @dataclass(frozen=True)
@@ -115,11 +146,13 @@ class Plan:
     spec: ClusterSpec
     steps: tuple[StepRequest, ...]
     notes: tuple[str, ...] = ()
+    pools: tuple[Pool, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
-        """A JSON-ready dict: ``{"spec": {...}, "steps": [...], "notes": [...]}``."""
+        """``{"spec": {...}, "pools": [...], "steps": [...], "notes": [...]}``, JSON-ready."""
         return {
             "spec": asdict(self.spec),
+            "pools": [asdict(pool) for pool in self.pools],
             "steps": [asdict(step) for step in self.steps],
             "notes": list(self.notes),
         }

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from fractions import Fraction
 from typing import Any
 
 from cwltool.process import Process, shortname
 
+from cwl_dask.clusters.sizing.load import load
 from cwl_dask.clusters.sizing.model import (
     SIZED_CLASSES,
     UNKNOWN,
@@ -26,7 +26,8 @@ from cwl_dask.clusters.sizing.model import (
     _fmt,
     _number,
 )
-from cwl_dask.clusters.sizing.walk import _Node, _Row, _tool_name, _ToolNode, _Walker
+from cwl_dask.clusters.sizing.pools import pools
+from cwl_dask.clusters.sizing.walk import _Row, _tool_name, _Walker
 
 
 def plan(
@@ -77,7 +78,8 @@ def plan(
     cores = max((r.cores for _, r in running), default=1.0)
     ram = max((r.ram_mib for _, r in running), default=256)
     cores, ram = _capped(cores, ram, running, options, notes)
-    peak = _load(tree, cores, ram)
+    gpus = max((r.gpus for _, r in running), default=0)
+    peak = load(tree, cores, ram, gpus)
     max_workers = max(1, math.ceil(peak))
     if options.max_workers is not None and max_workers > options.max_workers:
         notes.append(
@@ -85,8 +87,10 @@ def plan(
             f"{options.max_workers}"
         )
         max_workers = max(1, options.max_workers)
-    spec = ClusterSpec(_number(cores), math.ceil(ram), 1, max_workers)
-    return Plan(spec, tuple(_step_request(row) for row in walker.rows), tuple(notes))
+    spec = ClusterSpec(_number(cores), math.ceil(ram), 1, max_workers, gpus)
+    steps = tuple(_step_request(row) for row in walker.rows)
+    sized = [row for row in walker.rows if row.tool.tool.get("class") in SIZED_CLASSES]
+    return Plan(spec, steps, tuple(notes), pools(tree, sized, options))
 
 
 def _capped(
@@ -117,27 +121,6 @@ def _capped(
     return cores, ram
 
 
-def _share(request: ToolRequest, cores: float, ram: float) -> Fraction:
-    """The share of a ``cores``/``ram`` worker one invocation takes: 1/k if k fit."""
-    fits = min(
-        math.floor(Fraction(cores) / Fraction(request.cores)) if request.cores > 0 else 1 << 30,
-        math.floor(Fraction(ram) / Fraction(request.ram_mib)) if request.ram_mib > 0 else 1 << 30,
-    )
-    return Fraction(1, max(1, fits))
-
-
-def _load(node: _Node, cores: float, ram: float) -> Fraction:
-    if isinstance(node, _ToolNode):
-        return sum(
-            (count * _share(request, cores, ram) for request, count in node.row.instances),
-            Fraction(0),
-        )
-    return max(
-        (sum((_load(n, cores, ram) for n in wave), Fraction(0)) for wave in node.waves),
-        default=Fraction(0),
-    )
-
-
 def _step_request(row: _Row) -> StepRequest:
     requests = [r for r, _ in row.instances] or [ToolRequest(0, 0, 0, 0)]
     return StepRequest(
@@ -150,4 +133,6 @@ def _step_request(row: _Row) -> StepRequest:
         width=row.width,
         notes=tuple(row.notes),
         dask_cluster=row.dask_cluster,
+        gpus=max(r.gpus for r in requests),
+        labels=dict(requests[0].labels),
     )

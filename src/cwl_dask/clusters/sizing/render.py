@@ -44,5 +44,27 @@ def format_plan(result: Plan) -> str:
         f"{spec.worker_memory_mib} MiB",
         f"workers: min {spec.min_workers}, max {spec.max_workers}",
     ]
+    if result.pools:
+        lines += [
+            "",
+            f"pools ({len(result.pools)}; one cluster each where the backend creates them):",
+        ]
+        lines.extend(f"  {line}" for line in _pool_lines(result))
     lines.extend(f"note: {note}" for note in result.notes)
     return "\n".join(lines)
+
+
+def _pool_lines(result: Plan) -> list[str]:
+    """One line per pool: the worker, the worker counts, the waste, the steps."""
+    lines = []
+    for pool in result.pools:
+        worker = f"{_fmt(pool.cores)} core{'' if pool.cores == 1 else 's'}, {pool.ram_mib} MiB"
+        if pool.gpus:
+            worker += f", {pool.gpus} GPU{'' if pool.gpus == 1 else 's'}"
+        if pool.labels:
+            worker += ", " + ",".join(f"{k}={v}" for k, v in pool.labels.items())
+        lines.append(
+            f"{pool.name}: workers of {worker}; {pool.min_workers}-{pool.max_workers} workers; "
+            f"{pool.waste:.0%} idle; steps {', '.join(pool.steps)}"
+        )
+    return lines

@@ -7,6 +7,7 @@ expression it cannot evaluate up front by the configured fallback and says why.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from typing import Any, cast
 
@@ -15,6 +16,7 @@ from cwltool.context import RuntimeContext
 from cwltool.process import Process, shortname
 from cwltool.update import INTERNAL_VERSION
 
+from cwl_dask.clusters.placement import labels_of
 from cwl_dask.clusters.sizing.model import (
     UNKNOWN,
     Binding,
@@ -25,6 +27,9 @@ from cwl_dask.clusters.sizing.model import (
 
 _CORE_FIELDS = ("coresMin", "coresMax")
 _RAM_FIELDS = ("ramMin", "ramMax")
+_GPU_FIELDS = ("cudaDeviceCountMin", "cudaDeviceCountMax")
+#: cwltool's extension for GPU steps; ``evalResources`` evaluates its device counts.
+CUDA_REQUIREMENT = "http://commonwl.org/cwltool#CUDARequirement"
 
 
 class _Evaluator:
@@ -56,6 +61,8 @@ class _Evaluator:
             value, unit = self.options.fallback_cores, "cores"
         elif name in _RAM_FIELDS:
             value, unit = self.options.fallback_ram_mib, "MiB"
+        elif name in _GPU_FIELDS:
+            value, unit = 1, "GPUs"
         else:  # tmpdir/outdir: not used for sizing workers
             value, unit = 1024, "MiB"
         self.notes.append(
@@ -107,8 +114,9 @@ def _evaluate(
     expressions fall back as well: the inputs cannot be bound without them.
     """
     requirement, _ = tool.get_requirement("ResourceRequirement")
+    cuda, _ = tool.get_requirement(CUDA_REQUIREMENT)
     fields: dict[str, str] = {}
-    for name, value in (requirement or {}).items():
+    for name, value in [*(requirement or {}).items(), *(cuda or {}).items()]:
         if needs_parsing(value):
             fields.setdefault(value, name)
     context = _probe_context()
@@ -136,7 +144,8 @@ def _evaluate(
     ram_min, ram_max = float(request["ramMin"]), float(request["ramMax"])
     if cores_min > cores_max or ram_min > ram_max:
         notes.append("a Min exceeds its Max (invalid CWL); cwltool and cwl-dask request the Min")
-    return ToolRequest(cores_min, cores_max, ram_min, ram_max, tuple(notes))
+    gpus = math.ceil(float(request.get("cudaDeviceCountMin", 0)))
+    return ToolRequest(cores_min, cores_max, ram_min, ram_max, tuple(notes), gpus, labels_of(tool))
 
 
 def resource_request(

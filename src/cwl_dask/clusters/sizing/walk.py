@@ -27,7 +27,7 @@ from cwl_dask.clusters.sizing.model import (
     ToolRequest,
     _fmt,
 )
-from cwl_dask.clusters.sizing.resources import _evaluate, _probe_context
+from cwl_dask.clusters.sizing.resources import CUDA_REQUIREMENT, _evaluate, _probe_context
 from cwl_dask.clusters.sizing.scatter import _combinations, _step_input, _waves, _with_defaults
 
 
@@ -132,7 +132,9 @@ class _Walker:
 
     def request(self, tool: Process, binding: Binding | None, reason: str | None) -> ToolRequest:
         requirement, _ = tool.get_requirement("ResourceRequirement")
-        dynamic = any(needs_parsing(v) for v in (requirement or {}).values())
+        cuda, _ = tool.get_requirement(CUDA_REQUIREMENT)
+        values = [*(requirement or {}).values(), *(cuda or {}).values()]
+        dynamic = any(needs_parsing(v) for v in values)
         if not dynamic:
             binding = None
         elif binding is not None and not self.job_known:

@@ -42,6 +42,7 @@ def stop_orphans(client: Any, backend: Any) -> None:
     """
     from cwl_dask.clusters.gateway import GatewayBackend
 
+    backend = getattr(backend, "primary", backend)  # a PooledBackend: its first pool's
     gateway = getattr(backend, "gateway", None) if isinstance(backend, GatewayBackend) else None
     if gateway is None:
         return

@@ -24,6 +24,7 @@ def shipped(cluster: StepCluster, backend: Any, image: str | None) -> dict[str, 
     from cwl_dask.clusters.gateway import GatewayBackend
 
     target: dict[str, Any] = {"cluster": asdict(cluster), "image": image, "kind": "local"}
+    backend = getattr(backend, "primary", backend)  # a PooledBackend: its first pool's
     gateway = getattr(backend, "gateway", None) if isinstance(backend, GatewayBackend) else None
     if gateway is not None:
         import dask

@@ -1,0 +1,59 @@
+"""``ramMax`` as a limit on the tool process: the variable the guard turns into ``ulimit -d``.
+
+CWL's ``ramMax`` is the most a tool may use; cwltool records it and enforces nothing (with
+containers only ``--strict-memory-limit`` passes ``--memory`` = ramMin to the engine).
+cwl-dask limits the tool's data segment (``RLIMIT_DATA``: heap and private anonymous
+mappings, i.e. what the tool allocates, not the address space it merely reserves) to an
+*explicit* ``ramMax``, through ``guard.sh`` (``ulimit -d``), for the tool and each process it
+starts. Why not a cgroup: it needs a delegated cgroup (v2 with write access to
+``memory.max``), which neither this machine (cgroup v1, not delegated) nor most worker
+containers have; an rlimit works everywhere, unprivileged. Why not ``RLIMIT_AS``: runtimes
+(Node.js, Java, Go) reserve far more address space than they use. What it does not cover:
+a container's processes (they are the engine's children, not the guard's); and the limit is
+per process, not summed over a tool's children.
+
+An allocation beyond the limit fails in the tool (``MemoryError``, ``Cannot allocate
+memory``, ``std::bad_alloc``) or the kernel's OOM killer ends it (exit 137): the driver then
+says "ran out of memory (ramMax N MiB)" (:func:`out_of_memory`) instead of a bare exit code.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+#: The guard's variable: the limit in KiB (``ulimit -d`` units); unset after use.
+RAM_MAX_VARIABLE = "CWL_DASK_RAM_MAX_KIB"
+
+#: What a tool prints when an allocation fails (Python, C/glibc, C++, Java, Go, R).
+_SIGNS = (
+    "MemoryError",
+    "Cannot allocate memory",
+    "std::bad_alloc",
+    "OutOfMemoryError",
+    "out of memory",
+    "cannot allocate vector",
+)
+
+
+def ram_max_mib(builder: Any) -> float | None:
+    """The invocation's explicit ``ramMax`` in MiB (expressions evaluated), else None.
+
+    Only an explicit ``ramMax`` limits: CWL makes ``ramMax`` = ``ramMin`` when only the
+    minimum is given (256 MiB by default), far too tight to enforce on tools that never
+    said how much they need at most.
+    """
+    from cwltool.process import eval_resource
+
+    requirement, _ = builder.get_requirement("ResourceRequirement")
+    value = (requirement or {}).get("ramMax")
+    if value is None:
+        return None
+    evaluated = eval_resource(builder, value)
+    return float(evaluated) if isinstance(evaluated, (int, float)) and evaluated > 0 else None
+
+
+def out_of_memory(exit_code: int | None, log_tail: list[str]) -> bool:
+    """Whether a failed, memory-limited tool ended for memory (its last lines or exit 137)."""
+    if exit_code in (None, 0):
+        return False
+    return exit_code == 137 or any(sign in line for line in log_tail for sign in _SIGNS)

@@ -1,0 +1,51 @@
+"""``ramMax`` enforced for the tool process (``worker/memory_limit.py``, the guard)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from conftest import DATA
+from cwl_dask.worker.memory_limit import out_of_memory
+
+HOG = DATA / "pools" / "hog.cwl"
+
+
+def test_a_tool_over_its_ram_max_ran_out_of_memory(cwl_dask, tmp_path: Path) -> None:
+    result = cwl_dask("run", "--no-container", "--no-progress", "--outdir", "out", HOG)
+    assert result.code == 1, result.stderr
+    assert "failed (hog.cwl, permanentFail, exit code 1): ran out of memory (ramMax 64 MiB)" in (
+        result.stderr
+    )
+    assert "MemoryError" in result.stderr  # the tool's own words, in its log's last lines
+
+
+def test_a_tool_within_its_ram_max_runs(cwl_dask, tmp_path: Path) -> None:
+    result = cwl_dask(
+        "run", "--no-container", "--outdir", "out", HOG, "--allocate", "100", "--limit", "256"
+    )
+    assert result.code == 0, result.stderr
+    assert "ran out of memory" not in result.stderr
+
+
+def test_without_an_explicit_ram_max_nothing_is_limited(cwl_dask, tmp_path: Path) -> None:
+    result = cwl_dask("run", "--no-container", "--outdir", "out", DATA / "pools" / "no-ram-max.cwl")
+    assert result.code == 0, result.stderr  # 200 MiB with ramMin 32: ramMax = ramMin, unused
+
+
+@pytest.mark.parametrize(
+    ("code", "tail", "expected"),
+    [
+        (137, [], True),  # the OOM killer's SIGKILL
+        (1, ["Traceback (most recent call last):", "MemoryError"], True),
+        (1, ["gdal: Cannot allocate memory"], True),
+        (1, ["terminate called after throwing an instance of 'std::bad_alloc'"], True),
+        (1, ["ValueError: bad input"], False),
+        (0, ["MemoryError"], False),
+    ],
+)
+def test_out_of_memory_is_told_by_exit_137_or_the_tools_last_words(
+    code: int, tail: list[str], expected: bool
+) -> None:
+    assert out_of_memory(code, tail) is expected
