@@ -10,8 +10,15 @@ from typing import Any
 import pytest
 
 from conftest import DATA
-from cwl_dask.clusters import ClusterClassBackend, GatewayBackend, SchedulerBackend
-from cwl_dask.clusters.slots import planned_worker, slots_of
+from cwl_dask.clusters import (
+    ClusterClassBackend,
+    GatewayBackend,
+    LocalBackend,
+    SchedulerBackend,
+    WorkerShape,
+)
+from cwl_dask.clusters.pooled import PooledBackend
+from cwl_dask.clusters.slots import slots_of
 from cwl_dask.driver.launch import RunRequest, run_captured
 from cwl_dask.observe.events import RunObserver
 from realcluster import RealCluster
@@ -36,13 +43,28 @@ def test_an_adaptive_gateway_cluster_plans_its_maximum_workers_of_its_shape() ->
         "http://gateway.invalid", worker_cores=2, worker_memory_mib=2048, maximum=3
     )
     planned = backend.planned_workers()
-    assert planned == [planned_worker(2, 2048)] * 3
+    assert planned == [WorkerShape(2, 2048).planned()] * 3
     assert slots_of(planned, {"cores": 1, "ram": 512}) == 6
 
 
 def test_a_reused_gateway_cluster_plans_nothing_its_size_is_not_ours() -> None:
     backend = GatewayBackend("http://gateway.invalid", cluster_name="theirs", maximum=3)
     assert backend.planned_workers() == []
+
+
+def test_a_gpu_worker_plans_its_gpus_as_a_resource() -> None:
+    assert WorkerShape(4, 8192, gpus=1).planned()["resources"] == {
+        "cores": 4,
+        "ram": 8192,
+        "gpu": 1,
+    }
+
+
+def test_pooled_clusters_batch_by_the_slots_of_the_pool_a_request_goes_to() -> None:
+    small, big = LocalBackend(cores=1, memory_mib=1024), LocalBackend(cores=4, memory_mib=8192)
+    pools = PooledBackend([((), small), ((), big)])
+    assert pools.parallel_slots({"cores": 1, "ram": 256}) == 1  # the small pool fits it
+    assert pools.parallel_slots({"cores": 1, "ram": 2048}) == 4  # only the big one does
 
 
 def _sized_factory(worker_cores: float, worker_memory_mib: float) -> None:
@@ -55,7 +77,7 @@ def _shapeless_factory() -> None:
 
 def test_a_factory_cluster_plans_maximum_workers_only_when_it_was_given_their_shape() -> None:
     sized = ClusterClassBackend(_sized_factory, worker_cores=1, worker_memory_mib=1024, maximum=5)
-    assert sized.planned_workers() == [planned_worker(1, 1024)] * 5
+    assert sized.planned_workers() == [WorkerShape(1, 1024).planned()] * 5
     assert ClusterClassBackend(_shapeless_factory, maximum=5).planned_workers() == []
 
 

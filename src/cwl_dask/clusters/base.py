@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 import threading
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
@@ -28,6 +29,14 @@ class WorkerShape:
     cores: float
     ram: float  # MiB
     gpus: float = 0
+
+    def planned(self) -> dict[str, Any]:
+        """A worker of this shape a cluster will start, as the scheduler describes workers
+        (one thread a core): what :mod:`~cwl_dask.clusters.slots` counts slots of."""
+        resources = {RESOURCE_CORES: self.cores, RESOURCE_RAM: self.ram}
+        if self.gpus:
+            resources[RESOURCE_GPU] = self.gpus
+        return {"nthreads": max(1, math.ceil(self.cores)), "resources": resources}
 
 
 def without_labels(request: dict[str, float]) -> dict[str, float]:
@@ -132,7 +141,8 @@ class Backend(ABC):
             from cwl_dask.clusters.slots import SlotCount
 
             self._slots = SlotCount()
-        return self._slots(self.client(), resources, self.planned_workers())
+        wanted = without_labels(resources) if resources else resources
+        return self._slots(self.client(), wanted, self.planned_workers())
 
     def planned_workers(self) -> list[dict[str, Any]]:
         """The workers an adaptive cluster may scale up to, as the scheduler describes workers.

@@ -16,7 +16,6 @@ from cwl_dask.clusters.base import (
     _declared_shape,
     _logger,
 )
-from cwl_dask.clusters.slots import planned_worker
 from cwl_dask.errors import BackendError, InvalidInputError
 
 
@@ -141,7 +140,7 @@ class ClusterClassBackend(Backend):
         the factory itself, to that maximum); none when the factory decides the shape."""
         if "worker_cores" not in self.kwargs or self._shape is None:
             return []
-        return [planned_worker(self._shape.cores, self._shape.ram)] * self.maximum
+        return [self._shape.planned()] * self.maximum
 
     def close(self) -> None:
         try:

@@ -12,7 +12,6 @@ from cwl_dask.clusters.base import (
     WorkerShape,
     _logger,
 )
-from cwl_dask.clusters.slots import planned_worker
 from cwl_dask.errors import BackendError, InvalidInputError, UnsatisfiableRequest
 
 
@@ -220,7 +219,7 @@ class GatewayBackend(Backend):
         """A cluster this backend made adaptive may grow to ``maximum`` workers of its shape."""
         if self.reused:
             return []
-        return [planned_worker(self._shape.cores, self._shape.ram)] * self.maximum
+        return [self._shape.planned()] * self.maximum
 
     def fit(self, step: str, request: dict[str, float]) -> dict[str, float] | None:
         try:

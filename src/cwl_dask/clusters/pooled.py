@@ -115,6 +115,12 @@ class PooledBackend(Backend):
         member = self._member_for("?", resources)
         return member.client(), without_labels(resources)
 
+    def parallel_slots(self, resources: dict[str, float] | None) -> int | None:
+        """The slots of the pool that :meth:`route` sends this request to."""
+        if resources is None:
+            return self.primary.parallel_slots(None)
+        return self._member_for("?", resources).parallel_slots(without_labels(resources))
+
     def dashboard_link(self) -> str | None:
         return self.primary.dashboard_link()
 

@@ -21,11 +21,6 @@ from typing import Any
 REFRESH_INTERVAL = 2.0
 
 
-def planned_worker(cores: float, ram_mib: float) -> dict[str, Any]:
-    """A worker a cluster will start, as the scheduler would describe it (one thread a core)."""
-    return {"nthreads": max(1, math.ceil(cores)), "resources": {"cores": cores, "ram": ram_mib}}
-
-
 def slots_of(workers: Iterable[Mapping[str, Any]], resources: Mapping[str, float] | None) -> int:
     """Invocations asking for ``resources`` that ``workers`` (scheduler_info's) run at once."""
     total = 0
