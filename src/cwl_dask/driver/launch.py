@@ -34,6 +34,7 @@ from cwl_dask.driver.engines import ContainerEngine
 from cwl_dask.driver.executor import DaskExecutor
 from cwl_dask.driver.outputs import OutputPublisher
 from cwl_dask.driver.relocation import OutputPathMapper
+from cwl_dask.driver.remote import close_store, open_store
 from cwl_dask.driver.tool import DaskRuntimeContext, make_tool
 from cwl_dask.errors import (
     EXIT_FAILED,
@@ -190,11 +191,12 @@ def _run(request: RunRequest, stdout: IO[str]) -> RunResult:
     outputs = OutputPublisher(request.outdir, request.overwrite)
     outputs.prepare()  # an unwritable --outdir is bad input, found before anything starts
     try:
+        store = open_store(request.workdir, request.cachedir)  # a URL: checked now, exit 2
         request.backend.start()  # the cluster boots while cwltool loads the document
     except BaseException:
         outputs.discard()
         raise
-    run_dir = _make_run_dir(request.workdir)
+    run_dir = _make_run_dir(None if store else request.workdir)
     for sub in ("out", "tmp", "logs"):
         os.makedirs(os.path.join(run_dir, sub))
     logs_dir = os.path.abspath(request.logs_dir or default_logs_dir(request.outdir))
@@ -222,6 +224,7 @@ def _run(request: RunRequest, stdout: IO[str]) -> RunResult:
             imports,
             outputs=outputs,
             retry_tool=request.retry_tool,
+            store=store,
         )
         try:
             with loader_tracebacks_hidden(request.debug):
@@ -256,6 +259,8 @@ def _run(request: RunRequest, stdout: IO[str]) -> RunResult:
         outputs.discard()
         nothing_ran = executor is None or executor.dispatcher is None
         nothing_ran = nothing_ran or not executor.dispatcher.submitted  # type: ignore[union-attr]
+        if store is not None:
+            close_store(store, result.code == EXIT_SUCCESS or nothing_ran)
         if result.code == EXIT_SUCCESS or nothing_ran:
             shutil.rmtree(run_dir, ignore_errors=True)
             result.run_dir = None
