@@ -33,6 +33,17 @@ def rewrite(value: Any, change: Rewrite) -> Any:
     return {k: rewrite(v, change) if isinstance(v, (list, dict)) else v for k, v in value.items()}
 
 
+def rewrite_in_place(value: Any, change: Rewrite) -> None:
+    """:func:`rewrite` inside ``value`` itself, keeping its containers' types (a loaded tool
+    document's ruamel maps and sequences carry the line numbers cwltool's checks read)."""
+    items: Any = enumerate(value) if isinstance(value, list) else value.items()
+    for key, item in list(items):
+        if is_file_object(item):
+            value[key] = item = change(dict(item))
+        if isinstance(item, (list, dict)):
+            rewrite_in_place(item, change)
+
+
 def relocated(obj: dict[str, Any], location: str) -> dict[str, Any]:
     """``obj`` at ``location``, without the keys derived from its old one."""
     moved = {k: v for k, v in obj.items() if k not in DERIVED_KEYS}

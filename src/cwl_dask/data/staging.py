@@ -43,6 +43,15 @@ class InputUploads:
         """A copy of a job order (or tool document) whose local files are store URLs."""
         return objects.rewrite(value, self._stage_one)
 
+    def stage_document(self, doc: Any) -> Any:
+        """A copy of a tool document (its defaults, InitialWorkDir entries) with local files
+        uploaded; the document's own map and sequence types are kept."""
+        import copy
+
+        doc = copy.deepcopy(doc)
+        objects.rewrite_in_place(doc, self._stage_one)
+        return doc
+
     def _stage_one(self, obj: dict[str, Any]) -> dict[str, Any]:
         path = objects.local_path(obj)
         if path is None:

@@ -195,7 +195,7 @@ class Dispatcher(Delivery):
             )
             package = ToolPackage(
                 token=uuid.uuid4().hex,
-                doc=self._staged(tool.shipped_document()),
+                doc=self._staged(tool.shipped_document(), document=True),
                 metadata=tool.metadata,
                 loading_options=self.loading_options,
                 formatgraph=graph,
@@ -208,12 +208,12 @@ class Dispatcher(Delivery):
             self._packages[id(tool)] = future
         return future
 
-    def _staged(self, value: Any) -> Any:
+    def _staged(self, value: Any, document: bool = False) -> Any:
         """Store mode (``--workdir s3://``): the value with its local files uploaded."""
         if self.uploads is None:
             return value
         try:
-            return self.uploads.stage(value)
+            return self.uploads.stage_document(value) if document else self.uploads.stage(value)
         except TransferError as err:
             raise CwlDaskError(str(err)) from None
 

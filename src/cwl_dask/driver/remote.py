@@ -57,3 +57,51 @@ def check_outdir(outdir: str) -> None:
     from cwl_dask.data.store import check_writable
 
     check_writable(outdir, configured_options(), "--outdir")
+
+
+class RemoteOutdir:
+    """``--outdir s3://…``: the run writes into a local staging ``--outdir`` (so cwltool's
+    relocation, the naming rules and the STAC rewriting are today's), which is then uploaded
+    to the URL; the printed output object names the uploaded objects."""
+
+    def __init__(self, request: Any) -> None:
+        import dataclasses
+        import tempfile
+
+        self.url = str(request.outdir).rstrip("/")
+        check_outdir(self.url)
+        self.local = tempfile.mkdtemp(prefix="cwl-dask-outdir-")
+        self.local_request = dataclasses.replace(request, outdir=self.local)
+
+    @staticmethod
+    def of(request: Any) -> RemoteOutdir | None:
+        return RemoteOutdir(request) if is_url(str(request.outdir)) else None
+
+    def publish(self, output: Any) -> Any:
+        from cwl_dask.data.staging import publish
+        from cwl_dask.data.transfer import TransferError
+        from cwl_dask.driver.outputs import OutputError
+
+        try:
+            published = publish(output, self.local, self.url, configured_options())
+        except TransferError as err:
+            raise OutputError(f"cannot write the outputs to --outdir {self.url}: {err}") from None
+        self.published = True
+        return published
+
+    def finish(self, success: bool) -> None:
+        """Remove the local copy once published; after a failure upload the logs and keep it."""
+        import os
+        import shutil
+
+        if success:
+            shutil.rmtree(self.local, ignore_errors=True)
+            return
+        if os.listdir(self.local):
+            try:
+                self.publish(None)
+                _logger.error("the invocations' logs are uploaded to %s/.cwl-dask/", self.url)
+            except Exception as err:
+                _logger.error("cannot upload the logs to %s: %s", self.url, err)
+        else:
+            shutil.rmtree(self.local, ignore_errors=True)
