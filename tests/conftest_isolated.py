@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import shutil
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
-from isolated import IsolatedCluster, MotoServer
+
+from conftest import DATA, SAMPLES
+from isolated import IsolatedCluster, MotoServer, store_fs
 
 
 def _unshare_works() -> bool:
@@ -54,3 +58,21 @@ def isolated_cluster(
         yield cluster
     finally:
         cluster.stop()
+
+
+@pytest.fixture(scope="module")
+def samples(driver_area: Path) -> Path:
+    """The samples copied into the driver's area, so workers cannot read them in place."""
+    target = driver_area / "samples"
+    for name in ("eo-ndvi", "patterns", "dask-step"):
+        shutil.copytree(SAMPLES / name, target / name)
+    shutil.copytree(DATA, target / "data")
+    return target
+
+
+@pytest.fixture
+def bucket(moto_server: Any) -> str:
+    """A new, empty bucket on the module's S3 server."""
+    name = f"work-{uuid.uuid4().hex[:8]}"
+    store_fs(moto_server).mkdir(name)
+    return name

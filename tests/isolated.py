@@ -19,6 +19,9 @@ import time
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
+
+from conftest import Completed
 
 
 def free_port() -> int:
@@ -102,11 +105,21 @@ class IsolatedCluster:
         self.logs.mkdir(parents=True, exist_ok=True)
         with open(self.logs / "scheduler.log", "wb") as log:
             self.scheduler = subprocess.Popen(
-                [sys.executable, "-m", "distributed.cli.dask_scheduler", "--host", "127.0.0.1",
-                 "--port", str(self.port), "--no-dashboard"],
-                stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+                [
+                    sys.executable,
+                    "-m",
+                    "distributed.cli.dask_scheduler",
+                    "--host",
+                    "127.0.0.1",
+                    "--port",
+                    str(self.port),
+                    "--no-dashboard",
+                ],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
                 env={**os.environ, **self.env},
-            )  # fmt: skip
+            )
         for index in range(workers):
             self.add_worker(index, cores, ram_mib)
         self.wait_for_workers(workers)
@@ -124,9 +137,11 @@ class IsolatedCluster:
             self.workers.append(
                 subprocess.Popen(
                     ["unshare", "--mount", "--propagation", "private", "sh", "-c", script],
-                    stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                    start_new_session=True,
                     env={**os.environ, **self.env},
-                )  # fmt: skip
+                )
             )
 
     def wait_for_workers(self, count: int, timeout: float = 60) -> None:
@@ -147,3 +162,50 @@ class IsolatedCluster:
             _stop(worker)
         if self.scheduler is not None:
             _stop(self.scheduler)
+
+
+# --------------------------------------------------------------------------- running
+
+
+def store_fs(moto_server: Any) -> Any:
+    import fsspec
+
+    options = {"key": "testing", "secret": "testing"}
+    options["client_kwargs"] = {"endpoint_url": moto_server.endpoint}
+    return fsspec.filesystem("s3", skip_instance_cache=True, **options)
+
+
+def _run(command: list[str], area: Path, env: dict[str, str], timeout: float = 300) -> Completed:
+    tmp = area / "driver-tmp"
+    tmp.mkdir(exist_ok=True)
+    proc = subprocess.run(
+        command,
+        cwd=area,
+        env={**os.environ, **env, "TMPDIR": str(tmp)},
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        stdin=subprocess.DEVNULL,
+    )
+    return Completed(proc.returncode, proc.stdout, proc.stderr)
+
+
+def cwl_dask(area: Path, env: dict[str, str], *args: str | Path) -> Completed:
+    return _run([sys.executable, "-m", "cwl_dask", "run", *map(str, args)], area, env)
+
+
+def cwltool(area: Path, *args: str | Path) -> Completed:
+    return _run([sys.executable, "-m", "cwltool", *map(str, args)], area, {})
+
+
+def objects_under(fs: Any, prefix: str) -> list[str]:
+    fs.invalidate_cache()
+    return [p for p in fs.find(prefix) if not p.endswith("/")]
+
+
+def file_tree(root: Path) -> dict[str, int]:
+    return {
+        str(p.relative_to(root)): p.stat().st_size
+        for p in root.rglob("*")
+        if p.is_file() and ".cwl-dask" not in p.parts
+    }

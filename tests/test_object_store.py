@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -18,74 +17,20 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import DATA, SAMPLES, Completed, normalise
+
+from conftest import SAMPLES, normalise
+from isolated import cwl_dask, cwltool, file_tree, objects_under, store_fs
 from reliability import parent_of, wait_for_lines
 
 pytestmark = pytest.mark.timeout(600)
 
 
-@pytest.fixture(scope="module")
-def samples(driver_area: Path) -> Path:
-    """The samples copied into the driver's area, so workers cannot read them in place."""
-    target = driver_area / "samples"
-    for name in ("eo-ndvi", "patterns"):
-        shutil.copytree(SAMPLES / name, target / name)
-    shutil.copytree(DATA, target / "data")
-    return target
-
-
-@pytest.fixture
-def bucket(moto_server: Any) -> str:
-    import fsspec
-
-    name = f"work-{uuid.uuid4().hex[:8]}"
-    fs = _fs(moto_server)
-    fs.mkdir(name)
-    del fsspec
-    return name
-
-
-def _fs(moto_server: Any) -> Any:
-    import fsspec
-
-    options = {"key": "testing", "secret": "testing"}
-    options["client_kwargs"] = {"endpoint_url": moto_server.endpoint}
-    return fsspec.filesystem("s3", skip_instance_cache=True, **options)
-
-
-def _run(
-    command: list[str], area: Path, env: dict[str, str], timeout: float = 300
-) -> Completed:
-    tmp = area / "driver-tmp"
-    tmp.mkdir(exist_ok=True)
-    proc = subprocess.run(
-        command,
-        cwd=area,
-        env={**os.environ, **env, "TMPDIR": str(tmp)},
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        stdin=subprocess.DEVNULL,
-    )
-    return Completed(proc.returncode, proc.stdout, proc.stderr)
-
-
-def cwl_dask(area: Path, env: dict[str, str], *args: str | Path) -> Completed:
-    return _run([sys.executable, "-m", "cwl_dask", "run", *map(str, args)], area, env)
-
-
-def cwltool(area: Path, *args: str | Path) -> Completed:
-    return _run([sys.executable, "-m", "cwltool", *map(str, args)], area, {})
-
-
-def _objects(fs: Any, prefix: str) -> list[str]:
-    fs.invalidate_cache()
-    return [p for p in fs.find(prefix) if not p.endswith("/")]
-
-
 @pytest.mark.parametrize(
     ("package", "job"),
-    [("eo-ndvi/app-package.cwl", "eo-ndvi/params.yml"), ("patterns/app-package.cwl#patterns", "patterns/params.yml")],
+    [
+        ("eo-ndvi/app-package.cwl", "eo-ndvi/params.yml"),
+        ("patterns/app-package.cwl#patterns", "patterns/params.yml"),
+    ],
 )
 def test_a_sample_on_workers_without_shared_files_gives_cwltool_s_outputs(
     isolated_cluster: Any, moto_server: Any, samples: Path, bucket: str, package: str, job: str
@@ -93,24 +38,31 @@ def test_a_sample_on_workers_without_shared_files_gives_cwltool_s_outputs(
     area = samples.parent
     outdir = area / f"out-{bucket}"
     done = cwl_dask(
-        area, moto_server.environment(), "--no-container", "--scheduler", isolated_cluster.address,
-        "--workdir", f"s3://{bucket}/runs", "--outdir", outdir, f"{samples}/{package}", samples / job,
-    )  # fmt: skip
+        area,
+        moto_server.environment(),
+        "--no-container",
+        "--scheduler",
+        isolated_cluster.address,
+        "--workdir",
+        f"s3://{bucket}/runs",
+        "--outdir",
+        outdir,
+        f"{samples}/{package}",
+        samples / job,
+    )
     assert done.code == 0, done.stderr
-    reference = cwltool(area, "--no-container", "--outdir", area / f"ref-{bucket}",
-                        f"{samples}/{package}", samples / job)  # fmt: skip
+    reference = cwltool(
+        area,
+        "--no-container",
+        "--outdir",
+        area / f"ref-{bucket}",
+        f"{samples}/{package}",
+        samples / job,
+    )
     assert reference.code == 0, reference.stderr
     assert normalise(done.output()) == normalise(reference.output())
-    assert _tree(outdir) == _tree(area / f"ref-{bucket}")
-    assert _objects(_fs(moto_server), f"{bucket}/runs") == [], "the run's prefix was kept"
-
-
-def _tree(root: Path) -> dict[str, int]:
-    return {
-        str(p.relative_to(root)): p.stat().st_size
-        for p in root.rglob("*")
-        if p.is_file() and ".cwl-dask" not in p.parts
-    }
+    assert file_tree(outdir) == file_tree(area / f"ref-{bucket}")
+    assert objects_under(store_fs(moto_server), f"{bucket}/runs") == [], "the run's prefix was kept"
 
 
 def test_an_outdir_in_the_store_keeps_the_outputs_there_with_relative_stac_hrefs(
@@ -118,30 +70,46 @@ def test_an_outdir_in_the_store_keeps_the_outputs_there_with_relative_stac_hrefs
 ) -> None:
     area = samples.parent
     done = cwl_dask(
-        area, moto_server.environment(), "--no-container", "--scheduler", isolated_cluster.address,
-        "--workdir", f"s3://{bucket}/runs", "--outdir", f"s3://{bucket}/results",
-        samples / "eo-ndvi/app-package.cwl", samples / "eo-ndvi/params.yml",
-    )  # fmt: skip
+        area,
+        moto_server.environment(),
+        "--no-container",
+        "--scheduler",
+        isolated_cluster.address,
+        "--workdir",
+        f"s3://{bucket}/runs",
+        "--outdir",
+        f"s3://{bucket}/results",
+        samples / "eo-ndvi/app-package.cwl",
+        samples / "eo-ndvi/params.yml",
+    )
     assert done.code == 0, done.stderr
     output = done.output()
     assert output["results"]["location"] == f"s3://{bucket}/results/catalog"
-    reference = cwltool(area, "--no-container", "--outdir", area / f"ref-{bucket}",
-                        samples / "eo-ndvi/app-package.cwl", samples / "eo-ndvi/params.yml")  # fmt: skip
+    reference = cwltool(
+        area,
+        "--no-container",
+        "--outdir",
+        area / f"ref-{bucket}",
+        samples / "eo-ndvi/app-package.cwl",
+        samples / "eo-ndvi/params.yml",
+    )
     assert normalise(output) == normalise(reference.output())
-    fs = _fs(moto_server)
-    stored = {p[len(f"{bucket}/results/") :]: fs.size(p) for p in _objects(fs, f"{bucket}/results")}
-    expected = _tree(area / f"ref-{bucket}")
+    fs = store_fs(moto_server)
+    stored = {
+        p[len(f"{bucket}/results/") :]: fs.size(p) for p in objects_under(fs, f"{bucket}/results")
+    }
+    expected = file_tree(area / f"ref-{bucket}")
     assert {k: v for k, v in stored.items() if not k.startswith(".cwl-dask")} == expected
     catalog = json.loads(fs.cat_file(f"{bucket}/results/catalog/catalog.json"))
     assert all(not link["href"].startswith(("/", "file:")) for link in catalog["links"])
-    assert _objects(fs, f"{bucket}/runs") == []
+    assert objects_under(fs, f"{bucket}/runs") == []
 
 
 def test_the_wrapped_patterns_sample_stages_in_and_out_through_the_store(
     isolated_cluster: Any, moto_server: Any, samples: Path, bucket: str
 ) -> None:
     area = samples.parent
-    fs = _fs(moto_server)
+    fs = store_fs(moto_server)
     fs.put(f"{samples / 'patterns' / 'data'}/", f"{bucket}/inputs/", recursive=True)
     job = area / f"wrapped-{bucket}.yml"
     job.write_text(
@@ -156,10 +124,19 @@ def test_the_wrapped_patterns_sample_stages_in_and_out_through_the_store(
         )
     )
     done = cwl_dask(
-        area, moto_server.environment(), "--no-container", "--scheduler", isolated_cluster.address,
-        "--workdir", f"s3://{bucket}/runs", "--outdir", area / f"out-{bucket}", "--wrap",
-        samples / "patterns/app-package.cwl", job,
-    )  # fmt: skip
+        area,
+        moto_server.environment(),
+        "--no-container",
+        "--scheduler",
+        isolated_cluster.address,
+        "--workdir",
+        f"s3://{bucket}/runs",
+        "--outdir",
+        area / f"out-{bucket}",
+        "--wrap",
+        samples / "patterns/app-package.cwl",
+        job,
+    )
     assert done.code == 0, done.stderr
     uris = [v["value"] for v in _values(done.output())]
     assert uris and all(u.startswith(f"s3://{bucket}/staged/") for u in uris)
@@ -184,12 +161,31 @@ def test_a_worker_killed_mid_run_is_replaced_and_the_run_finishes_correct(
     tmp = area / "driver-tmp"
     tmp.mkdir(exist_ok=True)
     run = subprocess.Popen(
-        [sys.executable, "-m", "cwl_dask", "run", "--no-container", "--scheduler",
-         isolated_cluster.address, "--workdir", f"s3://{bucket}/runs", "--outdir",
-         area / f"out-{bucket}", samples / "data/nap.cwl", "--marker", marker, "--seconds", "4"],
-        cwd=area, env={**os.environ, **moto_server.environment(), "TMPDIR": str(tmp)},
-        stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "cwl_dask",
+            "run",
+            "--no-container",
+            "--scheduler",
+            isolated_cluster.address,
+            "--workdir",
+            f"s3://{bucket}/runs",
+            "--outdir",
+            area / f"out-{bucket}",
+            samples / "data/nap.cwl",
+            "--marker",
+            marker,
+            "--seconds",
+            "4",
+        ],
+        cwd=area,
+        env={**os.environ, **moto_server.environment(), "TMPDIR": str(tmp)},
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     first = wait_for_lines(marker, 2, run)
     worker = parent_of(parent_of(int(first[0].split()[0])))  # tool <- guard <- worker
     os.kill(worker, signal.SIGKILL)
@@ -200,7 +196,7 @@ def test_a_worker_killed_mid_run_is_replaced_and_the_run_finishes_correct(
     output = json.loads(out)
     assert (area / f"out-{bucket}" / "out.txt").read_text() == "rested\n"
     assert output["out"]["size"] == len("rested\n")
-    assert _objects(_fs(moto_server), f"{bucket}/runs") == []
+    assert objects_under(store_fs(moto_server), f"{bucket}/runs") == []
 
 
 @pytest.mark.parametrize(
@@ -220,12 +216,25 @@ def test_a_store_that_cannot_be_used_is_refused_before_anything_runs(
         env["AWS_ENDPOINT_URL"] = "http://127.0.0.1:9"
         url = "s3://work/runs"
     elif setting == "no-credentials":
-        env.update(AWS_ACCESS_KEY_ID="", AWS_SECRET_ACCESS_KEY="", AWS_EC2_METADATA_DISABLED="true",
-                   AWS_SHARED_CREDENTIALS_FILE=str(tmp_path / "none"),
-                   AWS_CONFIG_FILE=str(tmp_path / "none"))  # fmt: skip
+        env.update(
+            AWS_ACCESS_KEY_ID="",
+            AWS_SECRET_ACCESS_KEY="",
+            AWS_EC2_METADATA_DISABLED="true",
+            AWS_SHARED_CREDENTIALS_FILE=str(tmp_path / "none"),
+            AWS_CONFIG_FILE=str(tmp_path / "none"),
+        )
         url = "s3://work/runs"
-    done = cwl_dask(tmp_path, env, "--no-container", "--workdir", url, "--outdir", tmp_path / "out",
-                    SAMPLES / "hello/hello.cwl", SAMPLES / "hello/params.yml")  # fmt: skip
+    done = cwl_dask(
+        tmp_path,
+        env,
+        "--no-container",
+        "--workdir",
+        url,
+        "--outdir",
+        tmp_path / "out",
+        SAMPLES / "hello/hello.cwl",
+        SAMPLES / "hello/params.yml",
+    )
     assert done.code == 2, done.stderr
     assert url in done.stderr and expected in done.stderr
     assert "Traceback" not in done.stderr

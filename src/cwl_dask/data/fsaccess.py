@@ -32,9 +32,7 @@ class StoreFsAccess(StdFsAccess):
     @staticmethod
     def factory(protocol: str, storage_options: dict[str, Any]) -> Any:
         """What ``RuntimeContext.make_fs_access`` takes: called with the base directory."""
-        return functools.partial(
-            StoreFsAccess, protocol=protocol, storage_options=storage_options
-        )
+        return functools.partial(StoreFsAccess, protocol=protocol, storage_options=storage_options)
 
     def _remote(self, path: str) -> bool:
         return path.startswith(f"{self.protocol}://")

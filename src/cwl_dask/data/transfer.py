@@ -8,6 +8,7 @@ one is kept as a marker object (:data:`EMPTY_MARKER`), which downloads and listi
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import uuid
@@ -64,7 +65,7 @@ def _scratch_marker_dir() -> str:
     marker = os.path.join(where, EMPTY_MARKER)
     if not os.path.exists(marker):
         os.makedirs(where, exist_ok=True)
-        open(marker, "wb").close()  # noqa: SIM115
+        open(marker, "wb").close()
     return where
 
 
@@ -116,17 +117,13 @@ def download_tree(fs: Any, url: str, local: str) -> int:
 
 def remove_tree(fs: Any, url: str) -> None:
     """Remove every object below ``url`` (nothing there is fine)."""
-    try:
+    with contextlib.suppress(FileNotFoundError):
         fs.rm(url, recursive=True)
-    except FileNotFoundError:
-        pass
 
 
 def _remove(path: str) -> None:
-    try:
+    with contextlib.suppress(OSError):
         os.remove(path)
-    except OSError:
-        pass
 
 
 def _reason(err: BaseException) -> str:

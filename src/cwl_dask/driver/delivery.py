@@ -17,8 +17,8 @@ from typing import Any, NamedTuple
 
 from cwltool.errors import UnsupportedRequirement
 
-from cwl_dask.data.transfer import download_file
 from cwl_dask.clusters import RESOURCE_CORES, RESOURCE_RAM, Backend, stepclusters
+from cwl_dask.data.transfer import download_file
 from cwl_dask.driver.failures import describe_failure
 from cwl_dask.driver.faults import stop_running_tools, task_error_message
 from cwl_dask.driver.tool import RemoteJob
@@ -206,6 +206,8 @@ class Delivery:
             finished=outcome.finished,
             exit_code=outcome.exit_code,
             log_path=outcome.log_path,
+            bytes_downloaded=outcome.bytes_in,
+            bytes_uploaded=outcome.bytes_out,
         )
         self.records.append(record)
         self.observer.finished(record, len(self.records), self.submitted)

@@ -38,10 +38,10 @@ from cwl_dask.driver.dispatcher import (
     shippable_options,
 )
 from cwl_dask.driver.failures import report_finished
-from cwl_dask.driver.remote import forget_scratch
 from cwl_dask.driver.outputs import OutputError, OutputPublisher, drop_outputs_under
 from cwl_dask.driver.preflight import check_input_files
 from cwl_dask.driver.relocation import fix_directory_basenames
+from cwl_dask.driver.remote import forget_scratch
 from cwl_dask.driver.tool import DaskRuntimeContext
 from cwl_dask.errors import CwlDaskError, RunStopped, SchedulerLost
 from cwl_dask.observe.events import RunObserver

@@ -293,7 +293,7 @@ class ZooDaskRunner:
                     backend=self._backend(),
                     logs_dir=str(self.logs_dir()),
                     outdir=str(work / "outputs"),
-                    workdir=str(work / "work"),
+                    workdir=_workdir(work),
                     container=container_engine(self.zoo_conf.conf),  # type: ignore[arg-type]
                     quiet=True,
                     observer=observer,
@@ -331,3 +331,13 @@ def _call(handler: Any, name: str, **kwargs: Any) -> Any:
     """Call a hook if the handler has it (duck typing: any handler class works)."""
     method = getattr(handler, name, None)
     return method(**kwargs) if callable(method) else None
+
+
+def _workdir(work: Path) -> str:
+    """The run's intermediate files: ``<run dir>/work``, shared with the workers, unless
+    the Dask config ``cwl-dask.workdir`` names object storage (``s3://bucket/prefix``): then
+    the workers share no volume with ZOO (see the README's "Without a shared filesystem")."""
+    import dask.config
+
+    configured = dask.config.get("cwl-dask.workdir", None)
+    return str(configured) if configured else str(work / "work")
