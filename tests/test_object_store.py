@@ -79,12 +79,20 @@ def test_an_outdir_in_the_store_keeps_the_outputs_there_with_relative_stac_hrefs
         f"s3://{bucket}/runs",
         "--outdir",
         f"s3://{bucket}/results",
+        "--usage-report",
+        area / f"usage-{bucket}.json",
         samples / "eo-ndvi/app-package.cwl",
         samples / "eo-ndvi/params.yml",
     )
     assert done.code == 0, done.stderr
     output = done.output()
     assert output["results"]["location"] == f"s3://{bucket}/results/catalog"
+    usage = json.loads((area / f"usage-{bucket}.json").read_text())
+    steps = {row["step"]: row for row in usage["steps"]}
+    assert steps["ndvi"]["bytes_downloaded"] > 0 and steps["ndvi"]["bytes_uploaded"] > 0
+    assert sum(c["bytes_uploaded"] for c in usage["children"]) == sum(
+        row["bytes_uploaded"] for row in usage["steps"]
+    )
     reference = cwltool(
         area,
         "--no-container",
@@ -103,6 +111,19 @@ def test_an_outdir_in_the_store_keeps_the_outputs_there_with_relative_stac_hrefs
     catalog = json.loads(fs.cat_file(f"{bucket}/results/catalog/catalog.json"))
     assert all(not link["href"].startswith(("/", "file:")) for link in catalog["links"])
     assert objects_under(fs, f"{bucket}/runs") == []
+
+
+def test_expressions_on_the_driver_read_files_from_the_store(
+    isolated_cluster: Any, moto_server: Any, samples: Path, bucket: str
+) -> None:
+    area = samples.parent
+    done = cwl_dask(
+        area, moto_server.environment(), "--no-container", "--scheduler", isolated_cluster.address,
+        "--workdir", f"s3://{bucket}/runs", "--outdir", area / f"out-{bucket}",
+        samples / "data/contents-step.cwl",
+    )  # fmt: skip
+    assert done.code == 0, done.stderr
+    assert done.output() == {"out": "from-the-worker"}
 
 
 def test_the_wrapped_patterns_sample_stages_in_and_out_through_the_store(
