@@ -32,6 +32,32 @@ from cwl_dask.data.store import STORE_OPTION, Store
 _cache: dict[str, str] = {}
 _fetching: dict[str, threading.Lock] = {}
 _cache_lock = threading.Lock()
+#: Size and mtime of each cached file as fetched: a tool that changed it (inplaceUpdate)
+#: has made a new file, which is uploaded, and the cached copy is no longer the URL's.
+_fetched: dict[str, tuple[int, int]] = {}
+
+
+def _stamp(path: str) -> tuple[int, int]:
+    status = os.stat(path)
+    return status.st_size, status.st_mtime_ns
+
+
+def _changed(path: str, obj: dict[str, Any]) -> bool:
+    if obj.get("class") != "File":
+        return False
+    with _cache_lock:
+        before = _fetched.get(path)
+    try:
+        return before is not None and _stamp(path) != before
+    except OSError:
+        return False
+
+
+def _forget(url: str) -> None:
+    with _cache_lock:
+        local = _cache.pop(url, None)
+        if local is not None:
+            _fetched.pop(local, None)
 
 
 def scratch_root(run_id: str) -> str:
@@ -110,6 +136,8 @@ class RemoteInvocation:
                 self.bytes_in += transfer.download_file(self.fs, url, local, size)
             with _cache_lock:
                 _cache[url] = local
+                if not directory:
+                    _fetched[local] = _stamp(local)
             return local
 
     # ------------------------------------------------------------------ outputs
@@ -126,8 +154,13 @@ class RemoteInvocation:
             if path is None:
                 return obj
             original = objects.inside(path, self._originals)
-            if original is not None:
+            if original is not None and not _changed(path, obj):
                 return objects.relocated(obj, original)
+            if original is not None:  # an input updated in place (InplaceUpdateRequirement)
+                _forget(original)
+                url = f"{prefix}/inplace/{uuid.uuid4().hex[:8]}/{os.path.basename(path)}"
+                self.bytes_out += transfer.upload_file(self.fs, path, url)
+                return objects.relocated(obj, url)
             url = objects.inside(path, uploaded)
             if url is None:
                 rel = path[len(base) + 1 :] if path.startswith(base + "/") else None
