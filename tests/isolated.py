@@ -94,6 +94,8 @@ class IsolatedCluster:
     logs: Path
     env: dict[str, str]
     port: int = field(default_factory=free_port)
+    #: False: plain workers that see everything (the shared-filesystem baseline).
+    isolate: bool = True
     scheduler: subprocess.Popen[bytes] | None = None
     workers: list[subprocess.Popen[bytes]] = field(default_factory=list)
 
@@ -127,16 +129,21 @@ class IsolatedCluster:
 
     def add_worker(self, index: int, cores: int, ram_mib: int) -> None:
         scratch = self.hidden / f"worker-{index}-tmp"
-        script = (
-            f"mount -t tmpfs cwl-dask-test {self.hidden} && mkdir -p {scratch} && "
-            f"export TMPDIR={scratch} && exec {sys.executable} -m distributed.cli.dask_worker "
-            f"{self.address} --nthreads {cores} --resources cores={cores},ram={ram_mib} "
-            f"--no-dashboard --name isolated-{index}"
+        worker = (
+            f"{sys.executable} -m distributed.cli.dask_worker {self.address} --nthreads {cores} "
+            f"--resources cores={cores},ram={ram_mib} --no-dashboard --name worker-{index}"
         )
+        command = ["sh", "-c", f"exec {worker}"]
+        if self.isolate:
+            script = (
+                f"mount -t tmpfs cwl-dask-test {self.hidden} && mkdir -p {scratch} && "
+                f"export TMPDIR={scratch} && exec {worker}"
+            )
+            command = ["unshare", "--mount", "--propagation", "private", "sh", "-c", script]
         with open(self.logs / f"worker-{index}.log", "wb") as log:
             self.workers.append(
                 subprocess.Popen(
-                    ["unshare", "--mount", "--propagation", "private", "sh", "-c", script],
+                    command,
                     stdout=log,
                     stderr=subprocess.STDOUT,
                     start_new_session=True,

@@ -222,7 +222,7 @@ class ZooDaskRunner:
         try:
             types = input_types(entry_process(wrapped, "main"))
             inputs = ZooInputs(self.inputs.inputs, types).get_processing_parameters()
-            staged = str(work / "staged-out")
+            staged = _staged_out(work, namespace)
             params = job_order(wrapped, namespace, inputs, additional, os.getcwd(), staged)
         except (TypeError, ValueError, CwlDaskError) as err:
             return self._failed(f"invalid input: {err}")
@@ -341,3 +341,13 @@ def _workdir(work: Path) -> str:
 
     configured = dask.config.get("cwl-dask.workdir", None)
     return str(configured) if configured else str(work / "work")
+
+
+def _staged_out(work: Path, namespace: str) -> str:
+    """Where results go without a stage-out target: ``<run dir>/staged-out``, or with a
+    store work directory (workers that cannot write ZOO's run dir) ``<workdir>/staged-out/
+    <namespace>`` in the store."""
+    workdir = _workdir(work)
+    if "://" in workdir and not workdir.startswith("file://"):
+        return f"{workdir.rstrip('/')}/staged-out/{namespace}"
+    return str(work / "staged-out")
