@@ -126,9 +126,12 @@ def test_expressions_on_the_driver_read_files_from_the_store(
     assert done.output() == {"out": "from-the-worker"}
 
 
+@pytest.mark.parametrize("target", ["given", "default"])
 def test_the_wrapped_patterns_sample_stages_in_and_out_through_the_store(
-    isolated_cluster: Any, moto_server: Any, samples: Path, bucket: str
+    isolated_cluster: Any, moto_server: Any, samples: Path, bucket: str, target: str
 ) -> None:
+    """With no stage_out_target and a local --outdir the default target is in the store
+    (``<workdir>/staged-out``): the workers could not write the driver's --outdir."""
     area = samples.parent
     fs = store_fs(moto_server)
     fs.put(f"{samples / 'patterns' / 'data'}/", f"{bucket}/inputs/", recursive=True)
@@ -140,7 +143,7 @@ def test_the_wrapped_patterns_sample_stages_in_and_out_through_the_store(
                 "series": [{"value": f"s3://{bucket}/inputs/series-{i}"} for i in (1, 2, 3)],
                 "mask": {"value": f"s3://{bucket}/inputs/mask-a"},
                 "threshold": 0.5,
-                "stage_out_target": f"s3://{bucket}/staged",
+                **({"stage_out_target": f"s3://{bucket}/staged"} if target == "given" else {}),
             }
         )
     )
@@ -160,7 +163,8 @@ def test_the_wrapped_patterns_sample_stages_in_and_out_through_the_store(
     )
     assert done.code == 0, done.stderr
     uris = [v["value"] for v in _values(done.output())]
-    assert uris and all(u.startswith(f"s3://{bucket}/staged/") for u in uris)
+    where = f"s3://{bucket}/staged/" if target == "given" else f"s3://{bucket}/runs/staged-out/"
+    assert uris and all(u.startswith(where) for u in uris)
     assert all(fs.exists(u) for u in uris)
 
 

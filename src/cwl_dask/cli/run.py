@@ -116,8 +116,11 @@ def run(
     imports = configured_imports(import_cache, offline)
     try:
         if wrap_package:
+            # Workers that share no filesystem cannot stage out into a local --outdir:
+            # then the default target is in the store (--outdir's, else --workdir's).
+            staging_root = workdir if _is_url(workdir) and not _is_url(outdir) else outdir
             workflow, job_args = _wrapped_run(
-                workflow, entry, stage_in, stage_out, job_args, outdir
+                workflow, entry, stage_in, stage_out, job_args, str(staging_root)
             )
         else:
             workflow = resolve_entry(workflow, entry)
@@ -204,6 +207,12 @@ def _plan_cluster(
     job = job_args[0] if job_args and not job_args[0].startswith("-") else None
     process = load_process(workflow, relax_path_checks=relax_path_checks, imports=imports)
     return plan(process, load_job_order(job) if job else None).spec
+
+
+def _is_url(value: str | None) -> bool:
+    from cwl_dask.data.store import is_url
+
+    return is_url(value)
 
 
 def _staging_environment() -> list[str]:
