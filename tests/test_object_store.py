@@ -264,3 +264,17 @@ def test_a_store_that_cannot_be_used_is_refused_before_anything_runs(
     assert url in done.stderr and expected in done.stderr
     assert "Traceback" not in done.stderr
     assert done.stdout == ""
+
+
+def test_no_overwrite_refuses_an_outdir_prefix_that_holds_objects(
+    moto_server: Any, bucket: str, tmp_path: Path
+) -> None:
+    store_fs(moto_server).pipe_file(f"{bucket}/results/old.txt", b"kept")
+    done = cwl_dask(
+        tmp_path, moto_server.environment(), "--no-container", "--no-overwrite",
+        "--workdir", f"s3://{bucket}/runs", "--outdir", f"s3://{bucket}/results",
+        SAMPLES / "hello/hello.cwl", SAMPLES / "hello/params.yml",
+    )  # fmt: skip
+    assert done.code == 2, done.stderr
+    assert f"s3://{bucket}/results" in done.stderr and "old.txt" in done.stderr
+    assert store_fs(moto_server).cat_file(f"{bucket}/results/old.txt") == b"kept"

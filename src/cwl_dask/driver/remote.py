@@ -70,8 +70,27 @@ class RemoteOutdir:
 
         self.url = str(request.outdir).rstrip("/")
         check_outdir(self.url)
+        if not request.overwrite:
+            self._refuse_entries()
         self.local = tempfile.mkdtemp(prefix="cwl-dask-outdir-")
         self.local_request = dataclasses.replace(request, outdir=self.local)
+
+    def _refuse_entries(self) -> None:
+        """``--no-overwrite``: an ``--outdir`` prefix that holds objects is refused up front."""
+        from cwl_dask.data.store import filesystem_for, protocol_of
+        from cwl_dask.driver.outputs import OutputError
+
+        fs = filesystem_for(protocol_of(self.url), configured_options())
+        try:
+            entries = [e.rstrip("/").rsplit("/", 1)[-1] for e in fs.ls(self.url, detail=False)]
+        except FileNotFoundError:
+            return
+        entries = sorted(e for e in entries if e != ".cwl-dask")
+        if entries:
+            raise OutputError(
+                f"--no-overwrite: --outdir {self.url} already has {', '.join(entries[:5])}; "
+                "nothing ran (choose an empty prefix, or drop --no-overwrite)"
+            )
 
     @staticmethod
     def of(request: Any) -> RemoteOutdir | None:
