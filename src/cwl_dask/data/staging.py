@@ -89,7 +89,7 @@ def download_outputs(output: Any, store: Store, local_root: str) -> tuple[Any, i
                 got += transfer.download_tree(fs, location, local)
                 trees[location.rstrip("/")] = local
             elif not os.path.exists(local):
-                got += transfer.download_file(fs, location, local, obj.get("size"))
+                got += transfer.download_file(fs, location, local, verify=True)
         return objects.relocated(obj, file_uri(local))
 
     return objects.rewrite(output, fetch), got

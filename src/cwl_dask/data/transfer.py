@@ -69,13 +69,16 @@ def _scratch_marker_dir() -> str:
     return where
 
 
-def download_file(fs: Any, url: str, local: str, size: int | None = None) -> int:
-    """Get one object to ``local`` via a temporary name; a wrong ``size`` is an error."""
+def download_file(fs: Any, url: str, local: str, verify: bool = False) -> int:
+    """Get one object to ``local`` via a temporary name; with ``verify``, a size other than
+    the store's for the object is an error (a file's ``size`` field is no proof: a job
+    order may state any)."""
     os.makedirs(os.path.dirname(local), exist_ok=True)
     partial = f"{local}.part-{uuid.uuid4().hex[:8]}"
     try:
         fs.get_file(url, partial)
         got = os.path.getsize(partial)
+        size = int(fs.info(url)["size"]) if verify else None
         if size is not None and got != size:
             raise OSError(f"{got} bytes instead of {size}")
         os.replace(partial, local)

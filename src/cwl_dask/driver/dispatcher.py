@@ -217,6 +217,12 @@ class Dispatcher(Delivery):
         except TransferError as err:
             raise CwlDaskError(str(err)) from None
 
+    def _bound(self, job: RemoteJob) -> Any:
+        """Store mode: a top-level tool's secondaryFiles are found here, beside its inputs."""
+        if self.uploads is None or not job.runtime_context.toplevel:
+            return job.job_order
+        return job.tool.bound_job_order(job.job_order, job.runtime_context)
+
     def submit(self, job: RemoteJob) -> None:
         """Queue or submit the invocation; a refusal (e.g. no worker fits) waits for :meth:`wait`.
 
@@ -270,7 +276,11 @@ class Dispatcher(Delivery):
         """One Dask task for one invocation, or for a batch of the same step's invocations."""
         job, resources, options = batch[0]
         invocations = [
-            (self._staged(i.job.job_order), i.job.name, self.logs.path_for(i.job.name, i.job.step))
+            (
+                self._staged(self._bound(i.job)),
+                i.job.name,
+                self.logs.path_for(i.job.name, i.job.step),
+            )
             for i in batch
         ]
         if len(batch) == 1:

@@ -142,6 +142,20 @@ class DaskProcessMixin(Process):
             self._static_request = request
         return request
 
+    def bound_job_order(
+        self, job_order: CWLObjectType, runtime_context: RuntimeContext
+    ) -> CWLObjectType:
+        """The job order as cwltool binds it (defaults, discovered ``secondaryFiles``).
+
+        cwltool looks for a top-level tool's secondary files beside its inputs while binding
+        them; in store mode (``--workdir s3://``) that must happen here, where the files are,
+        so that they are uploaded with their primaries. Bound as for ``resource_request``.
+        """
+        probe = runtime_context.copy()
+        probe.outdir, probe.tmpdir, probe.stagedir = "/out", "/tmp", "/stage"
+        probe.select_resources = None
+        return cast(CWLObjectType, self._init_job(job_order, probe).job)
+
     def step_cluster(
         self, job_order: CWLObjectType, runtime_context: RuntimeContext, step: str
     ) -> Any:

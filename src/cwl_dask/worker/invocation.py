@@ -123,8 +123,10 @@ _tools_lock = threading.Lock()
 TOOL_CACHE_SIZE = 256
 
 
-def _tool_for(package: ToolPackage) -> Process:
-    """Build the tool once per worker process; every later invocation reuses it."""
+def _tool_for(package: ToolPackage, options: dict[str, Any] | None = None) -> Process:
+    """Build the tool once per worker process; every later invocation reuses it.
+
+    In store mode (``options`` name a store) the document's files are fetched first."""
     with _tools_lock:
         tool = _tools.get(package.token)
         if tool is not None:
@@ -140,7 +142,9 @@ def _tool_for(package: ToolPackage) -> Process:
                 if package.doc["class"] == "CommandLineTool"
                 else ExpressionTool
             )
-            tool = cls(package.doc, loading)
+            remote = RemoteInvocation.from_options(options or {}, "")
+            doc = remote.localize_document(package.doc) if remote else package.doc
+            tool = cls(doc, loading)
             if package.formatgraph is not None:
                 tool.formatgraph = package.formatgraph
             _tools[package.token] = tool
@@ -198,7 +202,7 @@ def run_invocation(
     """
     key = _task_key()
     try:
-        return _invoke(_tool_for(package), job_order, name, options, log_path, key, key)
+        return _invoke(_tool_for(package, options), job_order, name, options, log_path, key, key)
     finally:
         forget_cancelled(key)
 
@@ -217,7 +221,7 @@ def run_invocations(
     re-run whole, so each of its invocations, finished or not, starts a new attempt that
     discards what the lost one wrote; nothing of the lost attempt is collected.
     """
-    tool = _tool_for(package)
+    tool = _tool_for(package, options)
     key = _task_key()
     outcomes: list[Outcome] = []
     try:

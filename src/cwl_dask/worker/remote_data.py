@@ -13,6 +13,7 @@ get their original URLs back. The driver removes the scratch directories when th
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import shutil
@@ -37,14 +38,21 @@ _cache_lock = threading.Lock()
 _fetched: dict[str, tuple[int, int]] = {}
 
 
-def _stamp(path: str) -> tuple[int, int]:
-    status = os.stat(path)
-    return status.st_size, status.st_mtime_ns
+def _stamp(path: str) -> Any:
+    """Size and mtime of a file; of every entry below a directory."""
+    if not os.path.isdir(path):
+        status = os.stat(path)
+        return status.st_size, status.st_mtime_ns
+    entries = []
+    for root, dirs, files in os.walk(path):
+        for name in sorted(dirs + files):
+            status = os.lstat(os.path.join(root, name))
+            entries.append((os.path.relpath(os.path.join(root, name), path), status.st_size,
+                            status.st_mtime_ns))  # fmt: skip
+    return sorted(entries)
 
 
 def _changed(path: str, obj: dict[str, Any]) -> bool:
-    if obj.get("class") != "File":
-        return False
     with _cache_lock:
         before = _fetched.get(path)
     try:
@@ -54,10 +62,17 @@ def _changed(path: str, obj: dict[str, Any]) -> bool:
 
 
 def _forget(url: str) -> None:
+    """Drop a cached copy that a tool changed: the next invocation fetches the URL again."""
     with _cache_lock:
         local = _cache.pop(url, None)
         if local is not None:
-            _fetched.pop(local, None)
+            _fetched.pop(local.rstrip("/"), None)
+    if local is not None:
+        if os.path.isdir(local):
+            shutil.rmtree(local, ignore_errors=True)
+        else:
+            with contextlib.suppress(OSError):
+                os.remove(local)
 
 
 def scratch_root(run_id: str) -> str:
@@ -84,6 +99,7 @@ class RemoteInvocation:
         self.bytes_in = 0
         self.bytes_out = 0
         self._originals: dict[str, str] = {}  # local copy -> the URL it came from
+        self._updated: list[str] = []  # URLs whose cached copy the tool changed
 
     @staticmethod
     def from_options(options: dict[str, Any], log_path: str) -> RemoteInvocation | None:
@@ -112,14 +128,14 @@ class RemoteInvocation:
             return obj
         local = objects.inside(location, {u: p for u, p in self._originals_by_url().items()})
         if local is None:
-            local = self._cached(location, obj["class"] == "Directory", obj.get("size"))
+            local = self._cached(location, obj["class"] == "Directory")
         self._originals[local.rstrip("/")] = location.rstrip("/")
         return objects.relocated(obj, file_uri(local))
 
     def _originals_by_url(self) -> dict[str, str]:
         return {url: local for local, url in self._originals.items()}
 
-    def _cached(self, url: str, directory: bool, size: int | None) -> str:
+    def _cached(self, url: str, directory: bool) -> str:
         with _cache_lock:
             lock = _fetching.setdefault(url, threading.Lock())
         with lock:
@@ -127,18 +143,28 @@ class RemoteInvocation:
                 local = _cache.get(url)
             if local is not None and os.path.exists(local):
                 return local
-            digest = hashlib.sha256(url.encode()).hexdigest()[:16]
-            name = url.rstrip("/").rsplit("/", 1)[-1] or "data"
-            local = os.path.join(self.root, "cache", digest, name)
+            # One cache directory per parent URL: siblings (secondaryFiles) sit side by side.
+            parent, _, name = url.rstrip("/").rpartition("/")
+            digest = hashlib.sha256(parent.encode()).hexdigest()[:16]
+            folder = os.path.join(self.root, "cache", digest)
+            local = os.path.join(folder, name or "data")
             if directory:
                 self.bytes_in += transfer.download_tree(self.fs, url, local)
             else:
-                self.bytes_in += transfer.download_file(self.fs, url, local, size)
+                self.bytes_in += transfer.download_file(self.fs, url, local)
             with _cache_lock:
                 _cache[url] = local
-                if not directory:
-                    _fetched[local] = _stamp(local)
+                _fetched[local.rstrip("/")] = _stamp(local)
             return local
+
+    def localize_document(self, doc: Any) -> Any:
+        """A copy of a tool document whose store files (defaults, InitialWorkDir entries the
+        driver uploaded) are fetched into the cache; the document's own types are kept."""
+        import copy
+
+        doc = copy.deepcopy(doc)
+        objects.rewrite_in_place(doc, self._fetch)
+        return doc
 
     # ------------------------------------------------------------------ outputs
 
@@ -153,15 +179,21 @@ class RemoteInvocation:
             path = objects.local_path(obj)
             if path is None:
                 return obj
+            url = objects.inside(path, uploaded)
+            if url is not None:
+                return objects.relocated(obj, url)
             original = objects.inside(path, self._originals)
             if original is not None and not _changed(path, obj):
                 return objects.relocated(obj, original)
             if original is not None:  # an input updated in place (InplaceUpdateRequirement)
-                _forget(original)
                 url = f"{prefix}/inplace/{uuid.uuid4().hex[:8]}/{os.path.basename(path)}"
-                self.bytes_out += transfer.upload_file(self.fs, path, url)
+                upload = (
+                    transfer.upload_tree if obj["class"] == "Directory" else transfer.upload_file
+                )
+                self.bytes_out += upload(self.fs, path, url)
+                uploaded[path.rstrip("/")] = url
+                self._updated.append(original)
                 return objects.relocated(obj, url)
-            url = objects.inside(path, uploaded)
             if url is None:
                 rel = path[len(base) + 1 :] if path.startswith(base + "/") else None
                 rel = rel or f"other/{uuid.uuid4().hex[:8]}/{os.path.basename(path)}"
@@ -173,7 +205,11 @@ class RemoteInvocation:
                 uploaded[path.rstrip("/")] = url
             return objects.relocated(obj, url)
 
-        return objects.rewrite(output, put)
+        try:
+            return objects.rewrite(output, put)
+        finally:
+            for url in self._updated:  # the cached copy is no longer the URL's content
+                _forget(url)
 
     def upload_log(self) -> str:
         """The invocation's log into ``<run>/logs/``; returns its URL (or the local path)."""
