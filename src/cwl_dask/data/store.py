@@ -103,7 +103,7 @@ def open_run(workdir: str, option: str = "--workdir") -> Store:
     credentials and an unreachable endpoint all end here, before anything runs.
     """
     store = Store(f"{workdir.rstrip('/')}/cwl-dask-{uuid.uuid4().hex[:12]}", configured_options())
-    check_writable(store.url, store.storage_options, option)
+    check_writable(workdir.rstrip("/"), store.storage_options, option)
     return store
 
 

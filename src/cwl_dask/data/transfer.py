@@ -107,11 +107,10 @@ def download_tree(fs: Any, url: str, local: str) -> int:
             os.makedirs(os.path.dirname(target), exist_ok=True)
             fs.get_file(fs.unstrip_protocol(key), target)
             total += os.path.getsize(target)
-        if os.path.isdir(local):  # another invocation of this worker got it first
-            shutil.rmtree(partial, ignore_errors=True)
-        else:
-            os.makedirs(os.path.dirname(local.rstrip("/")), exist_ok=True)
-            os.rename(partial, local)
+        if os.path.isdir(local):  # a stale copy (changed in place by a tool) goes
+            shutil.rmtree(local, ignore_errors=True)
+        os.makedirs(os.path.dirname(local.rstrip("/")), exist_ok=True)
+        os.rename(partial, local)
         return total
     except Exception as err:
         shutil.rmtree(partial, ignore_errors=True)

@@ -141,8 +141,11 @@ class RemoteInvocation:
         with lock:
             with _cache_lock:
                 local = _cache.get(url)
-            if local is not None and os.path.exists(local):
+                before = _fetched.get(local.rstrip("/")) if local else None
+            if local is not None and os.path.exists(local) and _stamp(local) == before:
                 return local
+            if local is not None:  # a tool changed the copy in place: fetch the URL again
+                _forget(url)
             # One cache directory per parent URL: siblings (secondaryFiles) sit side by side.
             parent, _, name = url.rstrip("/").rpartition("/")
             digest = hashlib.sha256(parent.encode()).hexdigest()[:16]
