@@ -30,7 +30,10 @@ fi
 case "$MODE" in
   podman) RUNNER_ARGS="run --podman --relax-path-checks" ;;
   nocontainer) RUNNER_ARGS="run --no-container --relax-path-checks" ;;
-  *) echo "usage: $0 [podman|nocontainer|auto]" >&2; exit 2 ;;
+  # Store mode (--workdir s3://…): ci/conformance-s3.sh starts S3, a scheduler and an
+  # isolated worker, and passes their options in CONFORMANCE_STORE_ARGS.
+  s3) RUNNER_ARGS="run --podman --relax-path-checks ${CONFORMANCE_STORE_ARGS:?run ci/conformance-s3.sh}" ;;
+  *) echo "usage: $0 [podman|nocontainer|auto|s3]" >&2; exit 2 ;;
 esac
 found=0
 SUITE=$(python "$ROOT/ci/conformance_suite.py") || found=$?
@@ -42,7 +45,8 @@ esac
 
 OUT=${CONFORMANCE_OUT:-$ROOT/conformance-out/$MODE}
 rm -rf "$OUT" && mkdir -p "$OUT"
-WORK=$(mktemp -d)
+WORK=${CONFORMANCE_WORK:-$(mktemp -d)}
+mkdir -p "$WORK"
 trap 'rm -rf "$WORK"' EXIT
 # The suite is read-only in CI and the pytest plugin only collects *.cwltest.yaml: work on a copy.
 cp -r "$SUITE" "$WORK/suite" && chmod -R u+w "$WORK/suite"

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-pytest_plugins = ["conftest_gateway", "conftest_s3", "conftest_slurm"]
+pytest_plugins = ["conftest_gateway", "conftest_s3", "conftest_slurm", "conftest_isolated"]
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = ROOT / "cwl-samples"

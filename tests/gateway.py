@@ -91,8 +91,16 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def start_gateway(work: Path, password: str = "secret", timeout: float = 60) -> GatewayServer:
-    """Start the gateway on a free loopback port; return once /api/health answers 200."""
+def start_gateway(
+    work: Path,
+    password: str = "secret",
+    timeout: float = 60,
+    extra_env: dict[str, str] | None = None,
+) -> GatewayServer:
+    """Start the gateway on a free loopback port; return once /api/health answers 200.
+
+    ``extra_env`` goes to the gateway process, e.g. ``CWL_DASK_TEST_HIDE`` (see
+    ``gateway_config.py``: workers that cannot see that directory)."""
     port = free_port()
     for sub in ("clusters", "records"):
         (work / sub).mkdir(parents=True, exist_ok=True)
@@ -106,6 +114,7 @@ def start_gateway(work: Path, password: str = "secret", timeout: float = 60) -> 
         "PYTHONPATH": os.pathsep.join(filter(None, [str(TESTS), os.environ.get("PYTHONPATH")])),
         # tools run by its workers find this Python (with dask) as python3, as in a tox env
         "PATH": os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")]),
+        **(extra_env or {}),
     }
     with open(work / "gateway.log", "wb") as log:
         process = subprocess.Popen(

@@ -53,6 +53,18 @@ c.DaskGateway.authenticator_class = "dask_gateway_server.auth.SimpleAuthenticato
 c.SimpleAuthenticator.password = os.environ.get("DASK_GATEWAY_PASSWORD", "secret")  # noqa: F821
 
 
+# Test only (tests/test_object_store_gateway.py): workers that share no files with the driver.
+# Each worker starts in a mount namespace of its own (`unshare -m`, mounts private) with an
+# empty tmpfs over this directory, its TMPDIR inside it, and the AWS_* settings to reach S3.
+HIDE = os.environ.get("CWL_DASK_TEST_HIDE", "")
+HIDDEN_WORKER = [
+    "unshare", "--mount", "--propagation", "private", "sh", "-c",
+    f'mount -t tmpfs cwl-dask-test "{HIDE}" && mkdir -p "{HIDE}/worker-tmp" && '
+    f'export TMPDIR="{HIDE}/worker-tmp" && exec "$@"',
+    "sh",
+]  # fmt: skip
+
+
 # --- cluster options: what `cwl-dask run --gateway` sets --------------------------------------
 def options_handler(options, user):
     # The part every cwl-dask gateway needs: workers declare cores and ram (MiB) resources.
@@ -73,11 +85,14 @@ def options_handler(options, user):
         )
     if RECORD_DIR:
         environment["CWL_DASK_TEST_RECORD_DIR"] = RECORD_DIR
+    if HIDE:
+        environment.update({k: v for k, v in os.environ.items() if k.startswith("AWS_")})
     return {
         "worker_cores": options.worker_cores,
         "worker_threads": options.worker_cores,
         "worker_memory": int(options.worker_memory * 2**30),
         "worker_cmd": [
+            *(HIDDEN_WORKER if HIDE else []),
             sys.executable,
             "-m",
             "distributed.cli.dask_worker",

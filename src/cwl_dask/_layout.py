@@ -28,6 +28,7 @@ FORBIDDEN: dict[str, set[str]] = {
     "clusters": {"driver", "cli", "zoo", "api"},
     "eo": {"driver", "worker", "cli", "zoo", "api"},
     "driver": {"cli", "zoo", "api"},
+    "data": {"driver", "worker", "cli", "zoo", "api", "observe", "eo", "clusters"},
     "errors": {"driver", "worker", "cli", "zoo", "api", "observe", "eo", "clusters"},
 }
 

@@ -168,6 +168,7 @@ def run_request(request: RunRequest, stdout: IO[str] | None = None) -> RunResult
     (``cwl-dask run``: cwltool's JSON, byte for byte), and returned in any case."""
     import io
 
+    from cwl_dask.data.store import is_url
     from cwl_dask.driver.launch import run_captured, run_printing
 
     capture = _ErrorCapture()
@@ -186,7 +187,7 @@ def run_request(request: RunRequest, stdout: IO[str] | None = None) -> RunResult
         code=done.code,
         outputs=done.output if done.code == EXIT_SUCCESS else None,
         records=list(done.records),
-        outdir=Path(request.outdir).resolve(),
+        outdir=None if is_url(request.outdir) else Path(request.outdir).resolve(),
         run_dir=done.run_dir,
         error=failure_message(done.records) or capture.first,
         started=done.started,

@@ -119,8 +119,11 @@ def run(
     imports = configured_imports(import_cache, offline)
     try:
         if wrap_package:
+            # Workers that share no filesystem cannot stage out into a local --outdir:
+            # then the default target is in the store (--outdir's, else --workdir's).
+            staging_root = workdir if _is_url(workdir) and not _is_url(outdir) else outdir
             workflow, job_args = _wrapped_run(
-                workflow, entry, stage_in, stage_out, job_args, outdir
+                workflow, entry, stage_in, stage_out, job_args, str(staging_root)
             )
         else:
             workflow = resolve_entry(workflow, entry)
@@ -216,6 +219,12 @@ def _plan_cluster(
 
     options = SizingOptions(pool_waste=float(dask.config.get("cwl-dask.pool-waste", 0.25)))
     return plan(process, load_job_order(job) if job else None, options)
+
+
+def _is_url(value: str | None) -> bool:
+    from cwl_dask.data.store import is_url
+
+    return is_url(value)
 
 
 def _staging_environment() -> list[str]:

@@ -26,12 +26,18 @@ def _collection_id(value: str | None) -> str | None:
 #: ``run``'s options after its arguments, in the order of ``--help`` (applied last to first,
 #: as decorators stacked in this order would be).
 _OPTIONS: list[Callable[[Callable[..., Any]], Callable[..., Any]]] = [
-    click.option("--outdir", default=".", show_default=True, help="Where final outputs go."),
+    click.option(
+        "--outdir",
+        default=".",
+        show_default=True,
+        help="Where final outputs go: a directory, or s3://bucket/prefix (kept in the store).",
+    ),
     click.option(
         "--workdir",
         default=None,
         help="Parent of the run's intermediate files; must be shared by all workers. "
-        "Default: a temporary directory, removed on success and kept on failure.",
+        "Default: a temporary directory, removed on success and kept on failure. "
+        "An s3://bucket/prefix URL puts them in object storage: no shared filesystem needed.",
     ),
     click.option(
         "--overwrite/--no-overwrite",

@@ -11,12 +11,14 @@ of the dispatcher, over the state the two sides share (tasks in flight, the lock
 from __future__ import annotations
 
 import logging
+import os
 import threading
 from typing import Any, NamedTuple
 
 from cwltool.errors import UnsupportedRequirement
 
 from cwl_dask.clusters import RESOURCE_CORES, RESOURCE_RAM, Backend, stepclusters
+from cwl_dask.data.transfer import download_file
 from cwl_dask.driver.failures import describe_failure, ram_max_of
 from cwl_dask.driver.faults import cancel_tasks, task_error_message
 from cwl_dask.driver.tool import RemoteJob
@@ -115,7 +117,7 @@ class Delivery:
                 ]
             for invocation, outcome in zip(invocations, outcomes, strict=True):
                 job = invocation.job
-                outcome.log_path = self.logs.keep(job.name, outcome.log_path)
+                outcome.log_path = self.logs.keep(job.name, self._local_log(outcome.log_path))
                 if outcome.unsupported:
                     raise UnsupportedRequirement(outcome.message)
                 retry = outcome.status == "temporaryFail" and self._may_retry(job)
@@ -134,6 +136,19 @@ class Delivery:
                 job.output_callback(outcome.output or {}, outcome.status)
         if failed and self.on_error == "stop" and not self.halted:
             self._halt()
+
+    def _local_log(self, path: str) -> str:
+        """Store mode: a worker's log comes back as a URL; fetch it into the log directory."""
+        uploads = getattr(self, "uploads", None)
+        if uploads is None or not path or not uploads.store.handles(path):
+            return path
+        local = os.path.join(self.logs.write_dir, path.rstrip("/").rsplit("/", 1)[-1])
+        try:
+            download_file(uploads.store.filesystem(), path, local)
+        except OSError as err:
+            _logger.warning("cannot fetch the log %s: %s", path, err)
+            return path
+        return local
 
     def _halt(self) -> None:
         """``--on-error stop``: after a failure, start nothing more and kill what runs.
@@ -193,6 +208,8 @@ class Delivery:
             finished=outcome.finished,
             exit_code=outcome.exit_code,
             log_path=outcome.log_path,
+            bytes_downloaded=outcome.bytes_in,
+            bytes_uploaded=outcome.bytes_out,
         )
         self.records.append(record)
         if self.provenance is not None:  # before the outputs flow on: cwltool marks them

@@ -20,6 +20,8 @@ from typing import Any
 from cwltool.workflow_job import WorkflowJob
 
 from cwl_dask.clusters import Backend, stepclusters
+from cwl_dask.data.staging import InputUploads
+from cwl_dask.data.transfer import TransferError
 from cwl_dask.driver.batching import BatchPolicy, split
 from cwl_dask.driver.delivery import Delivery, _Invocation
 from cwl_dask.driver.faults import hold
@@ -125,6 +127,8 @@ class Dispatcher(Delivery):
         self._names: dict[str, int] = {}
         self._subscribed = False
         self.provenance: Any = None
+        #: Store mode: local inputs go up before their first task (see ``cwl_dask.data``).
+        self.uploads: InputUploads | None = None
 
     def subscribe(self) -> None:
         """Hear from workers when an invocation starts (Dask structured events)."""
@@ -194,7 +198,7 @@ class Dispatcher(Delivery):
             )
             package = ToolPackage(
                 token=uuid.uuid4().hex,
-                doc=tool.shipped_document(),
+                doc=self._staged(tool.shipped_document(), document=True),
                 metadata=tool.metadata,
                 loading_options=self.loading_options,
                 formatgraph=graph,
@@ -204,6 +208,21 @@ class Dispatcher(Delivery):
             future = client.submit(hold, package, key=f"ToolPackage-{package.token}", pure=False)
             self._packages[(id(tool), id(client))] = future
         return future
+
+    def _staged(self, value: Any, document: bool = False) -> Any:
+        """Store mode (``--workdir s3://``): the value with its local files uploaded."""
+        if self.uploads is None:
+            return value
+        try:
+            return self.uploads.stage_document(value) if document else self.uploads.stage(value)
+        except TransferError as err:
+            raise CwlDaskError(str(err)) from None
+
+    def _bound(self, job: RemoteJob) -> Any:
+        """Store mode: a top-level tool's secondaryFiles are found here, beside its inputs."""
+        if self.uploads is None or not job.runtime_context.toplevel:
+            return job.job_order
+        return job.tool.bound_job_order(job.job_order, job.runtime_context)
 
     def submit(self, job: RemoteJob) -> None:
         """Queue or submit the invocation; a refusal (e.g. no worker fits) waits for :meth:`wait`.
@@ -278,7 +297,12 @@ class Dispatcher(Delivery):
         """One Dask task for one invocation, or for a batch of the same step's invocations."""
         job, resources, options = batch[0]
         invocations = [
-            (i.job.job_order, i.job.name, self.logs.path_for(i.job.name, i.job.step)) for i in batch
+            (
+                self._staged(self._bound(i.job)),
+                i.job.name,
+                self.logs.path_for(i.job.name, i.job.step),
+            )
+            for i in batch
         ]
         if len(batch) == 1:
             job_order, name, log_path = invocations[0]

@@ -23,6 +23,10 @@ from cwltool.workflow_job import WorkflowJob
 from schema_salad.exceptions import ValidationException
 
 from cwl_dask.clusters import Backend
+from cwl_dask.data.fsaccess import StoreFsAccess
+from cwl_dask.data.staging import InputUploads, download_outputs
+from cwl_dask.data.store import STORE_OPTION, Store
+from cwl_dask.data.transfer import TransferError
 from cwl_dask.documents.imports import ImportCache
 from cwl_dask.documents.joborder import check_job_order, to_plain
 from cwl_dask.driver.delivery import Delivery, _Invocation
@@ -36,6 +40,7 @@ from cwl_dask.driver.failures import report_finished
 from cwl_dask.driver.outputs import OutputError, OutputPublisher, drop_outputs_under
 from cwl_dask.driver.preflight import check_input_files, check_placement
 from cwl_dask.driver.relocation import fix_directory_basenames
+from cwl_dask.driver.remote import forget_scratch
 from cwl_dask.driver.tool import DaskRuntimeContext
 from cwl_dask.errors import CwlDaskError, RunStopped, SchedulerLost
 from cwl_dask.observe.events import RunObserver
@@ -73,8 +78,11 @@ class DaskExecutor(JobExecutor):
         retry_tool: int = 0,
         stac_processing: bool = False,
         provenance_crate: str | None = None,
+        store: Store | None = None,
     ) -> None:
         super().__init__()
+        #: ``--workdir s3://…``: intermediate files in object storage, no shared filesystem.
+        self.store = store
         self.stac_processing = stac_processing
         self.provenance_crate = provenance_crate
         self.imports = imports
@@ -175,7 +183,12 @@ class DaskExecutor(JobExecutor):
             # the job file's terms: file, line, input.
             check_job_order(process, given, runtime_context, job_order_object)
             check_input_files(job_order_object)
-            self.backend.check_storage(self.run_dir)
+            if self.store is None:
+                self.backend.check_storage(self.run_dir)
+            else:
+                runtime_context.make_fs_access = StoreFsAccess.factory(
+                    self.store.protocol, self.store.storage_options
+                )
             if runtime_context.cachedir:
                 cache = os.path.normpath(runtime_context.cachedir)
                 self.backend.check_storage(cache, "the cache", "--cachedir")
@@ -185,10 +198,13 @@ class DaskExecutor(JobExecutor):
             link = self.backend.dashboard_link()
             if link:
                 _logger.info("Dask dashboard: %s", link)
+            options = shippable_options(runtime_context)
+            if self.store is not None:
+                options[STORE_OPTION] = self.store.shipped()
             self.dispatcher = Dispatcher(
                 client,
                 self.backend,
-                shippable_options(runtime_context),
+                options,
                 self.loading_options,
                 run_logs,
                 self.observer,
@@ -197,6 +213,8 @@ class DaskExecutor(JobExecutor):
             self.dispatcher.retry_tool = self.retry_tool
             self.dispatcher.on_error = runtime_context.on_error or "stop"
             self.dispatcher.cachedir = runtime_context.cachedir or None
+            if self.store is not None:
+                self.dispatcher.uploads = InputUploads(self.store)
             runtime_context.dispatcher = self.dispatcher
             if runtime_context.research_obj is not None:
                 from cwl_dask.provenance.recorder import ProvenanceRecorder
@@ -213,7 +231,11 @@ class DaskExecutor(JobExecutor):
             finally:
                 self.dispatcher.unsubscribe()
                 self.observer.run_ended()
+                if self.store is not None:
+                    forget_scratch(client, self.store)
             self.jobs_done = True
+            if self.store is not None:
+                self._fetch_outputs()
             if self.final_status and self.final_status[0] != "success":
                 self._failed(runtime_context)
         except ValidationException as err:
@@ -233,6 +255,21 @@ class DaskExecutor(JobExecutor):
             if self.dispatcher is not None:
                 self.dispatcher.cancel_all()
             raise
+
+    def _fetch_outputs(self) -> None:
+        """Store mode: the final outputs down into the run directory, where cwltool's
+        ``relocateOutputs`` finds them as in a shared-filesystem run."""
+        assert self.store is not None
+        local = os.path.join(self.run_dir, "out")
+        try:
+            for index, output in enumerate(self.final_output):
+                if output is not None:
+                    self.final_output[index], _ = download_outputs(output, self.store, local)
+        except TransferError as err:
+            raise CwlDaskError(
+                f"cannot collect the outputs: {err}; intermediate files are kept in "
+                f"{self.store.url}"
+            ) from None
 
     def _failed(self, runtime_context: Any) -> None:
         """Name what finished. With ``--on-error stop`` (the default) a failed run's outputs

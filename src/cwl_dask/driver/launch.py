@@ -10,6 +10,7 @@ cwl-dask's exit codes.
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import json
 import logging
@@ -34,6 +35,7 @@ from cwl_dask.driver.engines import ContainerEngine
 from cwl_dask.driver.executor import DaskExecutor
 from cwl_dask.driver.outputs import OutputPublisher
 from cwl_dask.driver.relocation import OutputPathMapper
+from cwl_dask.driver.remote import RemoteOutdir, close_store, open_store
 from cwl_dask.driver.tool import DaskRuntimeContext, make_tool
 from cwl_dask.errors import (
     EXIT_FAILED,
@@ -160,41 +162,60 @@ class RunResult:
 
 def run_printing(request: RunRequest, stdout: IO[str]) -> RunResult:
     """Run the workflow and print its output object on ``stdout`` as cwltool does."""
-    if not (request.stac or request.stac_collection):
+    remote = RemoteOutdir.of(request)  # --outdir s3://…: a local outdir, then uploaded
+    if remote is not None:
+        request = remote.local_request
+    if not (request.stac or request.stac_collection or remote):
         return _run(request, stdout)
     buffer = io.StringIO()  # the output object is needed, and may change, before printing
-    result = _run(request, buffer)
-    text = buffer.getvalue()
-    if result.code == EXIT_SUCCESS and text.strip():
-        _check_stac(request, text, stdout)
-    else:
-        stdout.write(text)
+    success = False
+    try:
+        result = _run(request, buffer)
+        text = buffer.getvalue()
+        if result.code == EXIT_SUCCESS and text.strip():
+            _check_stac(request, text, stdout, remote)
+            success = True
+        else:
+            stdout.write(text)
+    finally:
+        if remote is not None:
+            remote.finish(success)
     return result
 
 
-def _check_stac(request: RunRequest, text: str, stdout: IO[str]) -> None:
+def _check_stac(
+    request: RunRequest, text: str, stdout: IO[str], remote: RemoteOutdir | None = None
+) -> None:
     """``--stac``: make catalogs self-contained, print the output object, check the STAC.
 
     Catalog files that had to be rewritten change size and checksum, so the output object
     printed is updated; the summary goes to stderr (stdout keeps the output object alone).
-    A broken catalog raises StacError (exit 1) once the output object is printed.
+    A broken catalog raises StacError (exit 1) once the output object is printed. With an
+    ``--outdir`` in the store the (self-contained) outputs are uploaded before printing.
     """
     from cwl_dask.eo import stac
 
     output = json.loads(text)
-    if stac.make_outputs_self_contained(output):
+    checking = request.stac or request.stac_collection
+    changed = bool(checking) and stac.make_outputs_self_contained(output)
+    local_output = output
+    if remote is not None:
+        output, changed = remote.publish(output), True
+    if changed:
         trailing = text[len(text.rstrip()) :]
         text = json.dumps(output, indent=4, ensure_ascii=False) + trailing
     stdout.write(text)
     stdout.flush()
-    report = stac.check_outputs(output, request.outdir, request.stac_collection)
-    print(json.dumps(report.to_json()), file=sys.stderr, flush=True)
+    if checking:
+        report = stac.check_outputs(local_output, request.outdir, request.stac_collection)
+        print(json.dumps(report.to_json()), file=sys.stderr, flush=True)
 
 
 def run_captured(request: RunRequest) -> RunResult:
     """Run the workflow and return its output object instead of printing it."""
     buffer = io.StringIO()
-    result = _run(request, buffer)
+    # The library's callers check STAC themselves; an --outdir in the store still uploads.
+    result = run_printing(dataclasses.replace(request, stac=False, stac_collection=None), buffer)
     text = buffer.getvalue().strip()
     result.output = json.loads(text) if text else None
     return result
@@ -208,11 +229,12 @@ def _run(request: RunRequest, stdout: IO[str]) -> RunResult:
     outputs = OutputPublisher(request.outdir, request.overwrite)
     outputs.prepare()  # an unwritable --outdir is bad input, found before anything starts
     try:
+        store = open_store(request.workdir, request.cachedir)  # a URL: checked now, exit 2
         request.backend.start()  # the cluster boots while cwltool loads the document
     except BaseException:
         outputs.discard()
         raise
-    run_dir = _make_run_dir(request.workdir)
+    run_dir = _make_run_dir(None if store else request.workdir)
     for sub in ("out", "tmp", "logs"):
         os.makedirs(os.path.join(run_dir, sub))
     logs_dir = os.path.abspath(request.logs_dir or default_logs_dir(request.outdir))
@@ -242,6 +264,7 @@ def _run(request: RunRequest, stdout: IO[str]) -> RunResult:
             retry_tool=request.retry_tool,
             stac_processing=request.stac_processing,
             provenance_crate=request.provenance_crate,
+            store=store,
         )
         try:
             with loader_tracebacks_hidden(request.debug):
@@ -278,6 +301,8 @@ def _run(request: RunRequest, stdout: IO[str]) -> RunResult:
         outputs.discard()
         nothing_ran = executor is None or executor.dispatcher is None
         nothing_ran = nothing_ran or not executor.dispatcher.submitted  # type: ignore[union-attr]
+        if store is not None:
+            close_store(store, result.code == EXIT_SUCCESS or nothing_ran)
         if result.code == EXIT_SUCCESS or nothing_ran:
             shutil.rmtree(run_dir, ignore_errors=True)
             result.run_dir = None

@@ -148,6 +148,24 @@ class DaskProcessMixin(Process):
             self._static_request = request
         return request
 
+    def bound_job_order(
+        self, job_order: CWLObjectType, runtime_context: RuntimeContext
+    ) -> CWLObjectType:
+        """The job order as cwltool binds it (defaults, discovered ``secondaryFiles``).
+
+        cwltool looks for a top-level tool's secondary files beside its inputs while binding
+        them; in store mode (``--workdir s3://``) that must happen here, where the files are,
+        so that they are uploaded with their primaries. Bound as for ``resource_request``.
+        """
+        probe = runtime_context.copy()
+        probe.outdir, probe.tmpdir, probe.stagedir = "/out", "/tmp", "/stage"
+        probe.select_resources = None
+        bound = self._init_job(job_order, probe).job
+        # Only the defaults and the secondary files are taken: the worker binds again, and
+        # a listing loaded twice would go one level deeper than the tool asked for.
+        merged = {k: _secondary_files_from(v, bound.get(k)) for k, v in job_order.items()}
+        return cast(CWLObjectType, {**bound, **merged})
+
     def step_cluster(
         self, job_order: CWLObjectType, runtime_context: RuntimeContext, step: str
     ) -> Any:
@@ -175,6 +193,18 @@ class DaskProcessMixin(Process):
         doc["requirements"] = self.requirements
         doc["hints"] = self.hints
         return doc
+
+
+def _secondary_files_from(given: Any, bound: Any) -> Any:
+    """``given`` with the ``secondaryFiles`` that binding found for its Files (same shape)."""
+    if isinstance(given, list) and isinstance(bound, list) and len(given) == len(bound):
+        return [_secondary_files_from(g, b) for g, b in zip(given, bound, strict=True)]
+    if not isinstance(given, dict) or not isinstance(bound, dict):
+        return given
+    merged = {k: _secondary_files_from(v, bound.get(k)) for k, v in given.items()}
+    if given.get("class") == "File" and "secondaryFiles" in bound:
+        merged["secondaryFiles"] = bound["secondaryFiles"]
+    return merged
 
 
 class DaskCommandLineTool(DaskProcessMixin, CommandLineTool):

@@ -61,7 +61,8 @@ def wrapped_job(
     """The job order for a wrapped run: URI inputs normalised, a stage-out target set.
 
     Without ``stage_out_target`` (when the stage-out is cwl-dask's), results are staged
-    out under ``OUTDIR/staged-out``, the directory the user asked outputs to go to.
+    out under ``OUTDIR/staged-out``, the directory the user asked outputs to go to (or
+    ``<outdir>/staged-out`` in the store when ``outdir`` is an ``s3://…`` URL).
     """
     result = dict(job)
     for key in uri_inputs(document) & set(result):
@@ -70,5 +71,8 @@ def wrapped_job(
         str(p["id"]).rpartition("/")[2].rpartition("#")[2] for p in main_process(document)["inputs"]
     }
     if STAGE_OUT_TARGET in main_inputs and STAGE_OUT_TARGET not in result:
-        result[STAGE_OUT_TARGET] = os.path.join(os.path.abspath(outdir), "staged-out")
+        if "://" in outdir and not outdir.startswith("file://"):  # a store: s3://…
+            result[STAGE_OUT_TARGET] = f"{outdir.rstrip('/')}/staged-out"
+        else:
+            result[STAGE_OUT_TARGET] = os.path.join(os.path.abspath(outdir), "staged-out")
     return result

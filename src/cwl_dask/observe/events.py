@@ -28,6 +28,8 @@ class InvocationRecord:
     finished: float | None
     exit_code: int | None  # the tool's, when it ran a command
     log_path: str
+    bytes_downloaded: int = 0  # store mode (--workdir s3://): inputs fetched by the worker
+    bytes_uploaded: int = 0  # store mode: results the worker put into the store
 
     @property
     def elapsed(self) -> float:

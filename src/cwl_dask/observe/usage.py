@@ -53,6 +53,8 @@ class StepUsage:
     cores: float  # the largest request of an invocation
     ram_mib: float
     retries: int  # starts beyond the first (a lost worker's task started again)
+    bytes_downloaded: int = 0  # store mode: what its invocations fetched and uploaded
+    bytes_uploaded: int = 0
 
 
 def step_summary(
@@ -77,6 +79,8 @@ def step_summary(
                 ram_mib=max(r.ram_mib for r in group),
                 # per job name, not per record: each retried attempt is a record of its own
                 retries=sum((retries or {}).get(name, 0) for name in {r.name for r in group}),
+                bytes_downloaded=sum(r.bytes_downloaded for r in group),
+                bytes_uploaded=sum(r.bytes_uploaded for r in group),
             )
         )
     return rows
@@ -161,6 +165,8 @@ def usage_report(
                 "cpu_hours": r.cores * hours,
                 "ram_megabyte_hours": r.ram_mib * hours,
                 "log": r.log_path,
+                "bytes_downloaded": r.bytes_downloaded,
+                "bytes_uploaded": r.bytes_uploaded,
             }
         )
     starts = [r.started for r in records if r.started is not None]

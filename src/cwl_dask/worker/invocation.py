@@ -34,7 +34,9 @@ from cwltool.process import Process
 from schema_salad.exceptions import ValidationException
 
 from cwl_dask.clusters import stepclusters
+from cwl_dask.data.transfer import TransferError
 from cwl_dask.documents import schemas
+from cwl_dask.worker.remote_data import RemoteInvocation
 from cwl_dask.worker.secret_files import remove_secret_files
 from cwl_dask.worker.tool_processes import (
     attempt_directories,
@@ -83,6 +85,8 @@ class Outcome:
     workdir: str = ""  # the invocation's output directory on the shared work directory
     worker: str = ""  # the Dask worker's address (provenance: which worker ran what)
     image: str = ""  # the container image the tool ran in (its DockerRequirement), if any
+    bytes_in: int = 0  # store mode: bytes fetched from the store for this invocation
+    bytes_out: int = 0  # store mode: bytes of results uploaded to it
 
 
 class RootfulPodmanJob(PodmanCommandLineJob):
@@ -121,8 +125,10 @@ _tools_lock = threading.Lock()
 TOOL_CACHE_SIZE = 256
 
 
-def _tool_for(package: ToolPackage) -> Process:
-    """Build the tool once per worker process; every later invocation reuses it."""
+def _tool_for(package: ToolPackage, options: dict[str, Any] | None = None) -> Process:
+    """Build the tool once per worker process; every later invocation reuses it.
+
+    In store mode (``options`` name a store) the document's files are fetched first."""
     with _tools_lock:
         tool = _tools.get(package.token)
         if tool is not None:
@@ -138,7 +144,9 @@ def _tool_for(package: ToolPackage) -> Process:
                 if package.doc["class"] == "CommandLineTool"
                 else ExpressionTool
             )
-            tool = cls(package.doc, loading)
+            remote = RemoteInvocation.from_options(options or {}, "")
+            doc = remote.localize_document(package.doc) if remote else package.doc
+            tool = cls(doc, loading)
             if package.formatgraph is not None:
                 tool.formatgraph = package.formatgraph
             _tools[package.token] = tool
@@ -196,7 +204,7 @@ def run_invocation(
     """
     key = _task_key()
     try:
-        return _invoke(_tool_for(package), job_order, name, options, log_path, key, key)
+        return _invoke(_tool_for(package, options), job_order, name, options, log_path, key, key)
     finally:
         forget_cancelled(key)
 
@@ -215,7 +223,7 @@ def run_invocations(
     re-run whole, so each of its invocations, finished or not, starts a new attempt that
     discards what the lost one wrote; nothing of the lost attempt is collected.
     """
-    tool = _tool_for(package)
+    tool = _tool_for(package, options)
     key = _task_key()
     outcomes: list[Outcome] = []
     try:
@@ -243,8 +251,12 @@ def _invoke(
     """
     if cancelled(task_key):
         return Outcome("permanentFail", message="cancelled", log_path=log_path)
+    remote = RemoteInvocation.from_options(options, log_path)  # None: a shared filesystem
+    if remote is not None:
+        options, log_path = remote.local_options(options), remote.log_path
     step_cluster = options.get(stepclusters.OPTION)
-    runtime = RuntimeContext({**options, **attempt_directories(options, attempt_key)})
+    directories = attempt_directories(options, attempt_key)
+    runtime = RuntimeContext({**options, **directories})
     runtime.name = name
     runtime.workflow_eval_lock = threading.Condition(threading.RLock())
     defaultStreamHandler.setLevel(options.get("log_level", logging.INFO))
@@ -252,7 +264,10 @@ def _invoke(
     _announce_start(task_key, name)
     set_current_task(task_key)
     try:
-        outcome = _run(tool, job_order, runtime, log_path, step_cluster)
+        if remote is None:
+            outcome = _run(tool, job_order, runtime, log_path, step_cluster)
+        else:
+            outcome = _run_remote(remote, tool, job_order, runtime, log_path, step_cluster)
     finally:
         set_current_task(None)
     outcome.started, outcome.finished = started, time.time()
@@ -260,6 +275,44 @@ def _invoke(
     outcome.worker = _worker_address()
     if outcome.status != "success":
         outcome.log_tail = _tail(log_path)
+    if remote is not None:
+        remote.discard(directories.get("tmp_outdir_prefix", ""))
+        outcome.bytes_in, outcome.bytes_out = remote.bytes_in, remote.bytes_out
+        outcome.log_path = remote.upload_log()
+    return outcome
+
+
+def _run_remote(
+    remote: RemoteInvocation,
+    tool: Process,
+    job_order: dict[str, Any],
+    runtime: RuntimeContext,
+    log_path: str,
+    step_cluster: dict[str, Any] | None,
+) -> Outcome:
+    """Store mode: fetch the inputs, run as usual, upload what the tool wrote.
+
+    A transfer that fails (after the store client's own retries) fails the invocation,
+    naming the file; nothing of a failed attempt is uploaded as a result.
+    """
+    os.makedirs(os.path.dirname(log_path), exist_ok=True)
+    try:
+        local_job = remote.localize(tool, job_order)
+    except (TransferError, WorkflowException) as err:
+        with open(log_path, "a", encoding="utf-8") as log:
+            log.write(f"ERROR {err}\n")
+        return Outcome("permanentFail", message=str(err))
+    outcome = _run(tool, local_job, runtime, log_path, step_cluster)
+    if outcome.status != "success":
+        outcome.output = None  # its files stay in the worker's scratch, never results
+    else:
+        try:
+            attempt_dir = runtime.tmp_outdir_prefix
+            outcome.output = remote.upload_outputs(outcome.output, attempt_dir, "attempt")
+        except TransferError as err:
+            with open(log_path, "a", encoding="utf-8") as log:
+                log.write(f"ERROR {err}\n")
+            return Outcome("permanentFail", message=str(err))
     return outcome
 
 

@@ -233,7 +233,7 @@ class ZooDaskRunner:
         try:
             types = input_types(entry_process(wrapped, "main"))
             inputs = ZooInputs(self.inputs.inputs, types).get_processing_parameters()
-            staged = str(work / "staged-out")
+            staged = _staged_out(work, namespace)
             params = job_order(wrapped, namespace, inputs, additional, os.getcwd(), staged)
         except (TypeError, ValueError, CwlDaskError) as err:
             return self._failed(f"invalid input: {err}")
@@ -316,7 +316,7 @@ class ZooDaskRunner:
                     backend=self._backend(),
                     logs_dir=str(self.logs_dir()),
                     outdir=str(work / "outputs"),
-                    workdir=str(work / "work"),
+                    workdir=_workdir(work),
                     container=container_engine(self.zoo_conf.conf),  # type: ignore[arg-type]
                     quiet=True,
                     observer=observer,
@@ -356,3 +356,23 @@ def _call(handler: Any, name: str, **kwargs: Any) -> Any:
     """Call a hook if the handler has it (duck typing: any handler class works)."""
     method = getattr(handler, name, None)
     return method(**kwargs) if callable(method) else None
+
+
+def _workdir(work: Path) -> str:
+    """The run's intermediate files: ``<run dir>/work``, shared with the workers, unless
+    the Dask config ``cwl-dask.workdir`` names object storage (``s3://bucket/prefix``): then
+    the workers share no volume with ZOO (see the README's "Without a shared filesystem")."""
+    import dask.config
+
+    configured = dask.config.get("cwl-dask.workdir", None)
+    return str(configured) if configured else str(work / "work")
+
+
+def _staged_out(work: Path, namespace: str) -> str:
+    """Where results go without a stage-out target: ``<run dir>/staged-out``, or with a
+    store work directory (workers that cannot write ZOO's run dir) ``<workdir>/staged-out/
+    <namespace>`` in the store."""
+    workdir = _workdir(work)
+    if "://" in workdir and not workdir.startswith("file://"):
+        return f"{workdir.rstrip('/')}/staged-out/{namespace}"
+    return str(work / "staged-out")

@@ -1,0 +1,280 @@
+"""Store mode: ``--workdir s3://…`` on workers that share no filesystem with the driver.
+
+The workers run in a mount namespace where the driver's inputs, ``--outdir`` and temp
+directory are hidden behind an empty tmpfs (``conftest_isolated``), and S3 is moto's server
+on 127.0.0.1: whatever a worker reads or writes must go through the store.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from conftest import SAMPLES, normalise
+from isolated import cwl_dask, cwltool, file_tree, objects_under, store_fs
+from reliability import parent_of, wait_for_lines
+
+pytestmark = pytest.mark.timeout(600)
+
+
+@pytest.mark.parametrize(
+    ("package", "job"),
+    [
+        ("eo-ndvi/app-package.cwl", "eo-ndvi/params.yml"),
+        ("patterns/app-package.cwl#patterns", "patterns/params.yml"),
+    ],
+)
+def test_a_sample_on_workers_without_shared_files_gives_cwltool_s_outputs(
+    isolated_cluster: Any, moto_server: Any, samples: Path, bucket: str, package: str, job: str
+) -> None:
+    area = samples.parent
+    outdir = area / f"out-{bucket}"
+    done = cwl_dask(
+        area,
+        moto_server.environment(),
+        "--no-container",
+        "--scheduler",
+        isolated_cluster.address,
+        "--workdir",
+        f"s3://{bucket}/runs",
+        "--outdir",
+        outdir,
+        f"{samples}/{package}",
+        samples / job,
+    )
+    assert done.code == 0, done.stderr
+    reference = cwltool(
+        area,
+        "--no-container",
+        "--outdir",
+        area / f"ref-{bucket}",
+        f"{samples}/{package}",
+        samples / job,
+    )
+    assert reference.code == 0, reference.stderr
+    assert normalise(done.output()) == normalise(reference.output())
+    assert file_tree(outdir) == file_tree(area / f"ref-{bucket}")
+    assert objects_under(store_fs(moto_server), f"{bucket}/runs") == [], "the run's prefix was kept"
+
+
+def test_an_outdir_in_the_store_keeps_the_outputs_there_with_relative_stac_hrefs(
+    isolated_cluster: Any, moto_server: Any, samples: Path, bucket: str
+) -> None:
+    area = samples.parent
+    done = cwl_dask(
+        area,
+        moto_server.environment(),
+        "--no-container",
+        "--scheduler",
+        isolated_cluster.address,
+        "--workdir",
+        f"s3://{bucket}/runs",
+        "--outdir",
+        f"s3://{bucket}/results",
+        "--usage-report",
+        area / f"usage-{bucket}.json",
+        samples / "eo-ndvi/app-package.cwl",
+        samples / "eo-ndvi/params.yml",
+    )
+    assert done.code == 0, done.stderr
+    output = done.output()
+    assert output["results"]["location"] == f"s3://{bucket}/results/catalog"
+    usage = json.loads((area / f"usage-{bucket}.json").read_text())
+    steps = {row["step"]: row for row in usage["steps"]}
+    assert steps["ndvi"]["bytes_downloaded"] > 0 and steps["ndvi"]["bytes_uploaded"] > 0
+    assert sum(c["bytes_uploaded"] for c in usage["children"]) == sum(
+        row["bytes_uploaded"] for row in usage["steps"]
+    )
+    reference = cwltool(
+        area,
+        "--no-container",
+        "--outdir",
+        area / f"ref-{bucket}",
+        samples / "eo-ndvi/app-package.cwl",
+        samples / "eo-ndvi/params.yml",
+    )
+    assert normalise(output) == normalise(reference.output())
+    fs = store_fs(moto_server)
+    stored = {
+        p[len(f"{bucket}/results/") :]: fs.size(p) for p in objects_under(fs, f"{bucket}/results")
+    }
+    expected = file_tree(area / f"ref-{bucket}")
+    assert {k: v for k, v in stored.items() if not k.startswith(".cwl-dask")} == expected
+    catalog = json.loads(fs.cat_file(f"{bucket}/results/catalog/catalog.json"))
+    assert all(not link["href"].startswith(("/", "file:")) for link in catalog["links"])
+    assert objects_under(fs, f"{bucket}/runs") == []
+
+
+def test_expressions_on_the_driver_read_files_from_the_store(
+    isolated_cluster: Any, moto_server: Any, samples: Path, bucket: str
+) -> None:
+    area = samples.parent
+    done = cwl_dask(
+        area, moto_server.environment(), "--no-container", "--scheduler", isolated_cluster.address,
+        "--workdir", f"s3://{bucket}/runs", "--outdir", area / f"out-{bucket}",
+        samples / "data/contents-step.cwl",
+    )  # fmt: skip
+    assert done.code == 0, done.stderr
+    assert done.output() == {"out": "from-the-worker"}
+
+
+@pytest.mark.parametrize("target", ["given", "default"])
+def test_the_wrapped_patterns_sample_stages_in_and_out_through_the_store(
+    isolated_cluster: Any, moto_server: Any, samples: Path, bucket: str, target: str
+) -> None:
+    """With no stage_out_target and a local --outdir the default target is in the store
+    (``<workdir>/staged-out``): the workers could not write the driver's --outdir."""
+    area = samples.parent
+    fs = store_fs(moto_server)
+    fs.put(f"{samples / 'patterns' / 'data'}/", f"{bucket}/inputs/", recursive=True)
+    job = area / f"wrapped-{bucket}.yml"
+    job.write_text(
+        json.dumps(
+            {
+                "scene": {"value": f"s3://{bucket}/inputs/scene-a/catalog.json"},
+                "series": [{"value": f"s3://{bucket}/inputs/series-{i}"} for i in (1, 2, 3)],
+                "mask": {"value": f"s3://{bucket}/inputs/mask-a"},
+                "threshold": 0.5,
+                **({"stage_out_target": f"s3://{bucket}/staged"} if target == "given" else {}),
+            }
+        )
+    )
+    done = cwl_dask(
+        area,
+        moto_server.environment(),
+        "--no-container",
+        "--scheduler",
+        isolated_cluster.address,
+        "--workdir",
+        f"s3://{bucket}/runs",
+        "--outdir",
+        area / f"out-{bucket}",
+        "--wrap",
+        samples / "patterns/app-package.cwl",
+        job,
+    )
+    assert done.code == 0, done.stderr
+    uris = [v["value"] for v in _values(done.output())]
+    where = f"s3://{bucket}/staged/" if target == "given" else f"s3://{bucket}/runs/staged-out/"
+    assert uris and all(u.startswith(where) for u in uris)
+    assert all(fs.exists(u) for u in uris)
+
+
+def _values(value: Any) -> list[dict[str, Any]]:
+    if isinstance(value, dict):
+        if "value" in value and isinstance(value["value"], str):
+            return [value]
+        return [v for item in value.values() for v in _values(item)]
+    if isinstance(value, list):
+        return [v for item in value for v in _values(item)]
+    return []
+
+
+def test_a_worker_killed_mid_run_is_replaced_and_the_run_finishes_correct(
+    isolated_cluster: Any, moto_server: Any, samples: Path, bucket: str, tmp_path: Path
+) -> None:
+    area = samples.parent
+    marker = tmp_path / "pids.txt"  # outside the hidden area: the worker's tool writes it
+    tmp = area / "driver-tmp"
+    tmp.mkdir(exist_ok=True)
+    run = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "cwl_dask",
+            "run",
+            "--no-container",
+            "--scheduler",
+            isolated_cluster.address,
+            "--workdir",
+            f"s3://{bucket}/runs",
+            "--outdir",
+            area / f"out-{bucket}",
+            samples / "data/nap.cwl",
+            "--marker",
+            marker,
+            "--seconds",
+            "4",
+        ],
+        cwd=area,
+        env={**os.environ, **moto_server.environment(), "TMPDIR": str(tmp)},
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    first = wait_for_lines(marker, 2, run)
+    worker = parent_of(parent_of(int(first[0].split()[0])))  # tool <- guard <- worker
+    os.kill(worker, signal.SIGKILL)
+    second = wait_for_lines(marker, 4, run, timeout=120)[2:]
+    assert second[0].split()[1] != first[0].split()[1]
+    out, err = run.communicate(timeout=180)
+    assert run.returncode == 0, err
+    output = json.loads(out)
+    assert (area / f"out-{bucket}" / "out.txt").read_text() == "rested\n"
+    assert output["out"]["size"] == len("rested\n")
+    assert objects_under(store_fs(moto_server), f"{bucket}/runs") == []
+
+
+@pytest.mark.parametrize(
+    ("setting", "expected"),
+    [
+        ("missing-bucket", "the bucket does not exist"),
+        ("unreachable", "cannot be reached"),
+        ("no-credentials", "no credentials"),
+    ],
+)
+def test_a_store_that_cannot_be_used_is_refused_before_anything_runs(
+    moto_server: Any, tmp_path: Path, setting: str, expected: str
+) -> None:
+    env = moto_server.environment()
+    url = f"s3://no-such-bucket-{uuid.uuid4().hex[:6]}/runs"
+    if setting == "unreachable":
+        env["AWS_ENDPOINT_URL"] = "http://127.0.0.1:9"
+        url = "s3://work/runs"
+    elif setting == "no-credentials":
+        env.update(
+            AWS_ACCESS_KEY_ID="",
+            AWS_SECRET_ACCESS_KEY="",
+            AWS_EC2_METADATA_DISABLED="true",
+            AWS_SHARED_CREDENTIALS_FILE=str(tmp_path / "none"),
+            AWS_CONFIG_FILE=str(tmp_path / "none"),
+        )
+        url = "s3://work/runs"
+    done = cwl_dask(
+        tmp_path,
+        env,
+        "--no-container",
+        "--workdir",
+        url,
+        "--outdir",
+        tmp_path / "out",
+        SAMPLES / "hello/hello.cwl",
+        SAMPLES / "hello/params.yml",
+    )
+    assert done.code == 2, done.stderr
+    assert url in done.stderr and expected in done.stderr
+    assert "Traceback" not in done.stderr
+    assert done.stdout == ""
+
+
+def test_no_overwrite_refuses_an_outdir_prefix_that_holds_objects(
+    moto_server: Any, bucket: str, tmp_path: Path
+) -> None:
+    store_fs(moto_server).pipe_file(f"{bucket}/results/old.txt", b"kept")
+    done = cwl_dask(
+        tmp_path, moto_server.environment(), "--no-container", "--no-overwrite",
+        "--workdir", f"s3://{bucket}/runs", "--outdir", f"s3://{bucket}/results",
+        SAMPLES / "hello/hello.cwl", SAMPLES / "hello/params.yml",
+    )  # fmt: skip
+    assert done.code == 2, done.stderr
+    assert f"s3://{bucket}/results" in done.stderr and "old.txt" in done.stderr
+    assert store_fs(moto_server).cat_file(f"{bucket}/results/old.txt") == b"kept"
