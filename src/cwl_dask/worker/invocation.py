@@ -25,7 +25,6 @@ from typing import Any
 
 from cwltool.command_line_tool import CommandLineTool, ExpressionTool
 from cwltool.context import LoadingContext, RuntimeContext
-from cwltool.docker import PodmanCommandLineJob
 from cwltool.errors import UnsupportedRequirement, WorkflowException
 from cwltool.job import ContainerCommandLineJob, JobBase
 from cwltool.loghandler import _logger as cwltool_logger
@@ -38,11 +37,11 @@ from cwl_dask.data.transfer import TransferError
 from cwl_dask.documents import schemas
 from cwl_dask.worker.remote_data import RemoteInvocation
 from cwl_dask.worker.secret_files import remove_secret_files
+from cwl_dask.worker.tool_classes import WorkerCommandLineTool
 from cwl_dask.worker.tool_processes import (
     attempt_directories,
     cancelled,
     forget_cancelled,
-    guarded,
     set_current_task,
 )
 
@@ -87,35 +86,6 @@ class Outcome:
     image: str = ""  # the container image the tool ran in (its DockerRequirement), if any
     bytes_in: int = 0  # store mode: bytes fetched from the store for this invocation
     bytes_out: int = 0  # store mode: bytes of results uploaded to it
-
-
-class RootfulPodmanJob(PodmanCommandLineJob):
-    """cwltool's podman job, minus ``--userns=keep-id`` when running as root.
-
-    cwltool always adds ``--userns=keep-id`` for podman, which rootful podman refuses
-    ("keep-id is only supported in rootless mode"). As root the container already runs
-    with the caller's ids (``--user=0:0``), so the flag is simply dropped.
-    """
-
-    def create_runtime(
-        self, env: Any, runtimeContext: RuntimeContext
-    ) -> tuple[list[str], str | None]:
-        runtime, cidfile = super().create_runtime(env, runtimeContext)
-        if os.geteuid() == 0:
-            runtime = [arg for arg in runtime if arg != "--userns=keep-id"]
-        return runtime, cidfile
-
-
-class WorkerCommandLineTool(CommandLineTool):
-    """The worker's CommandLineTool: cwltool's, with rootful podman support, and every
-    command run under the guard (its process tree dies with the task, see ``tool_processes``).
-    """
-
-    def make_job_runner(self, runtimeContext: RuntimeContext) -> type[JobBase]:
-        runner = super().make_job_runner(runtimeContext)
-        if runner is PodmanCommandLineJob:
-            runner = RootfulPodmanJob
-        return guarded(runner)
 
 
 #: Tools built by this worker process, most recently used last. Bounded: a long-lived
