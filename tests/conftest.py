@@ -31,6 +31,18 @@ class Completed:
         return json.loads(self.stdout)
 
 
+def podman_ready() -> bool:
+    """podman is installed and has the stand-in images ci/setup-podman.sh builds."""
+    import shutil
+
+    if shutil.which("podman") is None:
+        return False
+    probe = subprocess.run(
+        ["podman", "image", "exists", "docker.io/library/python:3-slim"], capture_output=True
+    )
+    return probe.returncode == 0
+
+
 def _run(command: list[str], cwd: Path, timeout: float) -> Completed:
     proc = subprocess.run(
         command, cwd=cwd, capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL

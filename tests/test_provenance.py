@@ -22,7 +22,7 @@ from typing import Any
 import pytest
 from distributed import LocalCluster
 
-from conftest import SAMPLES, Completed, _run
+from conftest import SAMPLES, Completed, _run, podman_ready
 from cwl_dask.eo.stac.processing import EXTENSION
 
 APP = SAMPLES / "eo-ndvi"
@@ -375,19 +375,8 @@ def test_each_invocation_is_orchestrated_by_its_workflow_step(ours: Run) -> None
     }
 
 
-def _podman_ready() -> bool:
-    import shutil
-
-    if shutil.which("podman") is None:
-        return False
-    probe = subprocess.run(
-        ["podman", "image", "exists", "docker.io/library/python:3-slim"], capture_output=True
-    )
-    return probe.returncode == 0
-
-
 @pytest.mark.podman
-@pytest.mark.skipif(not _podman_ready(), reason="needs podman and ci/setup-podman.sh's images")
+@pytest.mark.skipif(not podman_ready(), reason="needs podman and ci/setup-podman.sh's images")
 def test_a_contained_invocation_names_its_image(cwl_dask, tmp_path: Path) -> None:
     hello = SAMPLES / "hello"
     result = cwl_dask("run", "--podman", "--outdir", tmp_path / "out", "--provenance",

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import SAMPLES, normalise
+from conftest import SAMPLES, normalise, podman_ready
 
 CASES = {
     "hello": (SAMPLES / "hello" / "hello.cwl", SAMPLES / "hello" / "params.yml"),
@@ -48,20 +48,8 @@ def test_eo_sample_produces_a_stac_catalog(cwl_dask, tmp_path: Path) -> None:
             assert Path(asset.get_absolute_href()).is_file()
 
 
-def _podman_ready() -> bool:
-    import shutil
-    import subprocess
-
-    if shutil.which("podman") is None:
-        return False
-    probe = subprocess.run(
-        ["podman", "image", "exists", "docker.io/library/python:3-slim"], capture_output=True
-    )
-    return probe.returncode == 0
-
-
 @pytest.mark.podman
-@pytest.mark.skipif(not _podman_ready(), reason="needs podman and ci/setup-podman.sh's images")
+@pytest.mark.skipif(not podman_ready(), reason="needs podman and ci/setup-podman.sh's images")
 @pytest.mark.parametrize("name", sorted(CASES))
 def test_sample_in_podman_containers_matches_the_host_run(
     name: str, cwl_dask, tmp_path: Path

@@ -163,16 +163,21 @@ def _workflow_action(builder: _Builder, flow: dict[str, Any], workflow: Any) -> 
     return _action(
         builder,
         "#" + flow["run"].replace("urn:uuid:", ""),
-        {
-            "name": "Run of workflow/packed.cwl#main",
-            "instrument": workflow,
-            "object": builder.all_data(flow["inputs"]),
-            "result": builder.all_data(flow["outputs"]),
-            "startTime": flow["started"],
-            "endTime": flow["finished"],
-            "actionStatus": _status(flow["status"]),
-        },
+        _run_properties(builder, "Run of workflow/packed.cwl#main", workflow, flow),
     )
+
+
+def _run_properties(builder: _Builder, name: str, instrument: Any, run: dict[str, Any]) -> dict:
+    """What every CreateAction of the crate says: what ran, on what, giving what, when."""
+    return {
+        "name": name,
+        "instrument": instrument,
+        "object": builder.all_data(run["inputs"]),
+        "result": builder.all_data(run["outputs"]),
+        "startTime": run["started"],
+        "endTime": run["finished"],
+        "actionStatus": _status(run["status"]),
+    }
 
 
 def _step_ids(packed: dict[str, Any]) -> dict[tuple[str, str], str]:
@@ -262,13 +267,7 @@ def _invocation_action(builder: _Builder, inv: dict[str, Any], tool: Any) -> Any
                 )
             )
     properties: dict[str, Any] = {
-        "name": f"Run of workflow/packed.cwl#main/{inv['name']}",
-        "instrument": tool,
-        "object": builder.all_data(inv["inputs"]),
-        "result": builder.all_data(inv["outputs"]),
-        "startTime": inv["started"],
-        "endTime": inv["finished"],
-        "actionStatus": _status(inv["status"]),
+        **_run_properties(builder, f"Run of workflow/packed.cwl#main/{inv['name']}", tool, inv),
         "resourceUsage": usage,
     }
     if inv.get("exit_code") is not None:

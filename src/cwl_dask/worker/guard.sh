@@ -13,8 +13,13 @@
 # - A watcher (a subshell: a fork, no exec) checks twice a second that PARENT_PID (the Dask
 #   worker) lives; once it is gone it sends SIGTERM to this guard. (setpriv --pdeathsig was
 #   measured: its exec costs more than this watcher, 3.9 against 3.1 ms of CPU per tool.)
-# - On SIGTERM/SIGINT/SIGHUP the container (docker/podman run --cidfile=...) is killed and
+# - On SIGTERM/SIGHUP the container (docker/podman run --cidfile=...) is killed and
 #   removed, the tool's group gets SIGTERM, and SIGKILL after a grace period.
+# - SIGINT is ignored. Ctrl-C in a terminal reaches the whole foreground process group, and a
+#   guard started by a worker inside the driver process is in it: had the guard stopped its
+#   tool then, the freed core could start a queued invocation before the driver cancelled
+#   the run. The driver owns stopping (it cancels the queue first, then sends SIGTERM here);
+#   a `dask worker` stopped by Ctrl-C is seen gone by the watcher.
 # - When the tool's main process ends, whatever it left in its group is killed, and the guard
 #   ends as the tool did: the same exit code, or death by the same signal (an exit status
 #   above 128 is taken for a signal, as shells do).
@@ -22,6 +27,7 @@
 # - The tool's environment is cwltool's: the PWD the shell exports is put back first. Like
 #   every asynchronous command of a shell without job control, the tool starts with SIGINT
 #   and SIGQUIT ignored; it is in a session of its own, so no terminal sends it those.
+trap '' INT  # first: see above
 parent=$1
 [ "$3" = "--" ] && [ $# -ge 4 ] || { echo "usage: guard.sh PARENT_PID TAG -- COMMAND..." >&2; exit 2; }
 shift 3
@@ -65,7 +71,7 @@ stop() {
   setsid sh -c 'sleep "$1"; kill -KILL -"$2" 2>/dev/null' guard-grace "${CWL_DASK_GUARD_GRACE:-3}" "$tool" &
   killer=$!
 }
-trap 'interrupted=1; stop' TERM INT HUP
+trap 'interrupted=1; stop' TERM HUP
 
 # An asynchronous list reads /dev/null unless its stdin is redirected: hand over the guard's.
 exec 3<&0
