@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+import dask.config
 from dask.utils import key_split
 from distributed.diagnostics.plugin import SchedulerPlugin
 
@@ -18,14 +19,20 @@ from cwl_dask.observe.events import RunObserver
 
 def test_a_scatter_narrower_than_two_tasks_per_slot_round_is_not_batched() -> None:
     policy = BatchPolicy(max_size=64, tasks_per_slot=4)
-    assert policy.size(8, slots=2) == 1
-    assert policy.size(15, slots=2) == 1
-    assert policy.size(16, slots=2) == 2
+    assert policy.size(8, slots=2, seconds=0.01) == 1
+    assert policy.size(15, slots=2, seconds=0.01) == 1
+    assert policy.size(16, slots=2, seconds=0.01) == 2
 
 
 def test_batches_are_capped_and_batching_can_be_turned_off() -> None:
-    assert BatchPolicy(max_size=64, tasks_per_slot=4).size(10000, slots=2) == 64
+    assert BatchPolicy(max_size=64, tasks_per_slot=4).size(10000, slots=2, seconds=0.01) == 64
     assert not BatchPolicy(max_size=1).enabled
+
+
+def test_a_batch_holds_at_most_max_seconds_of_work_and_a_slow_step_is_never_batched() -> None:
+    policy = BatchPolicy(max_size=64, tasks_per_slot=4, max_seconds=2.0)
+    assert policy.size(10000, slots=2, seconds=0.5) == 4
+    assert policy.size(10000, slots=2, seconds=3.0) == 1
 
 
 def test_the_local_cluster_runs_as_many_invocations_as_cores_ram_and_threads_allow() -> None:
@@ -71,14 +78,10 @@ class Progress(RunObserver):
         self.totals = totals
 
 
-def test_a_wide_scatter_of_short_jobs_runs_in_fewer_tasks_with_every_invocation_recorded(
-    tmp_path: Path,
-) -> None:
-    words = [f"w{i:02d}" for i in range(24)]
+def _run_scatter(tmp_path: Path, words: list[str], progress: RunObserver) -> Any:
     job = tmp_path / "job.json"
     job.write_text(json.dumps({"words": words}))
     backend = CountingBackend()
-    progress = Progress()
     result = run_captured(
         RunRequest(
             workflow=str(DATA / "scatter-echo.cwl"),
@@ -92,6 +95,16 @@ def test_a_wide_scatter_of_short_jobs_runs_in_fewer_tasks_with_every_invocation_
             observer=progress,
         )
     )
+    step_tasks = [k for k in backend.tasks.keys if key_split(k) == "shout"]
+    return result, step_tasks
+
+
+def test_a_wide_scatter_of_short_jobs_runs_in_fewer_tasks_with_every_invocation_recorded(
+    tmp_path: Path,
+) -> None:
+    words = [f"w{i:02d}" for i in range(24)]
+    progress = Progress()
+    result, step_tasks = _run_scatter(tmp_path, words, progress)
     assert result.code == 0
     assert result.output is not None
     files = result.output["files"]
@@ -100,9 +113,19 @@ def test_a_wide_scatter_of_short_jobs_runs_in_fewer_tasks_with_every_invocation_
     names = sorted(r.name for r in result.records)
     assert len(set(names)) == 24 and {r.status for r in result.records} == {"success"}
     assert all(Path(r.log_path).exists() for r in result.records)
-    # 1 slot (1 core), 4 tasks per slot: 24 ready invocations -> 4 tasks of 6, named for the step.
-    step_tasks = [k for k in backend.tasks.keys if key_split(k) == "shout"]
-    assert len(step_tasks) == 4
+    # 1 slot (1 core): the step's first invocation alone (how long does one take?), then 4
+    # tasks per slot: the other 23 -> 5 per task, 5 tasks; all named for the step.
+    assert len(step_tasks) == 6
     # Progress sees every invocation start (not one per task) and the scatter's width.
     assert sorted(progress.starts) == names
     assert progress.totals == {"shout": 24}
+
+
+def test_a_step_whose_invocations_outlast_max_seconds_runs_one_invocation_per_task(
+    tmp_path: Path,
+) -> None:
+    words = [f"w{i:02d}" for i in range(24)]
+    with dask.config.set({"cwl-dask.batch.max-seconds": 0.001}):  # any tool takes longer
+        result, step_tasks = _run_scatter(tmp_path, words, RunObserver())
+    assert result.code == 0 and len(result.records) == 24
+    assert len(step_tasks) == 24

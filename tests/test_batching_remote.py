@@ -133,8 +133,9 @@ def test_a_wide_scatter_on_a_real_scheduler_runs_in_batches_sized_for_its_worker
     assert len({r.name for r in result.records}) == 48
     assert {r.status for r in result.records} == {"success"}
     assert all(Path(r.log_path).exists() for r in result.records)
-    # 2 workers x 1 slot (1 core each for coresMin 1), 4 tasks per slot: 48 -> 8 tasks of 6.
-    assert _finished_tasks(two_workers.address, "shout") - before == 8
+    # 2 workers x 1 slot (1 core each for coresMin 1): one invocation alone per slot, then
+    # 4 tasks per slot: the other 46 -> 5 per task, 10 tasks.
+    assert _finished_tasks(two_workers.address, "shout") - before == 2 + 10
 
 
 class AdaptiveFactory:
@@ -193,5 +194,5 @@ def test_an_adaptive_cluster_without_workers_yet_is_batched_for_its_maximum(
     )
     assert result.code == 0
     assert {r.status for r in result.records} == {"success"} and len(result.records) == 48
-    # Planned: 2 workers x 1 slot, 4 tasks per slot -> 8 tasks of 6 (the cluster had 0 workers).
-    assert tasks.tasks == 8
+    # Planned: 2 workers x 1 slot (the cluster had 0 workers): 2 alone, then 46 in 10 tasks.
+    assert tasks.tasks == 2 + 10

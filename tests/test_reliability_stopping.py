@@ -203,9 +203,9 @@ def test_a_failure_under_on_error_stop_starts_no_queued_invocation_and_kills_the
 def test_a_lost_scheduler_is_one_message_saying_what_finished_and_how_to_resume(
     tmp_path: Path, own_cluster: RealCluster
 ) -> None:
-    # 12 on 2 slots: narrower than 2 x slots x 4, so not batched (a batch's finished
-    # invocations are delivered with the batch, see observe/stopreport.classify).
-    scatter = Scatter(tmp_path, [1] * 12)
+    # 1 s each: longer than half of cwl-dask.batch.max-seconds, so never fused into batches
+    # (a batch's finished invocations are delivered with the batch).
+    scatter = Scatter(tmp_path, [1] * 40)
     run = start_run(
         "--no-container", "--scheduler", own_cluster.address, "--outdir", tmp_path / "out",
         WORKFLOW, scatter.job, cwd=tmp_path,
@@ -222,7 +222,7 @@ def test_a_lost_scheduler_is_one_message_saying_what_finished_and_how_to_resume(
         f"lost the connection to the Dask scheduler of the cluster at {own_cluster.address}: "
         in err
     )
-    assert " of 12 tool invocations finished (" in err
+    assert " of 40 tool invocations finished (" in err
     assert "running when it was lost: " in err and "never started: " in err
     assert "--cachedir DIR" in err
     assert "step 'work' failed" not in err

@@ -17,9 +17,17 @@ scheduler round trip made a real scheduler 1.7 x slower than the local cluster);
 are what their workers run, or for an adaptive cluster what its ``maximum`` workers would
 (:mod:`cwl_dask.clusters.slots`). A backend with no worker and none planned is not batched.
 
+Only short invocations are fused. A batch is one Dask task: a stop reports its invocations
+together, and a lost worker reruns all of them, so a batch holds at most
+``max_seconds`` of work. How long a step's invocations take is learnt from the step itself:
+of a queue whose step has not finished an invocation yet, one task per slot is submitted
+alone, and the rest waits until the first of them finishes (every slot is busy meanwhile,
+so nothing idles); its wall time then sizes the batches, and a step slower than
+``max_seconds`` is never batched.
+
 Dask config (``~/.config/dask/*.yaml`` or ``DASK_CWL_DASK__BATCH__MAX_SIZE=1``):
 ``cwl-dask.batch.max-size`` (default 64; 1 turns batching off) and
-``cwl-dask.batch.tasks-per-slot`` (default 4).
+``cwl-dask.batch.tasks-per-slot`` (default 4) and ``cwl-dask.batch.max-seconds`` (default 2).
 """
 
 from __future__ import annotations
@@ -28,12 +36,14 @@ from dataclasses import dataclass
 
 DEFAULT_MAX_SIZE = 64
 DEFAULT_TASKS_PER_SLOT = 4
+DEFAULT_MAX_SECONDS = 2.0
 
 
 @dataclass(frozen=True)
 class BatchPolicy:
     max_size: int = DEFAULT_MAX_SIZE
     tasks_per_slot: int = DEFAULT_TASKS_PER_SLOT
+    max_seconds: float = DEFAULT_MAX_SECONDS
 
     @classmethod
     def from_config(cls) -> BatchPolicy:
@@ -44,6 +54,7 @@ class BatchPolicy:
             tasks_per_slot=max(
                 1, int(dask.config.get("cwl-dask.batch.tasks-per-slot", DEFAULT_TASKS_PER_SLOT))
             ),
+            max_seconds=float(dask.config.get("cwl-dask.batch.max-seconds", DEFAULT_MAX_SECONDS)),
         )
 
     @property
@@ -54,9 +65,11 @@ class BatchPolicy:
         """Queue length at which a queue is submitted without waiting: full-size batches."""
         return slots * self.tasks_per_slot * self.max_size
 
-    def size(self, queued: int, slots: int) -> int:
-        """Invocations per task for ``queued`` ready invocations and ``slots`` parallel slots."""
-        return max(1, min(self.max_size, queued // (slots * self.tasks_per_slot)))
+    def size(self, queued: int, slots: int, seconds: float) -> int:
+        """Invocations per task for ``queued`` ready invocations and ``slots`` parallel slots,
+        when one invocation of the step takes ``seconds``."""
+        by_time = int(self.max_seconds / seconds) if seconds > 0 else self.max_size
+        return max(1, min(self.max_size, by_time, queued // (slots * self.tasks_per_slot)))
 
 
 def split(items: list, size: int) -> list[list]:

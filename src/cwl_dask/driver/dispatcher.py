@@ -12,6 +12,7 @@ inherited from :class:`~cwl_dask.driver.delivery.Delivery`.
 from __future__ import annotations
 
 import logging
+import math
 import threading
 import time
 import uuid
@@ -32,6 +33,7 @@ from cwl_dask.observe.logs import InvocationLogs
 from cwl_dask.observe.totals import StepTotals
 from cwl_dask.worker.invocation import (
     STARTED_TOPIC,
+    Outcome,
     ToolPackage,
     run_invocation,
     run_invocations,
@@ -121,6 +123,10 @@ class Dispatcher(Delivery):
         self._queued: dict[tuple[Any, ...], list[_Invocation]] = {}
         self._lock = threading.Lock()
         self.batching = BatchPolicy.from_config()
+        #: Wall seconds of the first finished invocation, per (tool, step): sizes batches.
+        self._seconds: dict[tuple[int, str], float] = {}
+        #: Steps whose first tasks run alone to learn how long an invocation takes.
+        self._probing: set[tuple[int, str]] = set()
         self.failure: CwlDaskError | None = None
         self._finished = as_completed([], with_results=True, raise_errors=False)
         self._packages: dict[tuple[int, int], Any] = {}
@@ -264,9 +270,29 @@ class Dispatcher(Delivery):
             self._flush(group)
 
     def _flush(self, group: tuple[Any, ...]) -> None:
+        step, slots = group[:2], group[-1]
+        seconds = self._seconds.get(step)
+        if seconds is None:  # see batching.py: one task per slot first, alone
+            if step not in self._probing:
+                self._probing.add(step)
+                queue = self._queued[group]
+                probes, self._queued[group] = queue[:slots], queue[slots:]
+                for invocation in probes:
+                    self._submit_task([invocation])
+                if not self._queued[group]:
+                    del self._queued[group]
+            return
         queue = self._queued.pop(group)
-        for batch in split(queue, self.batching.size(len(queue), group[-1])):
+        for batch in split(queue, self.batching.size(len(queue), slots, seconds)):
             self._submit_task(batch)
+
+    def _record(self, job: RemoteJob, resources: dict[str, float] | None, outcome: Outcome) -> None:
+        super()._record(job, resources, outcome)
+        if outcome.started and outcome.finished:
+            seconds = max(0.0, outcome.finished - outcome.started)
+        else:  # it never ran (e.g. refused): nothing learnt, so nothing is fused
+            seconds = math.inf
+        self._seconds.setdefault((id(job.tool), job.key_prefix), seconds)
 
     def _deliver(self, batch: list[tuple[Any, Any]]) -> None:
         super()._deliver(batch)
@@ -289,7 +315,8 @@ class Dispatcher(Delivery):
                 del self._packages[tool_client]
 
     def flush(self) -> None:
-        """Submit every queued invocation (the workflow cannot advance without them)."""
+        """Submit every queued invocation (the workflow cannot advance without them), but
+        for those waiting for their step's first invocation to finish."""
         for group in list(self._queued):
             self._flush(group)
 
