@@ -212,7 +212,7 @@ def test_a_worker_killed_mid_run_is_replaced_and_the_run_finishes_correct(
         text=True,
     )
     first = wait_for_lines(marker, 2, run)
-    worker = parent_of(parent_of(int(first[0].split()[0])))  # tool <- guard <- worker
+    worker = parent_of(int(first[0].split()[0]))  # the tool is the worker's child
     os.kill(worker, signal.SIGKILL)
     second = wait_for_lines(marker, 4, run, timeout=120)[2:]
     assert second[0].split()[1] != first[0].split()[1]

@@ -75,13 +75,13 @@ def test_a_stopped_batch_starts_no_further_invocation(tmp_path: Path) -> None:
         "--flag",
         tmp_path / "never",
         "--sleeper",
-        "odd",
+        "3",
         cwd=tmp_path,
     )
-    # 8 ready jobs on 1 core run 2 per task ([1, 2], [3, 4]…): the first job of the running
-    # task sleeps, the second waits in the same task.
-    [line] = wait_for_lines(marker, 1, run)
-    assert int(line.split()[0]) % 2 == 1
+    # 16 ready jobs on 1 core: job 1 alone, then 3 per task ([2, 3, 4], …): job 3 sleeps in
+    # the running batch, job 4 waits in the same task.
+    lines = wait_for_lines(marker, 3, run)
+    assert [int(line.split()[0]) for line in lines] == [1, 2, 3]
     spawned = descendants(run.pid)
 
     os.kill(run.pid, signal.SIGTERM)
@@ -89,5 +89,5 @@ def test_a_stopped_batch_starts_no_further_invocation(tmp_path: Path) -> None:
 
     assert run.returncode == 143, err
     assert "killed: mark" in err
-    assert marker.read_text().splitlines() == [line], "a cancelled batch went on"
+    assert marker.read_text().splitlines() == lines, "a cancelled batch went on"
     assert wait_gone(spawned, timeout=2) == set(), "processes of the run outlived it"

@@ -1,15 +1,16 @@
 cwlVersion: v1.2
 class: Workflow
 doc: |
-  A scatter of 8 short jobs on 1 core: batched 2 per task. Each records "i pid dir" in the
+  A scatter of 16 short jobs on 1 core: job 1 runs alone (it tells how long a job takes),
+  the other 15 are batched 3 per task (2-4, 5-7, ...). Each records "i pid dir" in the
   marker; job `sleeper` (or every odd one: "odd") then sleeps until the flag file exists.
 requirements:
   ScatterFeatureRequirement: {}
 inputs:
   marker: string
   flag: string
-  sleeper: {type: string, default: '2'}
-  numbers: {type: 'int[]', default: [1, 2, 3, 4, 5, 6, 7, 8]}
+  sleeper: {type: string, default: '3'}
+  numbers: {type: 'int[]', default: [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16]}
 outputs:
   outs: {type: 'File[]', outputSource: mark/out}
 steps:

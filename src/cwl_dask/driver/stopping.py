@@ -6,7 +6,7 @@ where the run is driven. On its way out the executor stops submitting, cancels t
 and kills their tool process trees on the workers, and the launcher closes a cluster it
 created and keeps the run directory; the CLI prints what had finished and exits 130, 143 or 1.
 Further signals while stopping are ignored (cleanup would otherwise leave orphans); SIGKILL
-still works, and even then tools die with their worker (see ``guard.sh``).
+still works, and even then tools die with their worker (see ``worker/supervisor.py``).
 """
 
 from __future__ import annotations

@@ -60,7 +60,8 @@ def classify(
     only the last started invocation can be running; those before it finished, but their
     results go with the batch, so they count as killed too (a rerun runs them again).
     """
-    report = StopReport(submitted)
+    queued = list(queued)
+    report = StopReport(submitted + len(queued))  # handed over by cwltool, all of them
     for record in records:
         (report.finished if record.status == "success" else report.failed).append(record.name)
     for key, names in tasks.items():

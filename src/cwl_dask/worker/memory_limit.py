@@ -1,16 +1,17 @@
-"""``ramMax`` as a limit on the tool process: the variable the guard turns into ``ulimit -d``.
+"""``ramMax`` as a limit on the tool process (``prlimit --data``, put before the tool).
 
 CWL's ``ramMax`` is the most a tool may use; cwltool records it and enforces nothing (with
 containers only ``--strict-memory-limit`` passes ``--memory`` = ramMin to the engine).
 cwl-dask limits the tool's data segment (``RLIMIT_DATA``: heap and private anonymous
 mappings, i.e. what the tool allocates, not the address space it merely reserves) to an
-*explicit* ``ramMax``, through ``guard.sh`` (``ulimit -d``), for the tool and each process it
-starts. Why not a cgroup: it needs a delegated cgroup (v2 with write access to
-``memory.max``), which neither this machine (cgroup v1, not delegated) nor most worker
-containers have; an rlimit works everywhere, unprivileged. Why not ``RLIMIT_AS``: runtimes
-(Node.js, Java, Go) reserve far more address space than they use. What it does not cover:
-a container's processes (they are the engine's children, not the guard's); and the limit is
-per process, not summed over a tool's children.
+*explicit* ``ramMax``, through util-linux ``prlimit --data`` in front of the command
+(:mod:`cwl_dask.worker.tool_processes`), for the tool and each process it starts. Why not
+a cgroup: it needs a delegated cgroup (v2 with write access to ``memory.max``), which
+neither this machine (cgroup v1, not delegated) nor most worker containers have; an rlimit
+works everywhere, unprivileged. Why not ``RLIMIT_AS``: runtimes (Node.js, Java, Go) reserve
+far more address space than they use. What it does not cover: a container's processes
+(they are the engine's children, not the tool's); and the limit is per process, not summed
+over a tool's children.
 
 An allocation beyond the limit fails in the tool (``MemoryError``, ``Cannot allocate
 memory``, ``std::bad_alloc``) or the kernel's OOM killer ends it (exit 137): the driver then
@@ -20,9 +21,6 @@ says "ran out of memory (ramMax N MiB)" (:func:`out_of_memory`) instead of a bar
 from __future__ import annotations
 
 from typing import Any
-
-#: The guard's variable: the limit in KiB (``ulimit -d`` units); unset after use.
-RAM_MAX_VARIABLE = "CWL_DASK_RAM_MAX_KIB"
 
 #: What a tool prints when an allocation fails (Python, C/glibc, C++, Java, Go, R).
 _SIGNS = (

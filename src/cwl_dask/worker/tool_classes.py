@@ -2,7 +2,7 @@
 
 Kept apart from :mod:`cwl_dask.worker.invocation` (which runs an invocation) because they
 are what the worker's ``construct_tool_object`` builds: rootful podman, and every command
-started under the guard of :mod:`cwl_dask.worker.tool_processes`.
+started as a supervised process group (:mod:`cwl_dask.worker.tool_processes`).
 """
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ class RootfulPodmanJob(PodmanCommandLineJob):
 
 class WorkerCommandLineTool(CommandLineTool):
     """The worker's CommandLineTool: cwltool's, with rootful podman support, and every
-    command run under the guard (its process tree dies with the task, see ``tool_processes``).
+    command run supervised (its process tree dies with the task, see ``tool_processes``).
     """
 
     def make_job_runner(self, runtimeContext: RuntimeContext) -> type[JobBase]:

@@ -1,13 +1,24 @@
 """Worker side: tool processes that die with their task, and attempt-unique directories.
 
-Every tool command line runs under ``guard.sh`` (a POSIX shell script beside this module,
-whose header tells what it does; prepended to cwltool's
+Every tool command line starts under ``setsid`` (util-linux; prepended to cwltool's
 ``runtime`` prefix by a subclass of whatever job class cwltool picks, so cwltool's own
-``_execute`` — logging, exit codes, stdout/stderr, containers — stays as it is). It limits the
-tool's memory to an explicit ``ramMax`` (:mod:`cwl_dask.worker.memory_limit`). The guard
-kills the tool's whole process tree and container when the worker dies, when cwltool's
-``ToolTimeLimit`` fires, or when the driver cancels the run (:func:`kill_tools`, run on every
-worker with ``Client.run``).
+``_execute`` — logging, exit codes, stdout/stderr, containers — stays as it is): the tool
+leads a process group of its own, which can be killed whole and which no terminal signals.
+This module registers each group with the worker's :mod:`~cwl_dask.worker.supervisor`, a
+process that outlives the worker to kill the tools it leaves. So a tool's whole process tree
+(and its container) dies
+
+- when the tool's main process ends: what it left in its group is killed before its outputs
+  are collected;
+- when the driver cancels the run (:func:`kill_tools`, run on every worker with
+  ``Client.run``) or cwltool's ``ToolTimeLimit`` passes: container killed, SIGTERM, SIGKILL
+  after a grace period (``CWL_DASK_TOOL_GRACE``, 3 s);
+- when the worker dies, however it dies (the supervisor's pipe closes).
+
+An explicit ``ramMax`` limits the tool's memory (``prlimit``, see
+:mod:`cwl_dask.worker.memory_limit`). What is not covered: the microseconds between the
+tool's start and its registration, should the worker be SIGKILLed in them; and processes a
+tool moves to a session of their own (as a container engine's are, hence the cid file).
 
 A task that Dask re-runs after losing its worker keeps its key; each attempt gets its own
 output and temporary directories (``<key>.<n>``), and a new attempt removes what earlier
@@ -24,29 +35,29 @@ import os
 import shutil
 import signal
 import subprocess
+import sys
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, MutableMapping
-from typing import Any
+from typing import IO, Any
 
 from cwltool.context import RuntimeContext
 from cwltool.errors import WorkflowException
 from cwltool.job import JobBase
 
-from cwl_dask.worker.memory_limit import RAM_MAX_VARIABLE, ram_max_mib
+from cwl_dask.worker.memory_limit import ram_max_mib
 
 _logger = logging.getLogger("cwl_dask")
 
-#: The supervisor script. A shell, not Python: it starts once per tool invocation, and a
-#: Python interpreter's start-up (10-30 ms of CPU) was the largest cost of short scatters.
-GUARD = os.path.join(os.path.dirname(os.path.abspath(__file__)), "guard.sh")
-#: Tells the guard the tool's ``PWD`` as cwltool set it ("-": unset), since the shell's own
-#: start-up exports one.
-PWD_VARIABLE = "CWL_DASK_GUARD_PWD"
+#: The supervisor script, run by path: it imports nothing of cwl-dask.
+SUPERVISOR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "supervisor.py")
+#: Seconds between SIGTERM and SIGKILL when a tool is stopped.
+GRACE_VARIABLE = "CWL_DASK_TOOL_GRACE"
+_ENGINES = frozenset({"docker", "podman"})
 
 #: The task key of the invocation running in this thread (set by the worker).
 _current = threading.local()
-#: Guard processes that run now, by task key.
+#: Tool processes that run now, by task key.
 _running: dict[str, set[subprocess.Popen[str]]] = {}
 _running_lock = threading.Lock()
 #: Tasks the driver cancelled, oldest first: none of their invocations starts a tool any more.
@@ -55,8 +66,7 @@ _running_lock = threading.Lock()
 _cancelled: OrderedDict[str, None] = OrderedDict()
 CANCELLED_KEPT = 100_000
 #: Tasks that started a tool here, newest last (bounded as ``_cancelled``): a tool that a
-#: stop killed before ``kill_tools`` came (Ctrl-C reaches the whole process group) still
-#: counts as killed, not as never started.
+#: stop killed before ``kill_tools`` came still counts as killed, not as never started.
 _started: OrderedDict[str, None] = OrderedDict()
 
 
@@ -68,8 +78,102 @@ def _current_task() -> str:
     return getattr(_current, "key", None) or "cwl-dask"
 
 
+def grace_seconds() -> float:
+    try:
+        return max(0.0, float(os.environ.get(GRACE_VARIABLE, "3")))
+    except ValueError:
+        return 3.0
+
+
+class Supervisor:
+    """The worker's end of its supervisor: started on the first tool, restarted if it died.
+
+    Every group registered and not yet ended is kept here too, so a restarted supervisor
+    learns them again.
+    """
+
+    def __init__(self) -> None:
+        self._process: subprocess.Popen[bytes] | None = None
+        self._groups: dict[int, str] = {}
+        self._lock = threading.Lock()
+
+    def _start(self) -> IO[bytes]:
+        self._process = subprocess.Popen(
+            [sys.executable, "-I", "-S", SUPERVISOR, str(grace_seconds())],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,  # signals to the worker's group do not reach it
+            close_fds=True,
+        )
+        assert self._process.stdin is not None
+        for line in self._groups.values():
+            self._process.stdin.write(line.encode())
+        return self._process.stdin
+
+    def _send(self, line: str) -> None:
+        with self._lock:
+            for _ in range(2):
+                process = self._process
+                try:
+                    if process is None or process.poll() is not None:
+                        pipe = self._start()
+                    else:
+                        assert process.stdin is not None
+                        pipe = process.stdin
+                    pipe.write(line.encode())
+                    pipe.flush()
+                    return
+                except OSError:  # it died (killed by hand): start another one
+                    self._process = None
+            _logger.warning("cannot reach the tool supervisor: %s", line.strip())
+
+    def started(self, pgid: int, container: tuple[str, str] | None) -> None:
+        line = f"start {pgid} {' '.join(container)}\n" if container else f"start {pgid}\n"
+        with self._lock:
+            self._groups[pgid] = line
+        self._send(line)
+
+    def ended(self, pgid: int) -> None:
+        with self._lock:
+            self._groups.pop(pgid, None)
+        self._send(f"end {pgid}\n")
+
+    def stop(self, pgid: int) -> None:
+        self._send(f"stop {pgid}\n")
+
+    def close(self) -> None:
+        """Close the pipe: the supervisor stops the tools still registered, and exits."""
+        with self._lock:
+            process, self._process = self._process, None
+            self._groups.clear()
+        if process is not None and process.stdin is not None:
+            with contextlib.suppress(OSError):
+                process.stdin.close()
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                process.wait(timeout=10)
+
+    @property
+    def pid(self) -> int | None:
+        return self._process.pid if self._process is not None else None
+
+
+#: This worker process's supervisor.
+SUPERVISOR_CLIENT = Supervisor()
+
+
+def _container(runtime: list[str]) -> tuple[str, str] | None:
+    """``(engine, cid file)`` of a ``docker/podman run --cidfile=...`` command, else None."""
+    if not runtime or os.path.basename(runtime[0]) not in _ENGINES:
+        return None
+    for arg in runtime:
+        if arg.startswith("--cidfile="):
+            return runtime[0], arg.split("=", 1)[1]
+    return None
+
+
 class GuardedJobMixin(JobBase):
-    """Runs the job's command (or container client) under the guard."""
+    """Runs the job's command (or container client) as a supervised process group."""
 
     def _execute(
         self,
@@ -78,19 +182,27 @@ class GuardedJobMixin(JobBase):
         runtimeContext: RuntimeContext,
         monitor_function: Callable[[subprocess.Popen[str]], None] | None = None,
     ) -> None:
-        if not guard_supported() or self.mpi_procs:
-            # An MPI launcher is put before `runtime` by cwltool, so it would start one guard
+        launcher = guard_prefix()
+        if launcher is None or self.mpi_procs:
+            # An MPI launcher is put before `runtime` by cwltool, so it would start one group
             # per rank; MPI tools keep cwltool's own process handling.
             super()._execute(runtime, env, runtimeContext, monitor_function)
             return
         key = _current_task()
         if cancelled(key):
             raise WorkflowException("cancelled: the run was stopped before this tool started")
-        guard = ["/bin/sh", GUARD, str(os.getpid()), key, "--"]
+        prefix = list(launcher)
+        ram_max = ram_max_mib(self.builder)
+        if ram_max is not None:  # see worker/memory_limit.py
+            limit = memory_limit_prefix(math.ceil(ram_max * 1024 * 1024))
+            prefix = [*limit, *prefix] if limit else prefix
+        container = _container(runtime)
         started: list[subprocess.Popen[str]] = []
+        timers: list[threading.Timer] = []
 
         def monitor(process: subprocess.Popen[str]) -> None:
             started.append(process)
+            SUPERVISOR_CLIENT.started(process.pid, container)  # setsid: pid = its group
             with _running_lock:
                 _running.setdefault(key, set()).add(process)
                 _started[key] = None
@@ -99,18 +211,26 @@ class GuardedJobMixin(JobBase):
                     _started.popitem(last=False)
                 stopped = key in _cancelled
             if stopped:  # kill_tools ran between the check above and this registration
-                with contextlib.suppress(OSError):
-                    process.send_signal(signal.SIGTERM)
+                SUPERVISOR_CLIENT.stop(process.pid)
+            if self.timelimit:  # cwltool then SIGTERMs the main process only: the group too
+                timer = threading.Timer(self.timelimit, SUPERVISOR_CLIENT.stop, (process.pid,))
+                timer.daemon = True
+                timer.start()
+                timers.append(timer)
             if monitor_function is not None:
                 monitor_function(process)
 
-        env = {**env, PWD_VARIABLE: env.get("PWD", "-")}
-        ram_max = ram_max_mib(self.builder)
-        if ram_max is not None:  # see worker/memory_limit.py: the guard's `ulimit -d`
-            env[RAM_MAX_VARIABLE] = str(math.ceil(ram_max * 1024))
         try:
-            super()._execute([*guard, *runtime], env, runtimeContext, monitor)
+            super()._execute([*prefix, *runtime], env, runtimeContext, monitor)
         finally:
+            for timer in timers:
+                timer.cancel()
+            for process in started:
+                with contextlib.suppress(OSError):  # what the tool left running in its group
+                    os.killpg(process.pid, signal.SIGKILL)
+                if container is not None and (process.returncode or 0) < 0:
+                    SUPERVISOR_CLIENT.stop(process.pid)  # killed: its container may run on
+                SUPERVISOR_CLIENT.ended(process.pid)
             with _running_lock:
                 running = _running.get(key, set())
                 running.difference_update(started)
@@ -119,20 +239,39 @@ class GuardedJobMixin(JobBase):
 
 
 @functools.cache
+def guard_prefix() -> tuple[str, ...] | None:
+    """``setsid`` (util-linux, busybox), put before every tool; without it tools run as
+    cwltool runs them, after a warning."""
+    found = shutil.which("setsid") if os.name == "posix" else None
+    if found:
+        return (found,)
+    _logger.warning("no setsid: tools run unsupervised (may outlive a lost worker)")
+    return None
+
+
 def guard_supported() -> bool:
-    """The guard needs POSIX process groups and ``setsid`` (util-linux, busybox); without
-    them tools run as cwltool runs them, after a warning."""
-    if os.name == "posix" and os.path.exists("/bin/sh") and shutil.which("setsid"):
-        return True
-    _logger.warning("no /bin/sh or setsid: tools run unguarded (may outlive a lost worker)")
-    return False
+    return guard_prefix() is not None
+
+
+@functools.cache
+def _prlimit() -> str | None:
+    found = shutil.which("prlimit")
+    if found is None:
+        _logger.warning("no prlimit (util-linux): ramMax is not enforced")
+    return found
+
+
+def memory_limit_prefix(limit_bytes: int) -> list[str]:
+    """The command that starts a tool with its data segment limited to ``limit_bytes``."""
+    prlimit = _prlimit()
+    return [prlimit, f"--data={limit_bytes}:{limit_bytes}"] if prlimit else []
 
 
 _guarded_classes: dict[type[JobBase], type[JobBase]] = {}
 
 
 def guarded(runner: type[JobBase]) -> type[JobBase]:
-    """The subclass of cwltool's job class ``runner`` whose commands run under the guard."""
+    """The subclass of cwltool's job class ``runner`` whose commands run supervised."""
     cls = _guarded_classes.get(runner)
     if cls is None:
         cls = type(f"Guarded{runner.__name__}", (GuardedJobMixin, runner), {})
@@ -145,7 +284,8 @@ def kill_tools(keys: Iterable[str]) -> list[str]:
     (signalled now, or already ended by the stop itself).
 
     Called on every worker through ``Client.run`` when a run is cancelled: Dask cannot stop a
-    running task, but the task ends soon once its tool is gone. The guard kills the whole tree.
+    running task, but the task ends soon once its tool is gone. The supervisor kills the
+    whole tree and the container.
     The tasks are also marked cancelled, so that none of them starts a tool later: Dask's
     cancellation reaches the worker on another connection, after this call may have freed
     the cores that a queued task of the run was waiting for.
@@ -161,8 +301,7 @@ def kill_tools(keys: Iterable[str]) -> list[str]:
         ran = {key for key in wanted if key in _started}
     for processes in running.values():
         for process in processes:
-            with contextlib.suppress(OSError):
-                process.send_signal(signal.SIGTERM)
+            SUPERVISOR_CLIENT.stop(process.pid)
     return sorted(set(running) | ran)
 
 
