@@ -20,10 +20,10 @@ are what their workers run, or for an adaptive cluster what its ``maximum`` work
 Only short invocations are fused. A batch is one Dask task: a stop reports its invocations
 together, and a lost worker reruns all of them, so a batch holds at most
 ``max_seconds`` of work. How long a step's invocations take is learnt from the step itself:
-of a queue whose step has not finished an invocation yet, one task per slot is submitted
-alone, and the rest waits until the first of them finishes (every slot is busy meanwhile,
-so nothing idles); its wall time then sizes the batches, and a step slower than
-``max_seconds`` is never batched.
+of a queue wide enough to be fused whose step has not finished an invocation yet, one
+task per slot is submitted alone, and the rest waits until the first of them finishes
+(every slot is busy meanwhile, so nothing idles); its wall time then sizes the batches,
+and a step slower than ``max_seconds`` is never batched.
 
 Dask config (``~/.config/dask/*.yaml`` or ``DASK_CWL_DASK__BATCH__MAX_SIZE=1``):
 ``cwl-dask.batch.max-size`` (default 64; 1 turns batching off) and

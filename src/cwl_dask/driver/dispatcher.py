@@ -272,7 +272,8 @@ class Dispatcher(Delivery):
     def _flush(self, group: tuple[Any, ...]) -> None:
         step, slots = group[:2], group[-1]
         seconds = self._seconds.get(step)
-        if seconds is None:  # see batching.py: one task per slot first, alone
+        if seconds is None and self.batching.size(len(self._queued[group]), slots, 0) > 1:
+            # See batching.py: a queue wide enough to fuse; one task per slot first, alone.
             if step not in self._probing:
                 self._probing.add(step)
                 queue = self._queued[group]
@@ -283,7 +284,8 @@ class Dispatcher(Delivery):
                     del self._queued[group]
             return
         queue = self._queued.pop(group)
-        for batch in split(queue, self.batching.size(len(queue), slots, seconds)):
+        size = 1 if seconds is None else self.batching.size(len(queue), slots, seconds)
+        for batch in split(queue, size):
             self._submit_task(batch)
 
     def _record(self, job: RemoteJob, resources: dict[str, float] | None, outcome: Outcome) -> None:
