@@ -44,8 +44,10 @@ from typing import IO, Any
 from cwltool.context import RuntimeContext
 from cwltool.errors import WorkflowException
 from cwltool.job import JobBase
+from cwltool.loghandler import _logger as cwltool_logger
 
 from cwl_dask.worker.memory_limit import ram_max_mib
+from cwl_dask.worker.memory_sampler import SAMPLER
 
 _logger = logging.getLogger("cwl_dask")
 
@@ -236,6 +238,21 @@ class GuardedJobMixin(JobBase):
                 running.difference_update(started)
                 if not running:
                     _running.pop(key, None)
+
+    def process_monitor(self, sproc: subprocess.Popen[str]) -> None:
+        """cwltool's peak-memory report, from the worker's one sampler thread instead of a
+        timer thread per job (see :mod:`cwl_dask.worker.memory_sampler`)."""
+        SAMPLER.watch(sproc.pid)
+        try:
+            sproc.wait()
+        finally:
+            peak = SAMPLER.done(sproc.pid)
+        if peak is not None:
+            cwltool_logger.info("[job %s] Max memory used: %iMiB", self.name, round(peak / 2**20))
+        else:
+            cwltool_logger.debug(
+                "Could not collect memory usage, job ended before monitoring began."
+            )
 
 
 @functools.cache
