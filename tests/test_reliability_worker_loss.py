@@ -9,12 +9,15 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import signal
 import subprocess
 import time
 from pathlib import Path
 
-from conftest import DATA
+import pytest
+
+from conftest import DATA, eventually, podman_ready
 from reliability import alive, parent_of, start_run, wait_for_lines, wait_gone
 
 
@@ -133,3 +136,57 @@ def test_a_lost_batch_reruns_whole_and_discards_what_its_finished_invocations_wr
     assert run.returncode == 0, err
     outs = [Path(f["path"]).read_text() for f in json.loads(out)["outs"]]
     assert outs == [f"{i}\n" for i in range(1, 17)]
+
+
+SLEEP_IN_CONTAINER = """cwlVersion: v1.2
+class: CommandLineTool
+requirements:
+  DockerRequirement: {dockerPull: "docker.io/library/debian:stable-slim"}
+baseCommand: sleep
+inputs:
+  seconds: {type: int, inputBinding: {position: 1}}
+outputs: []
+"""
+
+
+def _containers_sleeping(seconds: str) -> list[str]:
+    listed = subprocess.run(
+        ["podman", "ps", "--no-trunc", "--format", "{{.ID}} {{.Command}}"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return [line for line in listed.stdout.splitlines() if f"sleep {seconds}" in line]
+
+
+def _podman_client_of(seconds: str) -> int | None:
+    import psutil
+
+    for process in psutil.process_iter(["pid", "cmdline"]):
+        cmdline = process.info["cmdline"] or []
+        if cmdline and cmdline[0].endswith("podman") and "run" in cmdline and seconds in cmdline:
+            return int(process.info["pid"])
+    return None
+
+
+@pytest.mark.podman
+@pytest.mark.skipif(not podman_ready(), reason="needs podman and ci/setup-podman.sh's images")
+def test_a_killed_worker_s_container_is_killed_and_removed(tmp_path: Path) -> None:
+    tool = tmp_path / "sleep-in-container.cwl"
+    tool.write_text(SLEEP_IN_CONTAINER)
+    seconds = str(random.randrange(10000, 99999))  # tells this test's container apart
+    run = start_run(
+        "--podman", "--worker-processes", "--retries", "0", "--outdir", tmp_path / "out",
+        tool, "--seconds", seconds, cwd=tmp_path,
+    )  # fmt: skip
+    try:
+        assert eventually(lambda: bool(_containers_sleeping(seconds)), timeout=120)
+        client = _podman_client_of(seconds)
+        assert client is not None, "no podman client for the tool"
+        _kill_worker_of(client)  # the client is the worker's child, as a tool is
+        assert eventually(lambda: not _containers_sleeping(seconds), timeout=30), (
+            "the container outlived its worker"
+        )
+    finally:
+        run.kill()
+        run.communicate()
