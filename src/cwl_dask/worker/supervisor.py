@@ -11,14 +11,16 @@ Started by :mod:`cwl_dask.worker.tool_processes` as ``python -I -S supervisor.py
 session of its own, stdlib only (it imports nothing of cwl-dask, and starts in ≈ 20 ms once
 per worker). Its stdin is a pipe whose only writer is the worker: the worker's end closes
 when the worker dies, however it dies, so end-of-file is the signal — nothing is polled. The
-worker writes one line per event:
+worker writes one JSON object per line and event:
 
-- ``start PGID [ENGINE CIDFILE]``: a tool runs as the leader of process group PGID (it was
-  started by ``setsid``), with a container whose id ``ENGINE run --cidfile`` writes there;
-- ``end PGID``: the tool ended and the worker killed what it left in its group;
-- ``stop PGID``: stop that tool (the run was cancelled, or its time limit passed): its
-  container is killed and removed, its group gets SIGTERM and, after GRACE seconds,
-  SIGKILL.
+- ``{"op": "start", "pgid": PGID}``, with ``"engine"`` and ``"cidfile"`` for a container:
+  a tool runs as the leader of process group PGID (it was started by ``setsid``), with a
+  container whose id ``ENGINE run --cidfile`` writes there;
+- ``{"op": "end", "pgid": PGID}``: the tool ended and the worker killed what it left in
+  its group;
+- ``{"op": "stop", "pgid": PGID}``: stop that tool (the run was cancelled, or its time limit
+  passed): its container is killed and removed, its group gets SIGTERM and, after GRACE
+  seconds, SIGKILL.
 
 At end-of-file, or on SIGTERM/SIGHUP to the supervisor itself, every tool still registered
 is stopped that way and the supervisor exits. SIGINT is ignored: a Ctrl-C is the driver's
@@ -27,6 +29,7 @@ to handle (see ``driver/stopping.py``), and a worker that a Ctrl-C kills closes 
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -85,17 +88,19 @@ def stop(entries: list[tuple[int, tuple[str, str] | None]], grace: float) -> Non
 
 
 def _handle(line: str, grace: float) -> None:
-    words = line.split()
-    if len(words) < 2 or not words[1].isdigit():
-        return
-    command, pgid = words[0], int(words[1])
-    if command == "start":
+    try:
+        event = json.loads(line)
+        op, pgid = event["op"], int(event["pgid"])
+    except (ValueError, KeyError, TypeError):
+        return  # not from the worker's Supervisor class: ignored
+    if op == "start":
+        engine, cidfile = event.get("engine"), event.get("cidfile")
         with _lock:
-            _groups[pgid] = (words[2], words[3]) if len(words) >= 4 else None
-    elif command == "end":
+            _groups[pgid] = (str(engine), str(cidfile)) if engine and cidfile else None
+    elif op == "end":
         with _lock:
             _groups.pop(pgid, None)
-    elif command == "stop":  # beside the reader: the grace period must not block it
+    elif op == "stop":  # beside the reader: the grace period must not block it
         with _lock:
             entries = [(pgid, _groups.pop(pgid, None))]
         threading.Thread(target=stop, args=(entries, grace), daemon=True).start()

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import json
 import logging
 import math
 import os
@@ -131,7 +132,10 @@ class Supervisor:
             _logger.warning("cannot reach the tool supervisor: %s", line.strip())
 
     def started(self, pgid: int, container: tuple[str, str] | None) -> None:
-        line = f"start {pgid} {' '.join(container)}\n" if container else f"start {pgid}\n"
+        event: dict[str, Any] = {"op": "start", "pgid": pgid}
+        if container is not None:
+            event["engine"], event["cidfile"] = container
+        line = json.dumps(event) + "\n"
         with self._lock:
             self._groups[pgid] = line
         self._send(line)
@@ -139,10 +143,10 @@ class Supervisor:
     def ended(self, pgid: int) -> None:
         with self._lock:
             self._groups.pop(pgid, None)
-        self._send(f"end {pgid}\n")
+        self._send(json.dumps({"op": "end", "pgid": pgid}) + "\n")
 
     def stop(self, pgid: int) -> None:
-        self._send(f"stop {pgid}\n")
+        self._send(json.dumps({"op": "stop", "pgid": pgid}) + "\n")
 
     def close(self) -> None:
         """Close the pipe: the supervisor stops the tools still registered, and exits."""
