@@ -191,3 +191,16 @@ def test_one_supervisor_serves_every_tool_of_a_worker(tmp_path: Path) -> None:
     assert started <= {SUPERVISOR_CLIENT.pid} and SUPERVISOR_CLIENT.pid in _supervisors_of(
         os.getpid()
     )
+
+
+def test_a_stop_under_way_when_the_worker_goes_still_ends_in_sigkill(tmp_path: Path) -> None:
+    pids = tmp_path / "pids"
+    script = f"trap '' TERM; {TREE.format(pids=pids)}"
+    tool = subprocess.Popen(_supervised("sh", "-c", script))
+    tree = _pids(pids, 2)
+    supervisor = Supervisor()
+    supervisor.started(tool.pid, None)
+    supervisor.stop(tool.pid)  # the tool ignores the SIGTERM; its SIGKILL is 3 s away
+    supervisor.close()  # the worker goes before that
+    tool.wait(timeout=10)
+    assert wait_gone(tree, timeout=5) == set()

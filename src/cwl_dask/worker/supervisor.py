@@ -39,7 +39,10 @@ import time
 
 #: Tools still running: process group -> (container engine, cid file) or None.
 _groups: dict[int, tuple[str, str] | None] = {}
-_lock = threading.Lock()
+#: Stops under way (each waits out its grace period): waited for before exiting.
+_stopping: list[threading.Thread] = []
+#: Reentrant: the SIGTERM handler takes it in the main thread, which may hold it already.
+_lock = threading.RLock()
 
 
 def _signal_group(pgid: int, signum: int) -> bool:
@@ -103,14 +106,19 @@ def _handle(line: str, grace: float) -> None:
     elif op == "stop":  # beside the reader: the grace period must not block it
         with _lock:
             entries = [(pgid, _groups.pop(pgid, None))]
-        threading.Thread(target=stop, args=(entries, grace), daemon=True).start()
+            thread = threading.Thread(target=stop, args=(entries, grace), daemon=True)
+            _stopping[:] = [t for t in _stopping if t.is_alive()] + [thread]
+        thread.start()
 
 
 def _stop_all_and_exit(grace: float) -> None:
     with _lock:
         entries = list(_groups.items())
         _groups.clear()
+        under_way = list(_stopping)
     stop(entries, grace)
+    for thread in under_way:  # a tool that ignores SIGTERM still gets its SIGKILL
+        thread.join()
     os._exit(0)
 
 
