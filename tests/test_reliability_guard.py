@@ -73,11 +73,16 @@ def test_a_command_that_cannot_run_exits_127_saying_why() -> None:
     assert "no-such-command-here" in result.stderr
 
 
-def test_a_stopped_tool_s_tree_dies_even_if_it_ignores_sigterm(tmp_path: Path) -> None:
+def _tree_ignoring_sigterm(tmp_path: Path) -> tuple[subprocess.Popen[bytes], list[int]]:
+    """A supervised tool whose tree (the tool and its child) ignores SIGTERM, and its pids."""
     pids = tmp_path / "pids"
     script = f"trap '' TERM; {TREE.format(pids=pids)}"
     tool = subprocess.Popen(_supervised("sh", "-c", script))
-    tree = _pids(pids, 2)
+    return tool, _pids(pids, 2)
+
+
+def test_a_stopped_tool_s_tree_dies_even_if_it_ignores_sigterm(tmp_path: Path) -> None:
+    tool, tree = _tree_ignoring_sigterm(tmp_path)
     supervisor = Supervisor()
     try:
         supervisor.started(tool.pid, None)
@@ -194,10 +199,7 @@ def test_one_supervisor_serves_every_tool_of_a_worker(tmp_path: Path) -> None:
 
 
 def test_a_stop_under_way_when_the_worker_goes_still_ends_in_sigkill(tmp_path: Path) -> None:
-    pids = tmp_path / "pids"
-    script = f"trap '' TERM; {TREE.format(pids=pids)}"
-    tool = subprocess.Popen(_supervised("sh", "-c", script))
-    tree = _pids(pids, 2)
+    tool, tree = _tree_ignoring_sigterm(tmp_path)
     supervisor = Supervisor()
     supervisor.started(tool.pid, None)
     supervisor.stop(tool.pid)  # the tool ignores the SIGTERM; its SIGKILL is 3 s away

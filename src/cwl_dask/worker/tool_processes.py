@@ -270,10 +270,6 @@ def guard_prefix() -> tuple[str, ...] | None:
     return None
 
 
-def guard_supported() -> bool:
-    return guard_prefix() is not None
-
-
 @functools.cache
 def _prlimit() -> str | None:
     found = shutil.which("prlimit")
