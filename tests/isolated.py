@@ -216,3 +216,48 @@ def file_tree(root: Path) -> dict[str, int]:
         for p in root.rglob("*")
         if p.is_file() and ".cwl-dask" not in p.parts
     }
+
+
+def outdir_for(area: Path, bucket: str, where: str) -> str:
+    """``--outdir`` for a test run: in the store (``where == "store"``) or in the area."""
+    return f"s3://{bucket}/results" if where == "store" else str(area / f"out-{bucket}")
+
+
+def results_tree(fs: Any, outdir: str) -> dict[str, int]:
+    """The output directory's files and sizes, local or in the store (cwl-dask's own
+    ``.cwl-dask`` bookkeeping left out, as :func:`file_tree` does)."""
+    if not outdir.startswith("s3://"):
+        return file_tree(Path(outdir))
+    prefix = outdir[len("s3://") :]
+    return {
+        path[len(prefix) + 1 :]: fs.size(path)
+        for path in objects_under(fs, prefix)
+        if ".cwl-dask" not in path.split("/")
+    }
+
+
+def files_of(value: Any) -> list[dict[str, Any]]:
+    """Every File of an output object, secondaryFiles and listings included."""
+    if isinstance(value, list):
+        return [f for item in value for f in files_of(item)]
+    if not isinstance(value, dict):
+        return []
+    found = [value] if value.get("class") == "File" else []
+    for key in ("listing", "secondaryFiles"):
+        found += files_of(value.get(key, []))
+    if value.get("class") not in ("File", "Directory"):
+        found += files_of(list(value.values()))
+    return found
+
+
+def assert_locations_hold_their_files(fs: Any, output: dict[str, Any], outdir: str) -> None:
+    """Each File of the output object is where its location says, with its size."""
+    files = files_of(output)
+    assert files
+    for file in files:
+        location = file["location"]
+        assert location.startswith(outdir if outdir.startswith("s3://") else "file://")
+        size = (
+            fs.size(location) if location.startswith("s3://") else Path(file["path"]).stat().st_size
+        )
+        assert size == file["size"], location

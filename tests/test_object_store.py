@@ -19,53 +19,59 @@ from typing import Any
 import pytest
 
 from conftest import SAMPLES, normalise
-from isolated import cwl_dask, cwltool, file_tree, objects_under, store_fs
+from isolated import (
+    assert_locations_hold_their_files,
+    cwl_dask,
+    cwltool,
+    file_tree,
+    objects_under,
+    outdir_for,
+    results_tree,
+    store_fs,
+)
 from reliability import parent_of, wait_for_lines
 
 pytestmark = pytest.mark.timeout(600)
 
 
-@pytest.mark.parametrize(
-    ("package", "job"),
-    [
-        ("eo-ndvi/app-package.cwl", "eo-ndvi/params.yml"),
-        ("patterns/app-package.cwl#patterns", "patterns/params.yml"),
-    ],
-)
+SAMPLE_RUNS = [
+    ("eo-ndvi/app-package.cwl", "eo-ndvi/params.yml"),
+    ("patterns/app-package.cwl#patterns", "patterns/params.yml"),
+]
+
+
+@pytest.mark.parametrize("where", ["local", "store"], ids=["local-outdir", "outdir-in-store"])
+@pytest.mark.parametrize(("package", "job"), SAMPLE_RUNS, ids=["eo-ndvi", "patterns"])
 def test_a_sample_on_workers_without_shared_files_gives_cwltool_s_outputs(
-    isolated_cluster: Any, moto_server: Any, samples: Path, bucket: str, package: str, job: str
+    isolated_cluster: Any,
+    moto_server: Any,
+    samples: Path,
+    bucket: str,
+    package: str,
+    job: str,
+    where: str,
 ) -> None:
     area = samples.parent
-    outdir = area / f"out-{bucket}"
+    outdir = outdir_for(area, bucket, where)
     done = cwl_dask(
-        area,
-        moto_server.environment(),
-        "--no-container",
-        "--scheduler",
-        isolated_cluster.address,
-        "--workdir",
-        f"s3://{bucket}/runs",
-        "--outdir",
-        outdir,
-        f"{samples}/{package}",
-        samples / job,
-    )
+        area, moto_server.environment(), "--no-container", "--scheduler", isolated_cluster.address,
+        "--workdir", f"s3://{bucket}/runs", "--outdir", outdir,
+        f"{samples}/{package}", samples / job,
+    )  # fmt: skip
     assert done.code == 0, done.stderr
     reference = cwltool(
-        area,
-        "--no-container",
-        "--outdir",
-        area / f"ref-{bucket}",
-        f"{samples}/{package}",
+        area, "--no-container", "--outdir", area / f"ref-{bucket}", f"{samples}/{package}",
         samples / job,
-    )
+    )  # fmt: skip
     assert reference.code == 0, reference.stderr
+    fs = store_fs(moto_server)
     assert normalise(done.output()) == normalise(reference.output())
-    assert file_tree(outdir) == file_tree(area / f"ref-{bucket}")
-    assert objects_under(store_fs(moto_server), f"{bucket}/runs") == [], "the run's prefix was kept"
+    assert results_tree(fs, outdir) == file_tree(area / f"ref-{bucket}")
+    assert_locations_hold_their_files(fs, done.output(), outdir)
+    assert objects_under(fs, f"{bucket}/runs") == [], "the run's prefix was kept"
 
 
-def test_an_outdir_in_the_store_keeps_the_outputs_there_with_relative_stac_hrefs(
+def test_an_outdir_in_the_store_publishes_stac_with_relative_hrefs_and_counts_the_bytes(
     isolated_cluster: Any, moto_server: Any, samples: Path, bucket: str
 ) -> None:
     area = samples.parent
@@ -85,32 +91,16 @@ def test_an_outdir_in_the_store_keeps_the_outputs_there_with_relative_stac_hrefs
         samples / "eo-ndvi/params.yml",
     )
     assert done.code == 0, done.stderr
-    output = done.output()
-    assert output["results"]["location"] == f"s3://{bucket}/results/catalog"
+    assert done.output()["results"]["location"] == f"s3://{bucket}/results/catalog"
     usage = json.loads((area / f"usage-{bucket}.json").read_text())
     steps = {row["step"]: row for row in usage["steps"]}
     assert steps["ndvi"]["bytes_downloaded"] > 0 and steps["ndvi"]["bytes_uploaded"] > 0
     assert sum(c["bytes_uploaded"] for c in usage["children"]) == sum(
         row["bytes_uploaded"] for row in usage["steps"]
     )
-    reference = cwltool(
-        area,
-        "--no-container",
-        "--outdir",
-        area / f"ref-{bucket}",
-        samples / "eo-ndvi/app-package.cwl",
-        samples / "eo-ndvi/params.yml",
-    )
-    assert normalise(output) == normalise(reference.output())
     fs = store_fs(moto_server)
-    stored = {
-        p[len(f"{bucket}/results/") :]: fs.size(p) for p in objects_under(fs, f"{bucket}/results")
-    }
-    expected = file_tree(area / f"ref-{bucket}")
-    assert {k: v for k, v in stored.items() if not k.startswith(".cwl-dask")} == expected
     catalog = json.loads(fs.cat_file(f"{bucket}/results/catalog/catalog.json"))
-    assert all(not link["href"].startswith(("/", "file:")) for link in catalog["links"])
-    assert objects_under(fs, f"{bucket}/runs") == []
+    assert all(not link["href"].startswith(("/", "file:", "s3:")) for link in catalog["links"])
 
 
 def test_expressions_on_the_driver_read_files_from_the_store(

@@ -19,7 +19,16 @@ import pytest
 
 from conftest import normalise
 from conftest_gateway import GATEWAY_PASSWORD, GATEWAY_USER, _gateway_server_installed
-from isolated import cwl_dask, cwltool, file_tree, objects_under, store_fs
+from isolated import (
+    assert_locations_hold_their_files,
+    cwl_dask,
+    cwltool,
+    file_tree,
+    objects_under,
+    outdir_for,
+    results_tree,
+    store_fs,
+)
 from test_step_clusters import STATS
 
 pytestmark = pytest.mark.timeout(600)
@@ -58,11 +67,17 @@ def _env(server: Any, moto_server: Any) -> dict[str, str]:
     }
 
 
+WHERE = pytest.mark.parametrize(
+    "where", ["local", "store"], ids=["local-outdir", "outdir-in-store"]
+)
+
+
+@WHERE
 def test_the_eo_sample_on_hidden_gateway_workers_gives_cwltool_s_outputs(
-    hidden_gateway: Any, moto_server: Any, samples: Path, bucket: str
+    hidden_gateway: Any, moto_server: Any, samples: Path, bucket: str, where: str
 ) -> None:
     area = samples.parent
-    outdir = area / f"out-{bucket}"
+    outdir = outdir_for(area, bucket, where)
     package, job = samples / "eo-ndvi/app-package.cwl", samples / "eo-ndvi/params.yml"
     done = cwl_dask(
         area, _env(hidden_gateway, moto_server), "--no-container", "--gateway",
@@ -71,20 +86,23 @@ def test_the_eo_sample_on_hidden_gateway_workers_gives_cwltool_s_outputs(
     assert done.code == 0, done.stderr
     reference = cwltool(area, "--no-container", "--outdir", area / f"ref-{bucket}", package, job)
     assert reference.code == 0, reference.stderr
+    fs = store_fs(moto_server)
     assert normalise(done.output()) == normalise(reference.output())
-    assert file_tree(outdir) == file_tree(area / f"ref-{bucket}")
-    assert objects_under(store_fs(moto_server), f"{bucket}/runs") == []
+    assert results_tree(fs, outdir) == file_tree(area / f"ref-{bucket}")
+    assert_locations_hold_their_files(fs, done.output(), outdir)
+    assert objects_under(fs, f"{bucket}/runs") == []
 
 
+@WHERE
 def test_a_dask_gateway_requirement_step_on_hidden_gateway_workers_gives_cwltool_s_outputs(
-    hidden_gateway: Any, moto_server: Any, samples: Path, bucket: str
+    hidden_gateway: Any, moto_server: Any, samples: Path, bucket: str, where: str
 ) -> None:
     area = samples.parent
+    outdir = outdir_for(area, bucket, where)
     package, job = samples / "dask-step/app-package.cwl", samples / "dask-step/params.yml"
     done = cwl_dask(
         area, _env(hidden_gateway, moto_server), "--no-container", "--gateway",
-        hidden_gateway.url, "--workdir", f"s3://{bucket}/runs",
-        "--outdir", f"s3://{bucket}/results", package, job,
+        hidden_gateway.url, "--workdir", f"s3://{bucket}/runs", "--outdir", outdir, package, job,
     )  # fmt: skip
     assert done.code == 0, done.stderr
     # cwltool cannot load the calrissian extension, so the reference is a run with a shared
@@ -94,16 +112,24 @@ def test_a_dask_gateway_requirement_step_on_hidden_gateway_workers_gives_cwltool
         area / f"ref-{bucket}", package, job,
     )  # fmt: skip
     assert reference.code == 0, reference.stderr
-    ours, theirs = done.output(), reference.output()
-    assert sorted(ours) == sorted(theirs)
     fs = store_fs(moto_server)
-    for name, value in ours.items():
-        assert value["location"].startswith(f"s3://{bucket}/results/")
-        assert value["basename"] == theirs[name]["basename"]
+    ours, theirs = done.output(), reference.output()
     assert normalise(ours["stats"]) == normalise(theirs["stats"])
-    stats = json.loads(fs.cat_file(f"{bucket}/results/stats.json"))
+    assert sorted(ours) == sorted(theirs)
+    assert {name: value["basename"] for name, value in ours.items()} == {
+        name: value["basename"] for name, value in theirs.items()
+    }
+    # dask.json says which cluster the tool used, so only its name and presence are compared
+    assert results_tree(fs, outdir).keys() == file_tree(area / f"ref-{bucket}").keys()
+    assert_locations_hold_their_files(fs, ours, outdir)
+    stats = json.loads(_read(fs, ours["stats"]["location"]))
     assert {k: stats[k] for k in STATS} == STATS
     # The tool's own report says which cluster it used: the gateway's, made for the step.
-    report = json.loads(fs.cat_file(f"{bucket}/results/dask.json"))
-    assert report["mode"] == "gateway"
+    assert json.loads(_read(fs, ours["dask_report"]["location"]))["mode"] == "gateway"
     assert objects_under(fs, f"{bucket}/runs") == []
+
+
+def _read(fs: Any, location: str) -> bytes:
+    if location.startswith("s3://"):
+        return bytes(fs.cat_file(location))
+    return Path(location.removeprefix("file://")).read_bytes()
