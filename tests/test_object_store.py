@@ -12,6 +12,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 import uuid
 from pathlib import Path
 from typing import Any
@@ -212,6 +213,61 @@ def test_a_worker_killed_mid_run_is_replaced_and_the_run_finishes_correct(
     assert (area / f"out-{bucket}" / "out.txt").read_text() == "rested\n"
     assert output["out"]["size"] == len("rested\n")
     assert objects_under(store_fs(moto_server), f"{bucket}/runs") == []
+
+
+def _marks_of(marker: Path, job: str, count: int, run: subprocess.Popen[str]) -> list[str]:
+    """The first ``count`` lines "job pid dir" that scatter job ``job`` wrote to ``marker``."""
+    deadline = time.monotonic() + 120
+    while True:
+        wait_for_lines(marker, 1, run)
+        mine = [line for line in marker.read_text().splitlines() if line.split()[0] == job]
+        if len(mine) >= count:
+            return mine[:count]
+        assert time.monotonic() < deadline, f"job {job} did not write {count} lines"
+        time.sleep(0.05)
+
+
+def test_what_a_lost_attempt_uploaded_is_never_read(
+    isolated_cluster: Any, moto_server: Any, samples: Path, bucket: str, tmp_path: Path
+) -> None:
+    """A batch (one Dask task) whose first invocation finished and uploaded its output
+    loses its worker during the second: the rerun's objects make the output, not the lost
+    attempt's, which is altered in the store to tell."""
+    area = samples.parent
+    marker, flag = tmp_path / "marks.txt", tmp_path / "flag"
+    (area / "driver-tmp").mkdir(exist_ok=True)
+    run = subprocess.Popen(
+        [
+            sys.executable, "-m", "cwl_dask", "run", "--no-container", "--scheduler",
+            isolated_cluster.address, "--workdir", f"s3://{bucket}/runs",
+            "--outdir", area / f"out-{bucket}", samples / "data/batch-nap.cwl",
+            "--marker", marker, "--flag", flag, "--sleeper", "4",
+        ],
+        cwd=area,
+        # 2 slots: jobs 1 and 2 run alone, then 3-9 and 10-16 are one task each
+        env={
+            **os.environ, **moto_server.environment(), "TMPDIR": str(area / "driver-tmp"),
+            "DASK_CWL_DASK__BATCH__TASKS_PER_SLOT": "1",
+        },
+        stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    [sleeping] = _marks_of(marker, "4", 1, run)  # job 3 finished before it, in its task
+    os.kill(parent_of(int(sleeping.split()[1])), signal.SIGKILL)  # the tool's worker
+    fs = store_fs(moto_server)
+    lost = [
+        path
+        for path in objects_under(fs, f"{bucket}/runs")
+        if path.endswith("/out.txt") and fs.cat_file(path) == b"3\n"
+    ]
+    assert len(lost) == 1, "job 3 of the lost attempt had not uploaded its output"
+    fs.pipe_file(lost[0], b"LOST\n")
+    flag.touch()
+    _marks_of(marker, "3", 2, run)  # job 3 ran again: its first result never reached us
+    out, err = run.communicate(timeout=180)
+    assert run.returncode == 0, err
+    outs = [Path(f["path"]).read_text() for f in json.loads(out)["outs"]]
+    assert outs == [f"{i}\n" for i in range(1, 17)]
+    assert objects_under(fs, f"{bucket}/runs") == []
 
 
 @pytest.mark.parametrize(
