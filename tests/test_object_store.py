@@ -117,16 +117,13 @@ def test_expressions_on_the_driver_read_files_from_the_store(
     assert done.output() == {"out": "from-the-worker"}
 
 
-@pytest.mark.parametrize("target", ["given", "default"])
-def test_the_wrapped_patterns_sample_stages_in_and_out_through_the_store(
-    isolated_cluster: Any, moto_server: Any, samples: Path, bucket: str, target: str
-) -> None:
-    """With no stage_out_target and a local --outdir the default target is in the store
-    (``<workdir>/staged-out``): the workers could not write the driver's --outdir."""
-    area = samples.parent
-    fs = store_fs(moto_server)
-    fs.put(f"{samples / 'patterns' / 'data'}/", f"{bucket}/inputs/", recursive=True)
-    job = area / f"wrapped-{bucket}.yml"
+def _wrapped_job(
+    fs: Any, samples: Path, area: Path, bucket: str, target: str | None, name: str
+) -> Path:
+    """The wrapped patterns sample's job: its inputs are STAC references in the bucket."""
+    if not fs.exists(f"{bucket}/inputs/mask-a"):
+        fs.put(f"{samples / 'patterns' / 'data'}/", f"{bucket}/inputs/", recursive=True)
+    job = area / f"wrapped-{bucket}-{name}.yml"
     job.write_text(
         json.dumps(
             {
@@ -134,29 +131,77 @@ def test_the_wrapped_patterns_sample_stages_in_and_out_through_the_store(
                 "series": [{"value": f"s3://{bucket}/inputs/series-{i}"} for i in (1, 2, 3)],
                 "mask": {"value": f"s3://{bucket}/inputs/mask-a"},
                 "threshold": 0.5,
-                **({"stage_out_target": f"s3://{bucket}/staged"} if target == "given" else {}),
+                **({"stage_out_target": target} if target else {}),
             }
         )
     )
+    return job
+
+
+def _staged(fs: Any, prefix: str) -> dict[str, bytes]:
+    """What was staged out below ``s3://prefix/``: relative path → content, with the
+    prefix itself blanked (published hrefs are absolute)."""
+    return {
+        path[len(prefix) + 1 :]: fs.cat_file(path).replace(f"s3://{prefix}/".encode(), b"")
+        for path in objects_under(fs, prefix)
+    }
+
+
+@pytest.mark.parametrize("target", ["given", "default"])
+def test_the_wrapped_patterns_sample_stages_out_what_cwltool_stages_out(
+    isolated_cluster: Any, moto_server: Any, samples: Path, bucket: str, target: str
+) -> None:
+    """With no stage_out_target and a local --outdir the default target is in the store
+    (``<workdir>/staged-out``): the workers could not write the driver's --outdir. The
+    reference is cwltool running the document ``cwl-dask wrap`` writes, on the driver."""
+    area = samples.parent
+    fs = store_fs(moto_server)
+    given = f"s3://{bucket}/staged" if target == "given" else None
     done = cwl_dask(
-        area,
-        moto_server.environment(),
-        "--no-container",
-        "--scheduler",
-        isolated_cluster.address,
-        "--workdir",
-        f"s3://{bucket}/runs",
-        "--outdir",
-        area / f"out-{bucket}",
-        "--wrap",
-        samples / "patterns/app-package.cwl",
-        job,
-    )
+        area, moto_server.environment(), "--no-container", "--scheduler",
+        isolated_cluster.address, "--workdir", f"s3://{bucket}/runs",
+        "--outdir", area / f"out-{bucket}", "--wrap", samples / "patterns/app-package.cwl",
+        _wrapped_job(fs, samples, area, bucket, given, "ours"),
+    )  # fmt: skip
     assert done.code == 0, done.stderr
-    uris = [v["value"] for v in _values(done.output())]
-    where = f"s3://{bucket}/staged/" if target == "given" else f"s3://{bucket}/runs/staged-out/"
-    assert uris and all(u.startswith(where) for u in uris)
-    assert all(fs.exists(u) for u in uris)
+    where = f"{bucket}/staged" if given else f"{bucket}/runs/staged-out"
+    wrapped = area / f"wrapped-{bucket}.cwl"
+    subprocess.run(
+        [sys.executable, "-m", "cwl_dask", "wrap", "--staging-python", sys.executable,
+         "-o", wrapped, samples / "patterns/app-package.cwl"],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    reference = _run_with_env(
+        area, moto_server.environment(), "--no-container", "--outdir", area / f"ref-{bucket}",
+        f"{wrapped}#main", _wrapped_job(fs, samples, area, bucket, f"s3://{bucket}/refstg", "ref"),
+    )  # fmt: skip
+    assert reference.code == 0, reference.stderr
+    blank = {f"s3://{where}/": "", f"s3://{bucket}/refstg/": ""}
+    assert _uris_blanked(done.output(), blank) == _uris_blanked(reference.output(), blank)
+    assert _values(done.output()) and all(fs.exists(v["value"]) for v in _values(done.output()))
+    staged = _staged(fs, where)
+    assert any(name.endswith("catalog.json") for name in staged)
+    assert staged == _staged(fs, f"{bucket}/refstg")
+
+
+def _run_with_env(area: Path, env: dict[str, str], *args: str | Path) -> Any:
+    """cwltool with the S3 settings, kept for its tools (the staging tools read and write
+    the store; cwltool gives tools an environment of its own otherwise)."""
+    from isolated import _run
+
+    kept = [option for name in env for option in ("--preserve-environment", name)]
+    return _run([sys.executable, "-m", "cwltool", *kept, *map(str, args)], area, env)
+
+
+def _uris_blanked(value: Any, blank: dict[str, str]) -> Any:
+    if isinstance(value, dict):
+        return {k: _uris_blanked(v, blank) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_uris_blanked(v, blank) for v in value]
+    if isinstance(value, str):
+        for old, new in blank.items():
+            value = value.replace(old, new)
+    return value
 
 
 def _values(value: Any) -> list[dict[str, Any]]:
