@@ -6,12 +6,12 @@ cwl-dask limits the tool's data segment (``RLIMIT_DATA``: heap and private anony
 mappings, i.e. what the tool allocates, not the address space it merely reserves) to an
 *explicit* ``ramMax``, through util-linux ``prlimit --data`` in front of the command
 (:mod:`cwl_dask.worker.tool_processes`), for the tool and each process it starts. Why not
-a cgroup: it needs a delegated cgroup (v2 with write access to ``memory.max``), which
-neither this machine (cgroup v1, not delegated) nor most worker containers have; an rlimit
-works everywhere, unprivileged. Why not ``RLIMIT_AS``: runtimes (Node.js, Java, Go) reserve
-far more address space than they use. What it does not cover: a container's processes
-(they are the engine's children, not the tool's); and the limit is per process, not summed
-over a tool's children.
+a cgroup (as ``coresMax`` uses, :mod:`cwl_dask.worker.cpu_limit`): a memory cgroup the
+worker may write is rarer than a CPU one, and an rlimit works everywhere, unprivileged.
+Why not ``RLIMIT_AS``: runtimes (Node.js, Java, Go) reserve far more address space than
+they use. The limit is per process, not summed over a tool's children. A container's
+processes are the engine's children, not the tool's: there the engine limits them
+(``--memory``, :mod:`cwl_dask.worker.tool_classes`) and no rlimit is put on its client.
 
 An allocation beyond the limit fails in the tool (``MemoryError``, ``Cannot allocate
 memory``, ``std::bad_alloc``) or the kernel's OOM killer ends it (exit 137): the driver then
@@ -40,10 +40,16 @@ def ram_max_mib(builder: Any) -> float | None:
     minimum is given (256 MiB by default), far too tight to enforce on tools that never
     said how much they need at most.
     """
+    return explicit_maximum(builder, "ramMax")
+
+
+def explicit_maximum(builder: Any, field: str) -> float | None:
+    """``field`` (``ramMax``, ``coresMax``) of the invocation's ``ResourceRequirement`` as
+    written (an expression evaluated by cwltool), else None when not given or not positive."""
     from cwltool.process import eval_resource
 
     requirement, _ = builder.get_requirement("ResourceRequirement")
-    value = (requirement or {}).get("ramMax")
+    value = (requirement or {}).get(field)
     if value is None:
         return None
     evaluated = eval_resource(builder, value)

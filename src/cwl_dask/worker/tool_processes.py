@@ -16,7 +16,8 @@ process that outlives the worker to kill the tools it leaves. So a tool's whole 
 - when the worker dies, however it dies (the supervisor's pipe closes).
 
 An explicit ``ramMax`` limits the tool's memory (``prlimit``, see
-:mod:`cwl_dask.worker.memory_limit`). What is not covered: the microseconds between the
+:mod:`cwl_dask.worker.memory_limit`), an explicit ``coresMax`` its CPU time (a CPU cgroup,
+see :mod:`cwl_dask.worker.cpu_limit`). What is not covered: the microseconds between the
 tool's start and its registration, should the worker be SIGKILLed in them; and processes a
 tool moves to a session of their own (as a container engine's are, hence the cid file).
 
@@ -47,6 +48,7 @@ from cwltool.errors import WorkflowException
 from cwltool.job import JobBase
 from cwltool.loghandler import _logger as cwltool_logger
 
+from cwl_dask.worker.cpu_limit import CpuCgroups, cores_max, join_prefix, worker_cpu_cgroups
 from cwl_dask.worker.memory_limit import ram_max_mib
 from cwl_dask.worker.memory_sampler import SAMPLER
 
@@ -198,11 +200,14 @@ class GuardedJobMixin(JobBase):
         if cancelled(key):
             raise WorkflowException("cancelled: the run was stopped before this tool started")
         prefix = list(launcher)
-        ram_max = ram_max_mib(self.builder)
-        if ram_max is not None:  # see worker/memory_limit.py
-            limit = memory_limit_prefix(math.ceil(ram_max * 1024 * 1024))
-            prefix = [*limit, *prefix] if limit else prefix
         container = _container(runtime)
+        # A container's processes are the engine's: it limits them (--memory, --cpus).
+        ram_max = ram_max_mib(self.builder) if container is None else None
+        if ram_max is not None:  # see worker/memory_limit.py
+            prefix = [*memory_limit_prefix(math.ceil(ram_max * 1024 * 1024)), *prefix]
+        cgroup = _cpu_cgroup(self.builder) if container is None else None
+        if cgroup is not None:  # see worker/cpu_limit.py
+            prefix = [*join_prefix(cgroup[1]), *prefix]
         started: list[subprocess.Popen[str]] = []
         timers: list[threading.Timer] = []
 
@@ -242,6 +247,8 @@ class GuardedJobMixin(JobBase):
                 running.difference_update(started)
                 if not running:
                     _running.pop(key, None)
+            if cgroup is not None:
+                cgroup[0].remove(cgroup[1])
 
     def process_monitor(self, sproc: subprocess.Popen[str]) -> None:
         """cwltool's peak-memory report, from the worker's one sampler thread instead of a
@@ -268,6 +275,20 @@ def guard_prefix() -> tuple[str, ...] | None:
         return (found,)
     _logger.warning("no setsid: tools run unsupervised (may outlive a lost worker)")
     return None
+
+
+def _cpu_cgroup(builder: Any) -> tuple[CpuCgroups, str] | None:
+    """A CPU cgroup limited to the invocation's explicit ``coresMax``, if it has one and the
+    worker may create cgroups (else it runs unlimited, after one warning per worker)."""
+    cores = cores_max(builder)
+    places = worker_cpu_cgroups() if cores is not None else None
+    if cores is None or places is None:
+        return None
+    try:
+        return places, places.create(cores)
+    except OSError as err:
+        _logger.warning("coresMax %g is not enforced: cannot create a CPU cgroup (%s)", cores, err)
+        return None
 
 
 @functools.cache
