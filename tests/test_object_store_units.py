@@ -76,20 +76,44 @@ def test_an_object_of_the_wrong_size_is_not_taken_for_the_output(
     store: Store, tmp_path: Path
 ) -> None:
     class Truncating:  # a transfer that ends early without an error
-        def __init__(self, fs: object) -> None:
-            self.fs = fs
+        def get(self, urls: list[str], partials: list[str]) -> None:
+            for partial in partials:
+                Path(partial).write_bytes(b"sho")
 
-        def get_file(self, url: str, local: str) -> None:
-            Path(local).write_bytes(b"sho")
-
-        def info(self, url: str) -> dict[str, int]:
-            return self.fs.info(url)  # type: ignore[attr-defined,no-any-return]
-
-    fs = store.filesystem()
-    fs.pipe_file(store.join("o.txt"), b"short")
-    with pytest.raises(transfer.TransferError, match=r"o\.txt"):
-        transfer.download_file(Truncating(fs), store.join("o.txt"), str(tmp_path / "o.txt"), True)
+    url = store.join("o.txt")
+    with pytest.raises(transfer.TransferError, match=r"o\.txt: 3 bytes instead of 5"):
+        transfer.download_files(Truncating(), {url: str(tmp_path / "o.txt")}, {url: 5})
     assert list(tmp_path.iterdir()) == [], "no partial file is left behind"
+
+
+def test_the_sizes_of_a_run_s_outputs_come_from_one_listing(store: Store) -> None:
+    fs = store.filesystem()
+    urls = [store.join(f"step.{i}-abc", "out.txt") for i in range(3)]
+    for i, url in enumerate(urls):
+        fs.pipe_file(url, b"x" * i)
+
+    asked: list[str] = []
+
+    class Listing:  # counts what is asked of the store
+        def __getattr__(self, name: str) -> object:
+            asked.append(name)
+            return getattr(fs, name)
+
+    sizes = transfer.listed_sizes(Listing(), store.url, urls)
+    assert sizes == {url: i for i, url in enumerate(urls)}
+    assert asked.count("find") == 1 and "info" not in asked
+
+
+def test_many_final_outputs_all_come_down_with_their_bytes(store: Store, tmp_path: Path) -> None:
+    fs = store.filesystem()
+    output = {"outs": []}
+    for i in range(20):
+        fs.pipe_file(store.join(f"step.{i}-abc", "out.txt"), str(i).encode())
+        output["outs"].append({"class": "File", "location": store.join(f"step.{i}-abc", "out.txt")})
+    local, got = download_outputs(output, store, str(tmp_path / "out"))
+    texts = [Path(f["location"].removeprefix("file://")).read_text() for f in local["outs"]]
+    assert texts == [str(i) for i in range(20)]
+    assert got == sum(len(str(i)) for i in range(20))
 
 
 def test_driver_file_access_reads_and_lists_store_urls(store: Store) -> None:

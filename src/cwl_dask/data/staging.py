@@ -72,9 +72,17 @@ class InputUploads:
 
 
 def download_outputs(output: Any, store: Store, local_root: str) -> tuple[Any, int]:
-    """The output object with every store URL downloaded below ``local_root``; and the bytes."""
+    """The output object with every store URL downloaded below ``local_root``; and the bytes.
+
+    Directories come down one by one as the object is walked (a File inside one is found
+    there); the other Files are then fetched together, concurrently (fsspec's batched
+    ``get``), each checked against the size the store lists for it: one listing of the
+    run's prefix instead of a request per file. Measured: the final downloads of a
+    scatter-1000 took 14 s one by one (a GET and a HEAD each) against a local S3 server.
+    """
     fs = store.filesystem()
     trees: dict[str, str] = {}
+    files: dict[str, str] = {}  # url -> local path, fetched after the walk
     got = 0
 
     def fetch(obj: dict[str, Any]) -> dict[str, Any]:
@@ -89,10 +97,12 @@ def download_outputs(output: Any, store: Store, local_root: str) -> tuple[Any, i
                 got += transfer.download_tree(fs, location, local)
                 trees[location.rstrip("/")] = local
             elif not os.path.exists(local):
-                got += transfer.download_file(fs, location, local, verify=True)
+                files[location] = local
         return objects.relocated(obj, file_uri(local))
 
-    return objects.rewrite(output, fetch), got
+    relocated = objects.rewrite(output, fetch)
+    got += transfer.download_files(fs, files, transfer.listed_sizes(fs, store.url, files))
+    return relocated, got
 
 
 def _relative(store: Store, url: str) -> str:

@@ -12,6 +12,7 @@ import contextlib
 import os
 import shutil
 import uuid
+from collections.abc import Iterable
 from typing import Any
 
 EMPTY_MARKER = ".cwl-dask-empty-directory"
@@ -69,23 +70,76 @@ def _scratch_marker_dir() -> str:
     return where
 
 
-def download_file(fs: Any, url: str, local: str, verify: bool = False) -> int:
-    """Get one object to ``local`` via a temporary name; with ``verify``, a size other than
-    the store's for the object is an error (a file's ``size`` field is no proof: a job
-    order may state any)."""
+def download_file(fs: Any, url: str, local: str) -> int:
+    """Get one object to ``local`` via a temporary name (a log, an intermediate file)."""
     os.makedirs(os.path.dirname(local), exist_ok=True)
     partial = f"{local}.part-{uuid.uuid4().hex[:8]}"
     try:
         fs.get_file(url, partial)
-        got = os.path.getsize(partial)
-        size = int(fs.info(url)["size"]) if verify else None
-        if size is not None and got != size:
-            raise OSError(f"{got} bytes instead of {size}")
         os.replace(partial, local)
-        return got
+        return os.path.getsize(local)
     except Exception as err:
         _remove(partial)
         raise TransferError(f"cannot download {url}: {_reason(err)}") from err
+
+
+def listed_sizes(fs: Any, prefix: str, urls: Iterable[str]) -> dict[str, int]:
+    """The store's sizes of ``urls``: one listing of ``prefix`` for those below it (a
+    request per 1,000 objects on S3), one lookup for each of the others."""
+    wanted = list(urls)
+    if not wanted:
+        return {}
+    base = _strip(fs, prefix)
+    below = [u for u in wanted if _strip(fs, u).startswith(base + "/")]
+    sizes: dict[str, int] = {}
+    if below:
+        try:
+            listed = fs.find(prefix, detail=True)
+        except FileNotFoundError:
+            listed = {}
+        by_key = {k.rstrip("/"): int(v.get("size") or 0) for k, v in listed.items()}
+        sizes = {u: by_key[_strip(fs, u)] for u in below if _strip(fs, u) in by_key}
+    for url in wanted:
+        if url not in sizes:
+            try:
+                sizes[url] = int(fs.info(url)["size"])
+            except Exception as err:
+                raise TransferError(f"cannot download {url}: {_reason(err)}") from err
+    return sizes
+
+
+def download_files(fs: Any, files: dict[str, str], sizes: dict[str, int]) -> int:
+    """Get each ``url`` of ``files`` to its local path, concurrently, each via a temporary
+    name renamed into place only when complete and of the store's size (``sizes``)."""
+    if not files:
+        return 0
+    urls = list(files)
+    partials = [f"{files[u]}.part-{uuid.uuid4().hex[:8]}" for u in urls]
+    for partial in partials:
+        os.makedirs(os.path.dirname(partial), exist_ok=True)
+    try:
+        try:
+            fs.get(urls, partials)
+        except Exception as err:
+            missing = next((u for u, p in zip(urls, partials, strict=True) if not _exists(p)), "")
+            raise TransferError(f"cannot download {missing or urls[0]}: {_reason(err)}") from err
+        total = 0
+        for url, partial in zip(urls, partials, strict=True):
+            got = os.path.getsize(partial) if _exists(partial) else -1
+            if got != sizes[url]:
+                what = "nothing" if got < 0 else f"{got} bytes"
+                raise TransferError(f"cannot download {url}: {what} instead of {sizes[url]}")
+            total += got
+        for url, partial in zip(urls, partials, strict=True):
+            os.replace(partial, files[url])
+        return total
+    finally:
+        for partial in partials:
+            _remove(partial)
+
+
+def _exists(path: str) -> bool:
+    return os.path.isfile(path)
 
 
 def download_tree(fs: Any, url: str, local: str) -> int:

@@ -117,7 +117,7 @@ class Delivery:
                 ]
             for invocation, outcome in zip(invocations, outcomes, strict=True):
                 job = invocation.job
-                outcome.log_path = self.logs.keep(job.name, self._local_log(outcome.log_path))
+                outcome.log_path = self.logs.keep(job.name, self._local_log(outcome))
                 if outcome.unsupported:
                     raise UnsupportedRequirement(outcome.message)
                 retry = outcome.status == "temporaryFail" and self._may_retry(job)
@@ -137,12 +137,22 @@ class Delivery:
         if failed and self.on_error == "stop" and not self.halted:
             self._halt()
 
-    def _local_log(self, path: str) -> str:
-        """Store mode: a worker's log comes back as a URL; fetch it into the log directory."""
+    def _local_log(self, outcome: Outcome) -> str:
+        """Store mode: a worker's log comes back as its text (small ones) or as a URL;
+        either way it is written into the log directory, and its path returned."""
+        path = outcome.log_path
         uploads = getattr(self, "uploads", None)
-        if uploads is None or not path or not uploads.store.handles(path):
+        if uploads is None or not path:
             return path
         local = os.path.join(self.logs.write_dir, path.rstrip("/").rsplit("/", 1)[-1])
+        if outcome.log_text is not None:
+            os.makedirs(self.logs.write_dir, exist_ok=True)
+            with open(local, "w", encoding="utf-8") as log:
+                log.write(outcome.log_text)
+            outcome.log_text = None
+            return local
+        if not uploads.store.handles(path):
+            return path
         try:
             download_file(uploads.store.filesystem(), path, local)
         except OSError as err:

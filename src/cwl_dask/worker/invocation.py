@@ -86,6 +86,7 @@ class Outcome:
     image: str = ""  # the container image the tool ran in (its DockerRequirement), if any
     bytes_in: int = 0  # store mode: bytes fetched from the store for this invocation
     bytes_out: int = 0  # store mode: bytes of results uploaded to it
+    log_text: str | None = None  # store mode: a small log itself (log_path is then its name)
 
 
 #: Tools built by this worker process, most recently used last. Bounded: a long-lived
@@ -248,7 +249,7 @@ def _invoke(
     if remote is not None:
         remote.discard(directories.get("tmp_outdir_prefix", ""))
         outcome.bytes_in, outcome.bytes_out = remote.bytes_in, remote.bytes_out
-        outcome.log_path = remote.upload_log()
+        outcome.log_path, outcome.log_text = remote.return_log()
     return outcome
 
 

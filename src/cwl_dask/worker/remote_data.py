@@ -38,6 +38,10 @@ _cache_lock = threading.Lock()
 _fetched: dict[str, tuple[int, int]] = {}
 
 
+#: A log at most this big comes back in the task's result instead of through the store.
+INLINE_LOG_BYTES = 64 * 1024
+
+
 def _stamp(path: str) -> Any:
     """Size and mtime of a file; of every entry below a directory."""
     if not os.path.isdir(path):
@@ -214,14 +218,24 @@ class RemoteInvocation:
             for url in self._updated:  # the cached copy is no longer the URL's content
                 _forget(url)
 
-    def upload_log(self) -> str:
-        """The invocation's log into ``<run>/logs/``; returns its URL (or the local path)."""
+    def return_log(self) -> tuple[str, str | None]:
+        """The invocation's log for the driver: ``(its name, its text)`` when it is at most
+        :data:`INLINE_LOG_BYTES` (it travels in the task's result: one object request fewer
+        on each side per invocation, ≈ a third of store mode's cost per invocation in a
+        scatter of short jobs), else ``(its URL, None)`` once uploaded into ``<run>/logs/``.
+        """
         if not os.path.isfile(self.log_path):
-            return self.log_path
-        url = self.store.join("logs", uuid.uuid4().hex[:8], os.path.basename(self.log_path))
+            return self.log_path, None
+        name = os.path.basename(self.log_path)
+        if os.path.getsize(self.log_path) <= INLINE_LOG_BYTES:
+            with open(self.log_path, encoding="utf-8", errors="replace") as log:
+                text = log.read()
+            os.remove(self.log_path)
+            return name, text
+        url = self.store.join("logs", uuid.uuid4().hex[:8], name)
         transfer.upload_file(self.fs, self.log_path, url)
         os.remove(self.log_path)
-        return url
+        return url, None
 
     def discard(self, attempt_dir: str) -> None:
         """The attempt's local output directory, once uploaded (or failed)."""
