@@ -72,7 +72,7 @@ def test_a_sample_on_workers_without_shared_files_gives_cwltool_s_outputs(
     assert objects_under(fs, f"{bucket}/runs") == [], "the run's prefix was kept"
 
 
-def test_an_outdir_in_the_store_publishes_stac_with_relative_hrefs_and_counts_the_bytes(
+def test_an_outdir_in_the_store_publishes_checked_stac_with_relative_hrefs_and_counts_bytes(
     isolated_cluster: Any, moto_server: Any, samples: Path, bucket: str
 ) -> None:
     area = samples.parent
@@ -88,11 +88,14 @@ def test_an_outdir_in_the_store_publishes_stac_with_relative_hrefs_and_counts_th
         f"s3://{bucket}/results",
         "--usage-report",
         area / f"usage-{bucket}.json",
+        "--stac",
         samples / "eo-ndvi/app-package.cwl",
         samples / "eo-ndvi/params.yml",
     )
     assert done.code == 0, done.stderr
     assert done.output()["results"]["location"] == f"s3://{bucket}/results/catalog"
+    # --stac checked the catalog before it was published
+    assert "Catalog 'ndvi-results': 5 items, 13 assets; JSON schema: valid" in done.stderr
     usage = json.loads((area / f"usage-{bucket}.json").read_text())
     steps = {row["step"]: row for row in usage["steps"]}
     assert steps["ndvi"]["bytes_downloaded"] > 0 and steps["ndvi"]["bytes_uploaded"] > 0
