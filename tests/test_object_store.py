@@ -150,24 +150,41 @@ def _staged(fs: Any, prefix: str) -> dict[str, bytes]:
     }
 
 
-@pytest.mark.parametrize("target", ["given", "default"])
+#: Where the wrapped run stages out: (stage_out_target, --outdir) -> the objects' prefix.
+WRAPPED_TARGETS = {
+    ("given", "local"): "staged",
+    ("default", "local"): "runs/staged-out",  # the workers could not write the local --outdir
+    ("default", "store"): "results/staged-out",
+}
+
+
+@pytest.mark.parametrize(
+    ("target", "where"), list(WRAPPED_TARGETS), ids=["-".join(k) for k in WRAPPED_TARGETS]
+)
 def test_the_wrapped_patterns_sample_stages_out_what_cwltool_stages_out(
-    isolated_cluster: Any, moto_server: Any, samples: Path, bucket: str, target: str
+    isolated_cluster: Any,
+    moto_server: Any,
+    samples: Path,
+    bucket: str,
+    target: str,
+    where: str,
 ) -> None:
-    """With no stage_out_target and a local --outdir the default target is in the store
-    (``<workdir>/staged-out``): the workers could not write the driver's --outdir. The
-    reference is cwltool running the document ``cwl-dask wrap`` writes, on the driver."""
+    """With no stage_out_target the default target is ``<--outdir>/staged-out`` for an
+    ``--outdir`` in the store, else ``<--workdir>/staged-out``: the workers could not write
+    the driver's --outdir. The reference is cwltool running the document ``cwl-dask wrap``
+    writes, on the driver."""
     area = samples.parent
     fs = store_fs(moto_server)
     given = f"s3://{bucket}/staged" if target == "given" else None
     done = cwl_dask(
         area, moto_server.environment(), "--no-container", "--scheduler",
         isolated_cluster.address, "--workdir", f"s3://{bucket}/runs",
-        "--outdir", area / f"out-{bucket}", "--wrap", samples / "patterns/app-package.cwl",
+        "--outdir", outdir_for(area, bucket, where), "--wrap",
+        samples / "patterns/app-package.cwl",
         _wrapped_job(fs, samples, area, bucket, given, "ours"),
     )  # fmt: skip
     assert done.code == 0, done.stderr
-    where = f"{bucket}/staged" if given else f"{bucket}/runs/staged-out"
+    staged_at = f"{bucket}/{WRAPPED_TARGETS[target, where]}"
     wrapped = area / f"wrapped-{bucket}.cwl"
     subprocess.run(
         [sys.executable, "-m", "cwl_dask", "wrap", "--staging-python", sys.executable,
@@ -179,10 +196,10 @@ def test_the_wrapped_patterns_sample_stages_out_what_cwltool_stages_out(
         f"{wrapped}#main", _wrapped_job(fs, samples, area, bucket, f"s3://{bucket}/refstg", "ref"),
     )  # fmt: skip
     assert reference.code == 0, reference.stderr
-    blank = {f"s3://{where}/": "", f"s3://{bucket}/refstg/": ""}
+    blank = {f"s3://{staged_at}/": "", f"s3://{bucket}/refstg/": ""}
     assert _uris_blanked(done.output(), blank) == _uris_blanked(reference.output(), blank)
     assert _values(done.output()) and all(fs.exists(v["value"]) for v in _values(done.output()))
-    staged = _staged(fs, where)
+    staged = _staged(fs, staged_at)
     assert any(name.endswith("catalog.json") for name in staged)
     assert staged == _staged(fs, f"{bucket}/refstg")
 
