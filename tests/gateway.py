@@ -243,3 +243,20 @@ def recording_local_cluster(worker_cores: float, worker_memory_mib: float) -> An
         memory_limit=0,
         dashboard_address=None,
     )
+
+
+def local_cluster_that_hangs_on_close() -> Any:
+    """A ``--cluster`` factory whose cluster never finishes closing: a stop's cleanup that
+    hangs, as a client blocked on a dead connection does (tests/test_reliability_stopping)."""
+    import threading
+
+    from distributed import LocalCluster
+
+    class Hanging(LocalCluster):
+        def close(self, *args: Any, **kwargs: Any) -> Any:
+            threading.Event().wait()
+
+    return Hanging(
+        n_workers=1, threads_per_worker=2, processes=False,
+        resources={"cores": 2, "ram": 2048}, memory_limit=0, dashboard_address=None,
+    )  # fmt: skip

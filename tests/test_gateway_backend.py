@@ -173,7 +173,12 @@ def test_ctrl_c_shuts_the_cluster_down(
     try:
         assert eventually(lambda: _names(gateway_client, "running") - before, timeout=60)
         run.send_signal(signal.SIGINT)
-        _, stderr = run.communicate(timeout=60)
+        try:
+            _, stderr = run.communicate(timeout=60)
+        except subprocess.TimeoutExpired:
+            run.kill()
+            _, stderr = run.communicate()
+            raise AssertionError(f"no exit 60 s after Ctrl-C; its stderr:\n{stderr}") from None
     finally:
         run.kill()
     assert run.returncode != 0

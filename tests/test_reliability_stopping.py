@@ -90,6 +90,30 @@ def own_cluster(tmp_path: Path) -> Iterator[RealCluster]:
 
 
 # --------------------------------------------------------------------------- signals
+def test_a_stop_whose_cleanup_hangs_still_ends_after_the_grace(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The cluster's close() never returns (tests/gateway.py): the watchdog of
+    driver/stopping.py ends the process with the stop's exit code after CWL_DASK_STOP_GRACE."""
+    tests = Path(__file__).parent
+    monkeypatch.setenv(
+        "PYTHONPATH", os.pathsep.join(filter(None, [str(tests), os.environ.get("PYTHONPATH")]))
+    )
+    monkeypatch.setenv("CWL_DASK_STOP_GRACE", "3")
+    scatter = Scatter(tmp_path, [40] * 2)
+    run = start_run(
+        "--no-container", "--cluster", "gateway:local_cluster_that_hangs_on_close",
+        "--outdir", tmp_path / "out", WORKFLOW, scatter.job, cwd=tmp_path,
+    )  # fmt: skip
+    scatter.wait_started(2, run)
+    since = time.monotonic()
+    run.send_signal(signal.SIGINT)
+    err, took = _finish(run, since)
+    assert run.returncode == 130, err
+    assert "stopping did not finish within 3 s: exiting now" in err
+    assert took < 3 + STOPS_WITHIN, f"the driver took {took:.1f} s to stop"
+
+
 @pytest.mark.parametrize(
     ("signum", "code", "options", "terminal"),
     [

@@ -185,7 +185,7 @@ def run(
             provenance_crate=provenance_crate,
             stac_processing=stac_processing,
         )
-        with reserved_stdout() as out, stop_on_signals(timeout):
+        with reserved_stdout() as out, stop_on_signals(timeout, until_exit=True):
             result = run_request(request, out)
             if result.code == EXIT_INVALID and not result.started:
                 hint = misplaced_options(request.workflow, request.job_args)

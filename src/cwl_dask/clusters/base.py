@@ -171,6 +171,12 @@ class Backend(ABC):
 
             probe_shared_storage(self.client(), path, what=what, option=option)
 
+    def abandon(self) -> None:
+        """Last resort when a stop's cleanup hangs (``driver.stopping``): release what this
+        backend created from a fresh connection, quickly, touching none of its own state.
+        Nothing by default: local clusters die with the process, remote ones are not ours."""
+        return None
+
     def close(self) -> None:
         """Release the client and anything the backend created."""
         if self._thread is not None:

@@ -243,6 +243,19 @@ class GatewayBackend(Backend):
         finally:
             self._release()
 
+    def abandon(self) -> None:
+        """Stop the cluster this run submitted by name, through a new Gateway client (the
+        run's own may be what hangs)."""
+        if self.reused or self.keep_cluster or self.cluster_name is None:
+            return
+        from dask_gateway import Gateway
+
+        gateway = Gateway(self.address, auth=self.auth)
+        try:
+            gateway.stop_cluster(self.cluster_name)
+        finally:
+            gateway.close()
+
     def _release(self) -> None:
         shutdown = not (self.reused or self.keep_cluster) and self.cluster_name is not None
         gateways = [self.gateway]

@@ -138,6 +138,10 @@ class PooledBackend(Backend):
             for probe in probes:
                 probe.result()  # the first pool's error, if any
 
+    def abandon(self) -> None:
+        for _, member in self.members:
+            member.abandon()
+
     def close(self) -> None:
         """Close every member (each shuts down the cluster it created), whatever fails."""
         errors: list[BaseException] = []

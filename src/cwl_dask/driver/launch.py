@@ -36,6 +36,7 @@ from cwl_dask.driver.executor import DaskExecutor
 from cwl_dask.driver.outputs import OutputPublisher
 from cwl_dask.driver.relocation import OutputPathMapper
 from cwl_dask.driver.remote import RemoteOutdir, close_store, open_store
+from cwl_dask.driver.stopping import on_abandon
 from cwl_dask.driver.tool import DaskRuntimeContext, make_tool
 from cwl_dask.errors import (
     EXIT_FAILED,
@@ -231,6 +232,7 @@ def _run(request: RunRequest, stdout: IO[str]) -> RunResult:
     try:
         store = open_store(request.workdir, request.cachedir)  # a URL: checked now, exit 2
         request.backend.start()  # the cluster boots while cwltool loads the document
+        on_abandon(request.backend.abandon)  # should a stop's cleanup hang
     except BaseException:
         outputs.discard()
         raise

@@ -7,14 +7,22 @@ and kills their tool process trees on the workers, and the launcher closes a clu
 created and keeps the run directory; the CLI prints what had finished and exits 130, 143 or 1.
 Further signals while stopping are ignored (cleanup would otherwise leave orphans); SIGKILL
 still works, and even then tools die with their worker (see ``worker/supervisor.py``).
+
+A stop never hangs: stopping has :data:`GRACE_VARIABLE` seconds (``CWL_DASK_STOP_GRACE``,
+30). Should cleanup still be under way then — a cluster client blocked on a connection or an
+event loop that is gone (seen once in a hundred Ctrl-Cs of a gateway run during start-up, as
+an exit that never came) — a watchdog says so on stderr, runs the backends' last-resort
+releases (:func:`on_abandon`: a gateway cluster is stopped by name from a fresh connection)
+and ends the process with the stop's exit code.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import signal
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -23,11 +31,61 @@ from cwl_dask.errors import Interrupted, TimedOut
 _logger = logging.getLogger("cwl_dask")
 
 _SIGNALS = (signal.SIGINT, signal.SIGTERM)
+#: Seconds a stop may take before the process ends anyway.
+GRACE_VARIABLE = "CWL_DASK_STOP_GRACE"
+DEFAULT_GRACE = 30.0
+#: Seconds each last-resort release may take.
+ABANDON_TIMEOUT = 10.0
+_abandon: list[Callable[[], None]] = []
+
+
+def on_abandon(release: Callable[[], None]) -> None:
+    """Register what to release if a stop's cleanup does not finish within the grace."""
+    _abandon.append(release)
+
+
+def _grace() -> float:
+    try:
+        return float(os.environ.get(GRACE_VARIABLE, DEFAULT_GRACE))
+    except ValueError:
+        return DEFAULT_GRACE
+
+
+def _watchdog(code: int, grace: float, done: threading.Event) -> None:
+    """Give the stop ``grace`` seconds, then release what can be and exit with ``code``
+    (unless ``done`` is set first: the caller's program goes on).
+
+    Writes with ``os.write``: a blocked thread may hold the logging handlers' locks.
+    """
+    if done.wait(grace):
+        return
+    os.write(2, f"cwl-dask: stopping did not finish within {grace:g} s: exiting now\n".encode())
+    for release in list(_abandon):
+        worker = threading.Thread(target=_quietly, args=(release,), daemon=True)
+        worker.start()
+        worker.join(ABANDON_TIMEOUT)
+    os._exit(code)
+
+
+def _quietly(release: Callable[[], None]) -> None:
+    try:
+        release()
+    except Exception as err:  # the process is ending: say it, go on
+        os.write(2, f"cwl-dask: {err}\n".encode())
+
+
+def _start_watchdog(code: int, done: threading.Event) -> None:
+    threading.Thread(
+        target=_watchdog, args=(code, _grace(), done), daemon=True, name="cwl-dask-stop-watchdog"
+    ).start()
 
 
 @contextmanager
-def stop_on_signals(timeout: float | None = None) -> Iterator[None]:
+def stop_on_signals(timeout: float | None = None, until_exit: bool = False) -> Iterator[None]:
     """Turn SIGINT/SIGTERM and a ``timeout`` (seconds) into exceptions for the block.
+
+    A stop's watchdog (see the module's docstring) is called off when the block ends, unless
+    ``until_exit`` (the CLI, which exits right after it: a hang at interpreter exit counts).
 
     Signal handlers can only be set in the main thread; elsewhere (a library caller's
     thread) the block runs unchanged, and a timeout is refused rather than silently ignored.
@@ -38,12 +96,14 @@ def stop_on_signals(timeout: float | None = None) -> Iterator[None]:
         yield
         return
     stopping: list[int] = []
+    done = threading.Event()
 
     def on_signal(signum: int, _frame: Any) -> None:
         if stopping:
             _logger.warning("already stopping (cancelling tasks, killing tools); please wait")
             return
         stopping.append(signum)
+        _start_watchdog(128 + signum, done)
         raise Interrupted(signum)
 
     def on_alarm(_signum: int, _frame: Any) -> None:
@@ -51,6 +111,7 @@ def stop_on_signals(timeout: float | None = None) -> Iterator[None]:
             return
         stopping.append(signal.SIGALRM)
         assert timeout is not None
+        _start_watchdog(TimedOut(timeout).exit_code, done)
         raise TimedOut(timeout)
 
     previous = {signum: signal.getsignal(signum) for signum in (*_SIGNALS, signal.SIGALRM)}
@@ -62,6 +123,8 @@ def stop_on_signals(timeout: float | None = None) -> Iterator[None]:
     try:
         yield
     finally:
+        if not until_exit:
+            done.set()
         if timeout:
             signal.setitimer(signal.ITIMER_REAL, 0)
         for signum, handler in previous.items():
