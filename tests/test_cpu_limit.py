@@ -41,8 +41,10 @@ def test_a_tool_gets_no_more_cpu_than_its_cores_max(cwl_dask) -> None:
 
 @needs_cgroups
 def test_a_tool_without_a_cores_max_is_not_limited(cwl_dask) -> None:
-    # two busy processes; even on a machine busy with other tests they get more than 0.4
-    assert _cores_used(cwl_dask) > 0.6
+    # Two busy processes get up to 2 cores on an idle machine, but other tests share it (0.58
+    # seen under load): what shows there is no limit is more than coresMax 0.25 ever allows
+    # (the bound test_a_tool_gets_no_more_cpu_than_its_cores_max asserts).
+    assert _cores_used(cwl_dask) > 0.4
 
 
 @needs_cgroups
