@@ -106,6 +106,16 @@ def test_cgroup_v2_is_used_where_the_cpu_controller_is_delegated(tmp_path: Path)
     assert found == (2, str(tmp_path / "fs" / "worker.slice"))
 
 
+def test_cgroup_v2_beside_a_worker_in_a_leaf_of_a_delegated_subtree(tmp_path: Path) -> None:
+    tree = {
+        **V2_ROOT,
+        "svc.service/cgroup.subtree_control": "cpu\n",
+        "svc.service/worker/cgroup.subtree_control": "",
+    }
+    found = _find(tmp_path, "0::/svc.service/worker\n", tree)
+    assert found == (2, str(tmp_path / "fs" / "svc.service"))
+
+
 def test_cgroup_v2_without_the_cpu_controller_gives_nothing(tmp_path: Path) -> None:
     tree = {**V2_ROOT, "worker.slice/cgroup.subtree_control": "memory\n"}
     assert _find(tmp_path, "0::/worker.slice\n", tree) is None
