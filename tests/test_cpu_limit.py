@@ -41,8 +41,10 @@ def test_a_tool_gets_no_more_cpu_than_its_cores_max(cwl_dask) -> None:
 
 @needs_cgroups
 def test_a_tool_without_a_cores_max_is_not_limited(cwl_dask) -> None:
-    # two busy processes; even on a machine busy with other tests they get more than 0.4
-    assert _cores_used(cwl_dask) > 0.6
+    # Two busy processes get up to 2 cores on an idle machine, but other tests share it (0.58
+    # seen under load): what shows there is no limit is more than coresMax 0.25 ever allows
+    # (the bound test_a_tool_gets_no_more_cpu_than_its_cores_max asserts).
+    assert _cores_used(cwl_dask) > 0.4
 
 
 @needs_cgroups
@@ -102,6 +104,16 @@ def test_cgroup_v2_is_used_where_the_cpu_controller_is_delegated(tmp_path: Path)
     tree = {**V2_ROOT, "worker.slice/cgroup.subtree_control": "cpu memory\n"}
     found = _find(tmp_path, "0::/worker.slice\n", tree)
     assert found == (2, str(tmp_path / "fs" / "worker.slice"))
+
+
+def test_cgroup_v2_beside_a_worker_in_a_leaf_of_a_delegated_subtree(tmp_path: Path) -> None:
+    tree = {
+        **V2_ROOT,
+        "svc.service/cgroup.subtree_control": "cpu\n",
+        "svc.service/worker/cgroup.subtree_control": "",
+    }
+    found = _find(tmp_path, "0::/svc.service/worker\n", tree)
+    assert found == (2, str(tmp_path / "fs" / "svc.service"))
 
 
 def test_cgroup_v2_without_the_cpu_controller_gives_nothing(tmp_path: Path) -> None:

@@ -8,10 +8,11 @@ never said) to that many cores' worth of CPU time, its children included:
 
 - a tool on the host runs in a CPU cgroup of its own with a CFS quota (cgroup v1:
   ``cpu.cfs_quota_us``/``cpu.cfs_period_us``; v2: ``cpu.max``), created below the worker's
-  own CPU cgroup. The tool joins it before its first instruction: a two-line shell puts its
-  pid into ``cgroup.procs`` and ``exec``s the command (the same pid, so the supervisor's
-  bookkeeping is unchanged); children inherit the cgroup. A tool without an explicit
-  ``coresMax`` gets no launcher: the common case pays nothing.
+  own CPU cgroup (v2: or beside it, below a delegated parent). The tool joins it before
+  its first instruction: a two-line shell puts its pid into ``cgroup.procs`` and ``exec``s
+  the command (the same pid, so the supervisor's bookkeeping is unchanged); children
+  inherit the cgroup. A tool without an explicit ``coresMax`` gets no launcher: the common
+  case pays nothing.
 - a containerised tool: its processes are the engine's children, not the tool's, so the
   engine limits them (``--cpus``, with ``--memory`` for ``ramMax``: see
   :mod:`cwl_dask.worker.tool_classes`).
@@ -120,11 +121,15 @@ def find_cpu_cgroups(
         return None
     own = {tuple(controllers.split(",")): path for _, controllers, path in lines}
     if ("",) in own and os.path.exists(os.path.join(root, "cgroup.controllers")):
-        parent = os.path.join(root, own[("",)].lstrip("/"))
-        if "cpu" in _read(os.path.join(parent, "cgroup.subtree_control")).split() and _writable(
-            parent
-        ):
-            return CpuCgroups(parent, 2)
+        # v2 lets no cgroup but the root hold processes and enable controllers for children,
+        # so in a delegated subtree the worker sits in a leaf: its tools' cgroups are then
+        # siblings of that leaf, below the delegated parent.
+        mine = own[("",)].strip("/")
+        for place in dict.fromkeys((mine, os.path.dirname(mine))):
+            parent = os.path.join(root, place) if place else root
+            control = _read(os.path.join(parent, "cgroup.subtree_control")).split()
+            if "cpu" in control and _writable(parent):
+                return CpuCgroups(parent, 2)
     for controllers, path in own.items():
         if "cpu" not in controllers:
             continue
