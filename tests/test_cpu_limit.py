@@ -1,7 +1,7 @@
 """``coresMax`` enforced for the tool process (``worker/cpu_limit.py``), and the engine's
 limits and GPU flag for containerised tools (``worker/tool_classes.py``).
 
-``burn.cwl`` runs two busy processes for 3 s of wall time and reports the cores they used
+``burn.cwl`` runs four busy processes for 3 s of wall time and reports the cores they used
 (their CPU seconds over the wall time): on this 2-core machine about 2 unlimited.
 """
 
@@ -41,10 +41,9 @@ def test_a_tool_gets_no_more_cpu_than_its_cores_max(cwl_dask) -> None:
 
 @needs_cgroups
 def test_a_tool_without_a_cores_max_is_not_limited(cwl_dask) -> None:
-    # Two busy processes get up to 2 cores on an idle machine, but other tests share it (0.58
-    # seen under load): what shows there is no limit is more than coresMax 0.25 ever allows
-    # (the bound test_a_tool_gets_no_more_cpu_than_its_cores_max asserts).
-    assert _cores_used(cwl_dask) > 0.4
+    # Four busy processes take both cores of an idle machine; other tests share it (load 7
+    # seen), but four runnable processes still get far more than coresMax 0.25 ever allows.
+    assert _cores_used(cwl_dask) > 0.5
 
 
 @needs_cgroups

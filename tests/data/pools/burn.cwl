@@ -1,5 +1,5 @@
 #!/usr/bin/env cwl-runner
-# Two busy processes for `seconds` of wall time, then the CPU seconds they used (os.times).
+# Four busy processes for `seconds` of wall time, then the CPU seconds they used (os.times).
 cwlVersion: v1.2
 class: CommandLineTool
 requirements:
@@ -11,7 +11,7 @@ arguments:
     import os, sys, time
     end = time.time() + float(sys.argv[1])
     pids = []
-    for _ in range(2):
+    for _ in range(4):
         pid = os.fork()
         if pid == 0:
             while time.time() < end:
