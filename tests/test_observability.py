@@ -80,10 +80,11 @@ def test_a_terminal_shows_one_bar_per_step_with_totals_and_the_summary(tmp_path:
         "mosaic": ("1", "1"),
         "stac": ("1", "1"),
     }
-    # mask's total (4) is known before any mask invocation has finished
-    assert re.search(r"^mask\s+\S+\s+0/4\s", text, re.M) or re.search(
-        r"^mask\s+\S+\s+[0-3]/4\s", text, re.M
-    )
+    # mask's total (4) is known when its bar first shows (a total learnt as invocations
+    # came would show 1/1, 2/2 … first); a frame between its first and last invocation may
+    # not be drawn at all on a fast run, so none is required
+    first_mask = re.search(r"^mask\s+\S+\s+(\d+)/(\d+)\s", text, re.M)
+    assert first_mask is not None and first_mask.group(2) == "4", text
     assert "Dask dashboard: http" in text
     summary = re.search(
         r"^step\s+invocations\s+failed\s+total\s+mean\s+max\s+cores\s+ram\s+retries$", text, re.M
