@@ -121,11 +121,12 @@ def download_files(fs: Any, files: dict[str, str], sizes: dict[str, int]) -> int
         try:
             fs.get(urls, partials)
         except Exception as err:
-            missing = next((u for u, p in zip(urls, partials, strict=True) if not _exists(p)), "")
-            raise TransferError(f"cannot download {missing or urls[0]}: {_reason(err)}") from err
+            pairs = zip(urls, partials, strict=True)
+            missing = next((u for u, p in pairs if not os.path.isfile(p)), urls[0])
+            raise TransferError(f"cannot download {missing}: {_reason(err)}") from err
         total = 0
         for url, partial in zip(urls, partials, strict=True):
-            got = os.path.getsize(partial) if _exists(partial) else -1
+            got = os.path.getsize(partial) if os.path.isfile(partial) else -1
             if got != sizes[url]:
                 what = "nothing" if got < 0 else f"{got} bytes"
                 raise TransferError(f"cannot download {url}: {what} instead of {sizes[url]}")
@@ -136,10 +137,6 @@ def download_files(fs: Any, files: dict[str, str], sizes: dict[str, int]) -> int
     finally:
         for partial in partials:
             _remove(partial)
-
-
-def _exists(path: str) -> bool:
-    return os.path.isfile(path)
 
 
 def download_tree(fs: Any, url: str, local: str) -> int:

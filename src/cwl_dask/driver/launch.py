@@ -232,7 +232,7 @@ def _run(request: RunRequest, stdout: IO[str]) -> RunResult:
     try:
         store = open_store(request.workdir, request.cachedir)  # a URL: checked now, exit 2
         request.backend.start()  # the cluster boots while cwltool loads the document
-        on_abandon(request.backend.abandon)  # should a stop's cleanup hang
+        forget_backend = on_abandon(request.backend.abandon)  # should a stop's cleanup hang
     except BaseException:
         outputs.discard()
         raise
@@ -300,6 +300,7 @@ def _run(request: RunRequest, stdout: IO[str]) -> RunResult:
         raise
     finally:
         request.backend.close()
+        forget_backend()
         outputs.discard()
         nothing_ran = executor is None or executor.dispatcher is None
         nothing_ran = nothing_ran or not executor.dispatcher.submitted  # type: ignore[union-attr]

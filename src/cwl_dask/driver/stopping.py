@@ -10,8 +10,8 @@ still works, and even then tools die with their worker (see ``worker/supervisor.
 
 A stop never hangs: stopping has :data:`GRACE_VARIABLE` seconds (``CWL_DASK_STOP_GRACE``,
 30). Should cleanup still be under way then — a cluster client blocked on a connection or an
-event loop that is gone (seen once in a hundred Ctrl-Cs of a gateway run during start-up, as
-an exit that never came) — a watchdog says so on stderr, runs the backends' last-resort
+event loop that is gone (a Ctrl-C of a gateway run during start-up never exited, twice in
+CI, cause not found) — a watchdog says so on stderr, runs the backends' last-resort
 releases (:func:`on_abandon`: a gateway cluster is stopped by name from a fresh connection)
 and ends the process with the stop's exit code.
 """
@@ -39,9 +39,11 @@ ABANDON_TIMEOUT = 10.0
 _abandon: list[Callable[[], None]] = []
 
 
-def on_abandon(release: Callable[[], None]) -> None:
-    """Register what to release if a stop's cleanup does not finish within the grace."""
+def on_abandon(release: Callable[[], None]) -> Callable[[], None]:
+    """Register what to release if a stop's cleanup does not finish within the grace;
+    returns the call that unregisters it (a run's own, when the run is over)."""
     _abandon.append(release)
+    return lambda: _abandon.remove(release) if release in _abandon else None
 
 
 def _grace() -> float:
