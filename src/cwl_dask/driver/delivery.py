@@ -103,8 +103,9 @@ class Delivery:
                 self._futures.pop(future.key, None)
             if invocations is None:  # cancelled by a halt after a failure
                 continue
-            if future.status == "finished":
-                outcomes: list[Outcome] = result if isinstance(result, list) else [result]
+            returned = outcomes_of(result)
+            if returned is not None:
+                outcomes = returned
             else:
                 error = result[1] if isinstance(result, tuple) else result
                 if _scheduler_lost(error):
@@ -252,6 +253,22 @@ class Delivery:
             started = dict(self._started)
         queued = [i.job.name for queue in self._queued.values() for i in queue]
         return classify(self.records, self.submitted, tasks, queued, started, killed_keys)
+
+
+def outcomes_of(result: Any) -> list[Outcome] | None:
+    """The outcomes a task returned (one, or a batch's), or None when it returned none
+    (its error, or the cancellation, is then ``result``).
+
+    Decided from the result, not from the future's status: a client that loses its
+    scheduler marks every future cancelled, also those whose results it already had (seen
+    in CI: an invocation that finished just before the scheduler died was reported as a
+    failed task, not among the finished ones).
+    """
+    if isinstance(result, Outcome):
+        return [result]
+    if isinstance(result, list) and result and all(isinstance(o, Outcome) for o in result):
+        return result
+    return None
 
 
 def _scheduler_lost(error: Any) -> bool:

@@ -5,18 +5,35 @@ worker processes it spawned, which would die printing a ``KeyboardInterrupt`` tr
 driver owns stopping the run (cancel tasks, kill tools, close the cluster — see
 :mod:`cwl_dask.driver.stopping`), so these worker processes ignore SIGINT. Only the local backend
 preloads this module; workers a user starts (``dask worker``) keep their Ctrl-C.
+
+Their scheduler lives in the driver, so it goes away only when the driver stops: closing the
+cluster terminates the scheduler before the workers, and a heartbeat then under way is
+logged with a traceback on the driver's stderr (seen once in CI on a SIGTERM'd run). That
+record says nothing the stop's own message does not, so these processes drop it.
 """
 
 from __future__ import annotations
 
+import logging
 import multiprocessing
 import signal
 import threading
 from typing import Any
 
+#: What a worker logs when its heartbeat to the scheduler fails (``distributed.worker``).
+HEARTBEAT_FAILED = "Failed to communicate with scheduler during heartbeat"
+
+
+def not_a_failed_heartbeat(record: logging.LogRecord) -> bool:
+    """A logging filter: False (drop) for a failed heartbeat's record, True for the rest."""
+    return not str(record.msg).startswith(HEARTBEAT_FAILED)
+
 
 def dask_setup(worker: Any) -> None:
     """Called by Dask in the worker process; a no-op for a worker inside the driver process."""
     in_own_process = multiprocessing.parent_process() is not None
-    if in_own_process and threading.current_thread() is threading.main_thread():
+    if not in_own_process:
+        return
+    logging.getLogger("distributed.worker").addFilter(not_a_failed_heartbeat)
+    if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGINT, signal.SIG_IGN)
