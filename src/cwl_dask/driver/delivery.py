@@ -103,10 +103,8 @@ class Delivery:
                 self._futures.pop(future.key, None)
             if invocations is None:  # cancelled by a halt after a failure
                 continue
-            returned = outcomes_of(result)
-            if returned is not None:
-                outcomes = returned
-            else:
+            outcomes = outcomes_of(result)
+            if outcomes is None:
                 error = result[1] if isinstance(result, tuple) else result
                 if _scheduler_lost(error):
                     with self._lock:

@@ -6,10 +6,10 @@ driver owns stopping the run (cancel tasks, kill tools, close the cluster — se
 :mod:`cwl_dask.driver.stopping`), so these worker processes ignore SIGINT. Only the local backend
 preloads this module; workers a user starts (``dask worker``) keep their Ctrl-C.
 
-Their scheduler lives in the driver, so it goes away only when the driver stops: closing the
-cluster terminates the scheduler before the workers, and a heartbeat then under way is
-logged with a traceback on the driver's stderr (seen once in CI on a SIGTERM'd run). That
-record says nothing the stop's own message does not, so these processes drop it.
+Their scheduler lives in the driver, so their heartbeats fail only while the driver closes
+the cluster: a heartbeat still under way when the connections close is logged by Dask with a
+traceback, which reached a SIGTERM'd run's stderr once in CI. That record says nothing the
+stop's own message does not, so these processes drop it.
 """
 
 from __future__ import annotations
