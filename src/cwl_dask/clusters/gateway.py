@@ -12,6 +12,7 @@ from cwl_dask.clusters.base import (
     WorkerShape,
     _logger,
 )
+from cwl_dask.clusters.lifeline import GatewayCluster, announce
 from cwl_dask.errors import BackendError, InvalidInputError, UnsatisfiableRequest
 
 
@@ -113,6 +114,8 @@ class GatewayBackend(Backend):
             options = self.gateway.cluster_options()
             self._set_options(options)
             self.cluster_name = self.gateway.submit(options)
+            if not self.keep_cluster:  # ours to stop, also should this process be killed
+                announce(GatewayCluster(self.address, self.cluster_name), True)
             _logger.info(
                 "Dask Gateway cluster %s created at %s: workers of %g cores and %g MiB%s, "
                 "adaptive from %d to %d",
@@ -265,6 +268,8 @@ class GatewayBackend(Backend):
                 self.cluster.close(shutdown=shutdown)
             elif shutdown and self.gateway is not None:
                 self.gateway.stop_cluster(self.cluster_name)
+            if shutdown:
+                announce(GatewayCluster(self.address, self.cluster_name), False)
         except Exception as err:
             _logger.warning(
                 "could not shut down the Dask Gateway cluster %s: %s", self.cluster_name, err

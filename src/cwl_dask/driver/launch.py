@@ -31,6 +31,7 @@ from cwl_dask.clusters import Backend
 from cwl_dask.documents import schemas
 from cwl_dask.documents.imports import ImportCache
 from cwl_dask.documents.loading import loader_tracebacks_hidden
+from cwl_dask.driver.children import child_exit_codes
 from cwl_dask.driver.engines import ContainerEngine
 from cwl_dask.driver.executor import DaskExecutor
 from cwl_dask.driver.outputs import OutputPublisher
@@ -163,6 +164,11 @@ class RunResult:
 
 def run_printing(request: RunRequest, stdout: IO[str]) -> RunResult:
     """Run the workflow and print its output object on ``stdout`` as cwltool does."""
+    with child_exit_codes():  # a caller ignoring SIGCHLD would read every exit code as 0
+        return _run_printing(request, stdout)
+
+
+def _run_printing(request: RunRequest, stdout: IO[str]) -> RunResult:
     remote = RemoteOutdir.of(request)  # --outdir s3://…: a local outdir, then uploaded
     if remote is not None:
         request = remote.local_request

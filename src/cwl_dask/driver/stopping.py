@@ -89,6 +89,7 @@ def stop_on_signals(timeout: float | None = None, until_exit: bool = False) -> I
     A stop's watchdog (see the module's docstring) is called off when the block ends, unless
     ``until_exit`` (the CLI, which exits right after it: a hang at interpreter exit counts).
 
+    Signals whose handler was set in C (by a program embedding Python) are left to it.
     Signal handlers can only be set in the main thread; elsewhere (a library caller's
     thread) the block runs unchanged, and a timeout is refused rather than silently ignored.
     """
@@ -116,10 +117,19 @@ def stop_on_signals(timeout: float | None = None, until_exit: bool = False) -> I
         _start_watchdog(TimedOut(timeout).exit_code, done)
         raise TimedOut(timeout)
 
-    previous = {signum: signal.getsignal(signum) for signum in (*_SIGNALS, signal.SIGALRM)}
+    # A handler set in C (an embedding program's: the ZOO kernel's, which reports and
+    # exits) reads as None and could not be put back: such a signal keeps its handler.
+    previous = {
+        signum: handler
+        for signum in (*_SIGNALS, signal.SIGALRM)
+        if (handler := signal.getsignal(signum)) is not None
+    }
     for signum in _SIGNALS:
-        signal.signal(signum, on_signal)
+        if signum in previous:
+            signal.signal(signum, on_signal)
     if timeout:
+        if signal.SIGALRM not in previous:
+            raise RuntimeError("a run timeout needs SIGALRM, which has a handler set in C")
         signal.signal(signal.SIGALRM, on_alarm)
         signal.setitimer(signal.ITIMER_REAL, timeout)
     try:

@@ -12,6 +12,7 @@ the one eoap-cwlwrap recognises. Also what the tools need from their host
 from __future__ import annotations
 
 import copy
+import os
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -91,6 +92,7 @@ def load_staging_document(location: str, python: str | None = None) -> list[Any]
     command = raw.get("baseCommand")
     if python is not None and isinstance(command, list) and command[:1] == [DEFAULT_PYTHON]:
         command[0] = python
+        _give_python_path(raw)
     uri = local.as_uri()
     try:
         loaded = load_cwl_from_yaml(raw, uri=uri, sort=False)
@@ -107,6 +109,31 @@ def load_staging_document(location: str, python: str | None = None) -> list[Any]
                     if isinstance(getattr(record, "name", None), str):
                         record.name = _canonical_type(record.name, uri, names)
     return processes
+
+
+def _give_python_path(raw: dict[str, Any]) -> None:
+    """The script's interpreter finds the packages this process finds (pystac, s3fs).
+
+    Inside the ZOO kernel, ``sys.executable`` is the system ``python3`` and cwl-dask's
+    packages come from the ``PYTHONPATH`` the kernel exports, which cwltool does not hand
+    to tools: stage-in then failed with ``No module named 'pystac'``.
+    """
+    path = os.environ.get("PYTHONPATH")
+    if not path:
+        return
+    requirements = raw.setdefault("requirements", {})
+    if isinstance(requirements, list):
+        found = [r for r in requirements if r.get("class") == "EnvVarRequirement"]
+        if not found:
+            found = [{"class": "EnvVarRequirement", "envDef": {}}]
+            requirements.append(found[0])
+        env = found[0].setdefault("envDef", {})
+    else:
+        env = requirements.setdefault("EnvVarRequirement", {}).setdefault("envDef", {})
+    if isinstance(env, list):
+        env.append({"envName": "PYTHONPATH", "envValue": path})
+    else:
+        env["PYTHONPATH"] = path
 
 
 def _offline_string_format(node: Any, records: list[dict[str, Any]]) -> Any:

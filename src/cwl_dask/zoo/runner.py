@@ -25,6 +25,7 @@ from typing import Any
 from cwl_dask.errors import CwlDaskError, RunStopped
 from cwl_dask.zoo.execution import LOG_NAME, Execution, JobLog
 from cwl_dask.zoo.handler import ExecutionHandler
+from cwl_dask.zoo.kernel import service_process
 from cwl_dask.zoo.package import entry_process, input_types, with_environment
 from cwl_dask.zoo.provenance import KEYWORD, accepts_crate, provenance_enabled, provenance_targets
 from cwl_dask.zoo.report import LAST, ProgressObserver, failure_message, usage_report
@@ -308,7 +309,7 @@ class ZooDaskRunner:
         if wall_time and threading.current_thread() is not threading.main_thread():
             log.write(f"wall_time={wall_time} s is not enforced outside the main thread")
             wall_time = None
-        with log.capture() as capture:
+        with service_process(work, log.mirror), log.capture() as capture:
             try:
                 request = RunRequest(
                     workflow=f"{wrapped}#main",

@@ -16,6 +16,7 @@ import time
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
+from cwl_dask.clusters.lifeline import GatewayCluster, announce
 from cwl_dask.clusters.stepclusters.environment import _gateway_environment
 from cwl_dask.clusters.stepclusters.requirement import StepCluster
 from cwl_dask.errors import StepClusterError
@@ -155,6 +156,7 @@ def _gateway_cluster(
             skipped = _set_gateway_options(options, cluster, target.get("image"))
             name = gateway.submit(options)
             _announce(name, "started")
+            announce(GatewayCluster(target["address"], name), True)
             _wait_running(gateway, name)
             gateway.scale_cluster(name, cluster.workers)
         except StepClusterError as err:
@@ -177,6 +179,7 @@ def _gateway_cluster(
             if name is not None:
                 gateway.stop_cluster(name)
                 _announce(name, "stopped")
+                announce(GatewayCluster(target["address"], name), False)
                 say(f"step '{step}': Dask Gateway cluster {name} shut down")
         except Exception as err:
             say(f"step '{step}': could not shut down the Dask Gateway cluster {name}: {err}")
