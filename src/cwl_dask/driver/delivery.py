@@ -117,6 +117,8 @@ class Delivery:
             for invocation, outcome in zip(invocations, outcomes, strict=True):
                 job = invocation.job
                 outcome.log_path = self.logs.keep(job.name, self._local_log(outcome))
+                if outcome.memory_note:
+                    _logger.warning("step '%s' (%s): %s", job.step, job.name, outcome.memory_note)
                 if outcome.unsupported:
                     raise UnsupportedRequirement(outcome.message)
                 retry = outcome.status == "temporaryFail" and self._may_retry(job)

@@ -78,7 +78,8 @@ def describe_failure(
     if outcome.exit_code is not None:
         details.append(f"exit code {outcome.exit_code}")
     lines = [f"step '{step}' failed ({', '.join(details)})"]
-    if ram_max is not None and out_of_memory(outcome.exit_code, outcome.log_tail or []):
+    tail, peak = outcome.log_tail or [], getattr(outcome, "peak_mib", None)
+    if ram_max is not None and out_of_memory(outcome.exit_code, tail, peak, ram_max):
         lines[0] += f": ran out of memory (ramMax {ram_max:g} MiB)"
     if outcome.message:
         lines.append(f"  {outcome.message}")

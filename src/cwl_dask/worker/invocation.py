@@ -35,6 +35,7 @@ from schema_salad.exceptions import ValidationException
 from cwl_dask.clusters import stepclusters
 from cwl_dask.data.transfer import TransferError
 from cwl_dask.documents import schemas
+from cwl_dask.worker.memory_limit import memory_note
 from cwl_dask.worker.remote_data import RemoteInvocation
 from cwl_dask.worker.secret_files import remove_secret_files
 from cwl_dask.worker.tool_classes import WorkerCommandLineTool
@@ -87,6 +88,8 @@ class Outcome:
     bytes_in: int = 0  # store mode: bytes fetched from the store for this invocation
     bytes_out: int = 0  # store mode: bytes of results uploaded to it
     log_text: str | None = None  # store mode: a small log itself (log_path is then its name)
+    peak_mib: float | None = None  # the tool's peak resident memory, children included
+    memory_note: str = ""  # the tool used more memory than its worker has (a warning)
 
 
 #: Tools built by this worker process, most recently used last. Bounded: a long-lived
@@ -375,6 +378,8 @@ def _run(
     if ran and isinstance(ran[-1], JobBase):
         outcome.command = " ".join(shlex.quote(str(arg)) for arg in ran[-1].command_line)
         outcome.workdir = ran[-1].outdir
+        outcome.peak_mib = getattr(ran[-1], "peak_mib", None)
+        outcome.memory_note = memory_note(ran[-1].builder, outcome.peak_mib)
     if ran and isinstance(ran[-1], ContainerCommandLineJob):
         docker, _ = ran[-1].get_requirement("DockerRequirement")
         outcome.image = str((docker or {}).get("dockerImageId") or (docker or {}).get("dockerPull"))

@@ -16,21 +16,32 @@ processes are the engine's children, not the tool's: there the engine limits the
 An allocation beyond the limit fails in the tool (``MemoryError``, ``Cannot allocate
 memory``, ``std::bad_alloc``) or the kernel's OOM killer ends it (exit 137): the driver then
 says "ran out of memory (ramMax N MiB)" (:func:`out_of_memory`) instead of a bare exit code.
+A tool without ``ramMax`` that used more than its worker has is named in a warning
+(:func:`memory_note`).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-#: What a tool prints when an allocation fails (Python, C/glibc, C++, Java, Go, R).
+#: What a tool prints when an allocation fails (Python, C/glibc, C++, Java, Go, R, Perl,
+#: Node.js).
 _SIGNS = (
     "MemoryError",
     "Cannot allocate memory",
     "std::bad_alloc",
     "OutOfMemoryError",
     "out of memory",
+    "Out of memory!",
     "cannot allocate vector",
+    "Array buffer allocation failed",
+    "JavaScript heap out of memory",
 )
+#: Exit codes of a process the OOM killer (or a container engine's cgroup) ended: SIGKILL
+#: as a shell reports it (137) and as Python's subprocess does (-9).
+_KILLED = (137, -9)
+#: A peak this close to the limit means the limit was reached (sampled once a second).
+_NEAR = 0.9
 
 
 def ram_max_mib(builder: Any) -> float | None:
@@ -56,8 +67,58 @@ def explicit_maximum(builder: Any, field: str) -> float | None:
     return float(evaluated) if isinstance(evaluated, (int, float)) and evaluated > 0 else None
 
 
-def out_of_memory(exit_code: int | None, log_tail: list[str]) -> bool:
-    """Whether a failed, memory-limited tool ended for memory (its last lines or exit 137)."""
+def out_of_memory(
+    exit_code: int | None,
+    log_tail: list[str],
+    peak_mib: float | None = None,
+    limit_mib: float | None = None,
+) -> bool:
+    """Whether a failed, memory-limited tool ended for memory: killed (137), its last lines
+    say so in its language, or its sampled peak reached ``limit_mib``."""
     if exit_code in (None, 0):
         return False
-    return exit_code == 137 or any(sign in line for line in log_tail for sign in _SIGNS)
+    if exit_code in _KILLED or any(sign in line for line in log_tail for sign in _SIGNS):
+        return True
+    return peak_mib is not None and limit_mib is not None and peak_mib >= _NEAR * limit_mib
+
+
+def memory_note(builder: Any, peak_mib: float | None) -> str:
+    """A warning when a tool without ``ramMax`` used more memory than its worker has.
+
+    Such a tool is not stopped: nothing said how much it may use, and stopping it at its
+    ``ramMin`` (a placement hint, 256 MiB by default) would fail tools that merely
+    underestimated. But it may push its worker into swap or the OOM killer, taking other
+    tasks along: the run says which step, how much, and what to write. The worker's memory
+    is Dask's memory limit, else the RAM it declares as a resource (the local cluster's);
+    with neither, an explicit ``ramMin`` is the yardstick.
+    """
+    if peak_mib is None or ram_max_mib(builder) is not None:
+        return ""
+    worker_mib, what = _worker_memory_mib()
+    if worker_mib is None:
+        worker_mib, what = explicit_maximum(builder, "ramMin"), "its ramMin"
+    if worker_mib is None or peak_mib <= worker_mib:
+        return ""
+    return (
+        f"the tool used {peak_mib:.0f} MiB at its peak, more than {what} ({worker_mib:.0f} "
+        "MiB); it was not stopped: give the step a ramMax to limit it, and a ramMin to have "
+        "it placed on a worker with that much memory"
+    )
+
+
+def _worker_memory_mib() -> tuple[float | None, str]:
+    """The memory of the Dask worker running this task, and how it is known."""
+    try:
+        from distributed import get_worker
+
+        worker = get_worker()
+    except (ImportError, ValueError):  # not in a Dask task
+        return None, ""
+    limit = getattr(getattr(worker, "memory_manager", None), "memory_limit", None)
+    if limit:
+        return limit / 2**20, "its worker's memory limit"
+    from cwl_dask.clusters.base import RESOURCE_RAM
+
+    state = getattr(worker, "state", worker)  # distributed keeps it in the WorkerState
+    declared = (getattr(state, "total_resources", None) or {}).get(RESOURCE_RAM)
+    return (float(declared), "the RAM its worker has") if declared else (None, "")

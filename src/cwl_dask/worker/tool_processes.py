@@ -259,6 +259,7 @@ class GuardedJobMixin(JobBase):
         finally:
             peak = SAMPLER.done(sproc.pid)
         if peak is not None:
+            self.peak_mib = peak / 2**20  # for the outcome: see memory_limit.memory_note
             cwltool_logger.info("[job %s] Max memory used: %iMiB", self.name, round(peak / 2**20))
         else:
             cwltool_logger.debug(
