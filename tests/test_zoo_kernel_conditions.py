@@ -152,13 +152,19 @@ def _anywhere(command: list[str]) -> bool:
     return False
 
 
-def test_a_dismissed_job_leaves_no_process_of_its_run(tmp_path: Path) -> None:
-    request = _request(tmp_path, "sleepy.cwl", {"seconds": {"value": "313", "dataType": "int"}})
-    job = subprocess.Popen(
+def _sleeping_job(tmp_path: Path, seconds: int) -> subprocess.Popen[bytes]:
+    """A job running sleepy.cwl, whose tool is ``sleep SECONDS`` (a marker to find it by)."""
+    inputs = {"seconds": {"value": str(seconds), "dataType": "int"}}
+    request = _request(tmp_path, "sleepy.cwl", inputs)
+    return subprocess.Popen(
         [sys.executable, str(KERNEL_PROCESS), str(request), str(tmp_path / "result.json")],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
+
+
+def test_a_dismissed_job_leaves_no_process_of_its_run(tmp_path: Path) -> None:
+    job = _sleeping_job(tmp_path, 313)
     try:
         assert eventually(lambda: _running(job.pid, ["sleep", "313"]), timeout=90)
         tree = _descendants(job.pid)  # everything the run started, the sleeping tool too
@@ -176,12 +182,7 @@ def test_a_dismissed_job_leaves_no_dask_gateway_cluster(
     tmp_path: Path, gateway_server: Any, gateway_client: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("DASK_GATEWAY_URL", gateway_server.url)
-    request = _request(tmp_path, "sleepy.cwl", {"seconds": {"value": "314", "dataType": "int"}})
-    job = subprocess.Popen(
-        [sys.executable, str(KERNEL_PROCESS), str(request), str(tmp_path / "result.json")],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    job = _sleeping_job(tmp_path, 314)
     try:
         assert eventually(lambda: _anywhere(["sleep", "314"]), timeout=120)  # a gateway worker's
         assert gateway_client.list_clusters()
