@@ -69,6 +69,7 @@ def run(
     memory: float | None,
     worker_processes: bool,
     dashboard: bool,
+    dashboard_address: str | None,
     scheduler: str | None,
     gateway: str | None,
     gateway_auth: str | None,
@@ -143,7 +144,8 @@ def run(
             local_processes=worker_processes,
             retries=retries,
             local_dashboard=dashboard,
-            local_profile=dashboard or report_html is not None,
+            local_dashboard_address=dashboard_address,
+            local_profile=dashboard or dashboard_address is not None or report_html is not None,
             planner=lambda: _plan_cluster(workflow, list(job_args), relax_path_checks, imports),
         )
     except InvalidInputError as err:
