@@ -183,7 +183,11 @@ _OPTIONS: list[Callable[[Callable[..., Any]], Callable[..., Any]]] = [
         "127.0.0.1 on a free port). It has no authentication: 0.0.0.0 opens it to the network.",
     ),
     click.option(
-        "--scheduler", default=None, help="Address of a running Dask scheduler to use instead."
+        "--scheduler",
+        default=None,
+        help="Address of a running Dask scheduler to use instead. A tls:// one needs Dask's "
+        "TLS config: distributed.comm.tls.ca-file, .client.cert and .client.key "
+        "(YAML, or DASK_DISTRIBUTED__COMM__TLS__CA_FILE etc.).",
     ),
     click.option("--gateway", default=None, help="Create the cluster on this Dask Gateway (URL)."),
     click.option(
