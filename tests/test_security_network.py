@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from conftest import SAMPLES
 from cwl_dask.clusters.local import LocalBackend
 from reliability import as_stranger, descendants, listening, start_run, wait_gone
 
@@ -125,6 +127,15 @@ def test_the_worker_processes_scheduler_speaks_tls() -> None:
         backend.close()
 
 
-def test_dashboard_address_is_an_option_of_run(cwl_dask) -> None:
-    done = cwl_dask("run", "--help")
-    assert "--dashboard-address" in done.stdout
+def test_run_serves_and_logs_the_dashboard_where_dashboard_address_says(
+    cwl_dask, tmp_path: Path
+) -> None:
+    with socket.socket() as probe:  # a port free now
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    done = cwl_dask(
+        "run", "--no-container", "--dashboard-address", f"127.0.0.1:{port}",
+        "--outdir", tmp_path / "out", SAMPLES / "hello" / "hello.cwl", "--message", "hi",
+    )  # fmt: skip
+    assert done.code == 0, done.stderr
+    assert f"Dask dashboard: http://127.0.0.1:{port}/status" in done.stderr

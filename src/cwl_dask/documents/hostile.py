@@ -54,14 +54,18 @@ def read_text(path: str, what: str, limit: int | None = None) -> str:
     with open(path, "rb") as handle:
         data = handle.read()
     try:
-        if b"\0" in data:
-            raise UnicodeDecodeError("utf-8", data, data.index(b"\0"), data.index(b"\0") + 1, "")
-        return data.decode("utf-8")
+        text = data.decode("utf-8")
     except UnicodeDecodeError as err:
-        raise InvalidInputError(
-            f"{path} is not a text file (byte {err.start} is not UTF-8 text): "
-            f"a {what} is YAML or JSON"
-        ) from None
+        raise _not_text(path, what, err.start) from None
+    if "\0" in text:
+        raise _not_text(path, what, data.index(b"\0"))
+    return text
+
+
+def _not_text(path: str, what: str, offset: int) -> InvalidInputError:
+    return InvalidInputError(
+        f"{path} is not a text file (byte {offset} is not UTF-8 text): a {what} is YAML or JSON"
+    )
 
 
 def check_aliases(value: Any, path: str) -> None:
