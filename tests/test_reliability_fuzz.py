@@ -231,3 +231,13 @@ def test_unknown_keys_of_a_job_file_are_summarised_in_one_line_with_a_count(
     said = [line for line in text.splitlines() if "unknown input" in line]
     assert len(said) == 1, "\n".join(said[:5])
     assert "2000 unknown inputs" in said[0]
+
+
+def test_validate_refuses_a_yaml_alias_bomb_fast(cwl_dask, tmp_path: Path) -> None:
+    document = tmp_path / "tool.cwl"
+    document.write_text(TOOL + _alias_bomb(prefix="x"))
+    started = time.monotonic()
+    done = cwl_dask("validate", document, timeout=60)
+    assert done.code == 2, done.stderr
+    assert "YAML aliases" in done.stderr, done.stderr
+    assert time.monotonic() - started < 30
