@@ -8,10 +8,13 @@ cannot connect, let alone run code as the run's user.
 
 from __future__ import annotations
 
+import http.client
 import os
 import signal
 import socket
 import time
+import urllib.error
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -89,6 +92,26 @@ def test_the_local_cluster_listens_on_loopback_only(processes: bool, dashboard: 
         addresses = listening(pids)
         assert addresses
         assert {ip for ip, _ in addresses} <= LOOPBACK, addresses
+    finally:
+        backend.close()
+
+
+@pytest.mark.parametrize("processes", [False, True], ids=["in-process", "worker-processes"])
+def test_without_a_dashboard_the_clusters_http_servers_serve_no_page(processes: bool) -> None:
+    backend = LocalBackend(cores=1, memory_mib=512, processes=processes)
+    try:
+        backend.connect()
+        served = []
+        for ip, port in listening({os.getpid(), *descendants(os.getpid())}):
+            for page in ("info/main/workers.html", "json/counts.json", "health", "metrics"):
+                try:
+                    with urllib.request.urlopen(f"http://{ip}:{port}/{page}", timeout=5):
+                        served.append(f"{port}/{page}")
+                except urllib.error.HTTPError:
+                    continue  # 404: nothing there
+                except (OSError, http.client.HTTPException):
+                    break  # no HTTP server: a Dask comm port
+        assert not served
     finally:
         backend.close()
 
