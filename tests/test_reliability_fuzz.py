@@ -10,6 +10,8 @@ from __future__ import annotations
 import io
 import json
 import logging
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -241,3 +243,20 @@ def test_validate_refuses_a_yaml_alias_bomb_fast(cwl_dask, tmp_path: Path) -> No
     assert done.code == 2, done.stderr
     assert "YAML aliases" in done.stderr, done.stderr
     assert time.monotonic() - started < 30
+
+
+@pytest.mark.parametrize("hostile", ["workflow", "job file"])
+def test_the_python_api_refuses_a_yaml_alias_bomb_fast(hostile: str, tmp_path: Path) -> None:
+    document, job_file = tmp_path / "tool.cwl", tmp_path / "job.yml"
+    document.write_text(TOOL + (_alias_bomb(prefix="x") if hostile == "workflow" else ""))
+    job_file.write_text((_alias_bomb() if hostile == "job file" else "") + "count: 1\nname: x\n")
+    call = (
+        "import sys\nfrom cwl_dask import api\nfrom cwl_dask.errors import InvalidInputError\n"
+        "try:\n    api.run(sys.argv[1], sys.argv[2], container='none')\n"
+        "except InvalidInputError as err:\n    print(err)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", call, str(document), str(job_file)],
+        capture_output=True, text=True, timeout=60, cwd=tmp_path,
+    )  # fmt: skip
+    assert "YAML aliases" in done.stdout, done.stdout + done.stderr
