@@ -40,12 +40,22 @@ class RealCluster:
         nthreads: int = 4,
         resources: str = "cores=2,ram=4096",
         name: str = "stop-test",
+        tls: dict[str, Path] | None = None,
     ) -> None:
+        """``tls``: ``ca``, ``cert`` and ``key`` files (see :func:`tls_files`): the scheduler
+        then speaks TLS only, and its workers connect with these."""
+        self.tls = tls
+        secure = (
+            ["--tls-ca-file", str(tls["ca"]), "--tls-cert", str(tls["cert"]),
+             "--tls-key", str(tls["key"])]
+            if tls else []
+        )  # fmt: skip
         where.mkdir(parents=True, exist_ok=True)
         info = where / "scheduler.json"
         self.scheduler = _dask(
-            "scheduler", "--port", "0", "--no-dashboard", "--scheduler-file", str(info), cwd=where
-        )
+            "scheduler", "--port", "0", "--no-dashboard", "--scheduler-file", str(info),
+            *(["--protocol", "tls", *secure] if tls else []), cwd=where,
+        )  # fmt: skip
         self.workers: list[subprocess.Popen[bytes]] = []
         try:
             assert eventually(info.exists, timeout=60), "the scheduler did not start"
@@ -54,7 +64,7 @@ class RealCluster:
                 label = name if workers == 1 else f"{name}-{number}"
                 self.workers.append(_dask(
                     "worker", self.address, "--nthreads", str(nthreads), "--resources", resources,
-                    "--no-dashboard", "--name", label, cwd=where,
+                    "--no-dashboard", "--name", label, *secure, cwd=where,
                 ))  # fmt: skip
             assert eventually(lambda: self._workers() == workers, timeout=60), (
                 "the workers did not connect"
@@ -70,11 +80,37 @@ class RealCluster:
 
     def _workers(self) -> int:
         from distributed import Client
+        from distributed.security import Security
 
-        with Client(self.address, timeout=10) as client:
+        security = (
+            Security(
+                tls_ca_file=str(self.tls["ca"]),
+                tls_client_cert=str(self.tls["cert"]),
+                tls_client_key=str(self.tls["key"]),
+                require_encryption=True,
+            )
+            if self.tls
+            else None
+        )
+        with Client(self.address, timeout=10, security=security) as client:
             return len(client.scheduler_info(n_workers=-1)["workers"])
 
     def close(self) -> None:
         for worker in self.workers:
             stop(worker)
         stop(self.scheduler)
+
+
+def tls_files(where: Path) -> dict[str, Path]:
+    """A self-signed certificate and its key, made now (``Security.temporary()``), in files:
+    ``ca`` (the certificate, which signs itself), ``cert`` and ``key``."""
+    from distributed.security import Security
+
+    made = Security.temporary()
+    where.mkdir(parents=True, exist_ok=True)
+    files = {"ca": where / "ca.pem", "cert": where / "cert.pem", "key": where / "key.pem"}
+    files["ca"].write_text(str(made.tls_ca_file))
+    files["cert"].write_text(str(made.tls_client_cert))
+    files["key"].write_text(str(made.tls_client_key))
+    files["key"].chmod(0o600)
+    return files

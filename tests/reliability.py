@@ -107,3 +107,64 @@ def processes_with_args(*args: str) -> list[int]:
             if argv[-len(wanted) :] == wanted and alive(int(entry)):
                 found.append(int(entry))
     return found
+
+
+#: The local stranger: a process of uid/gid 65534 (``nobody``) that tries to reach each
+#: address it is given as a Dask client, as itself and with TLS credentials of its own, and
+#: to run code there. It loads its modules first and then drops to ``nobody`` itself, as
+#: ``setpriv --reuid 65534 --regid 65534 --clear-groups`` would before exec: this machine's
+#: Python lives under /root (mode 0700), which ``nobody`` cannot start from.
+_STRANGER = """
+import logging, os, sys, urllib.error, urllib.request
+from distributed import Client, LocalCluster
+from distributed.security import Security
+own_credentials = Security.temporary()
+for warm_up in (None, own_credentials):  # import what a client needs while still able to
+    with LocalCluster(n_workers=0, processes=False, protocol="tls" if warm_up else "tcp",
+                      host="127.0.0.1", dashboard_address="127.0.0.1:0", security=warm_up,
+                      silence_logs=logging.ERROR) as own, Client(own) as client:
+        client.run_on_scheduler(os.getuid)
+os.setgroups([])
+os.setresgid(65534, 65534, 65534)
+os.setresuid(65534, 65534, 65534)
+print("stranger uid", os.getuid(), flush=True)
+for address in sys.argv[1:]:
+    try:  # an HTTP server (the dashboard's, a node's pages) is no Dask port
+        urllib.request.urlopen(f"http://{address}/", timeout=2)
+    except urllib.error.HTTPError:
+        continue
+    except Exception:  # no HTTP answer
+        pass
+    else:
+        continue
+    for scheme, security in (("tcp", None), ("tls", own_credentials)):
+        try:
+            with Client(f"{scheme}://{address}", security=security, timeout=10) as client:
+                print("RAN", address, scheme, client.run_on_scheduler(os.getuid), flush=True)
+        except Exception as err:
+            print("refused", address, scheme, type(err).__name__, err, flush=True)
+"""
+
+
+def as_stranger(addresses: list[str], timeout: float = 120) -> str:
+    """What the local stranger (``nobody``, see ``_STRANGER``) said trying ``addresses``
+    (``host:port``): a ``RAN`` line for each it ran code through."""
+    proc = subprocess.run(
+        [sys.executable, "-c", _STRANGER, *addresses],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+    assert "stranger uid 65534" in proc.stdout, proc.stdout + proc.stderr
+    return proc.stdout
+
+
+def listening(pids: set[int]) -> set[tuple[str, int]]:
+    """The TCP (ip, port) that the processes ``pids`` listen on."""
+    import psutil
+
+    return {
+        (conn.laddr.ip, conn.laddr.port)
+        for conn in psutil.net_connections("tcp")
+        if conn.status == psutil.CONN_LISTEN and conn.pid in pids
+    }

@@ -10,9 +10,13 @@ from __future__ import annotations
 import io
 import json
 import logging
+import subprocess
+import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import dask
 import pytest
 from click.testing import CliRunner
 from distributed import LocalCluster
@@ -134,3 +138,125 @@ def test_any_command_line_is_run_or_refused_with_exit_2(
     args = ["run", "--no-container", "--scheduler", scheduler, *before, str(tool), *after]
     code, text = _invoke(args, capfd)
     _assert_clear(code, text)
+
+
+# ----------------------------------------------------------- hostile files (issue 32, finding 5)
+
+
+def _alias_bomb(prefix: str = "") -> str:
+    """ "Billion laughs": 9 levels of 9 aliases each, 9^9 strings once expanded."""
+    lines = [f'{prefix}a0: &a0 ["lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol"]']
+    lines += [f"{prefix}a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 9)}]" for i in range(1, 10)]
+    return "\n".join(lines) + "\n"
+
+
+@FUZZ
+@given(job=st.binary(min_size=1, max_size=200))
+def test_any_bytes_as_a_job_file_are_run_or_refused_with_exit_2(
+    job, scheduler: str, tool: Path, tmp_path: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    job_file = tmp_path / "job.yml"
+    job_file.write_bytes(job)
+    code, text = _invoke(
+        ["run", "--no-container", "--scheduler", scheduler, "--outdir", str(tmp_path / "o"),
+         str(tool), str(job_file)],
+        capfd,
+    )  # fmt: skip
+    _assert_clear(code, text)
+
+
+def test_a_binary_job_file_is_refused_as_not_a_text_file(
+    scheduler: str, tool: Path, tmp_path: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    job_file = tmp_path / "job.yml"
+    job_file.write_bytes(b"count: 1\nname: \xde\xad\xbe\xef\x00\n")
+    code, text = _invoke(["run", "--scheduler", scheduler, str(tool), str(job_file)], capfd)
+    assert code == 2, text
+    assert f"{job_file} is not a text file" in text
+    assert "Traceback" not in text and "internal error" not in text
+
+
+def test_a_binary_workflow_is_refused_as_not_a_text_file(
+    scheduler: str, tmp_path: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    document = tmp_path / "tool.cwl"
+    document.write_bytes(b"cwlVersion: v1.2\nclass: \xde\xad\xbe\xef\n")
+    code, text = _invoke(["run", "--scheduler", scheduler, str(document)], capfd)
+    assert code == 2, text
+    assert f"{document} is not a text file" in text
+    assert "Traceback" not in text
+
+
+def test_a_yaml_alias_bomb_in_a_job_file_is_refused_fast(cwl_dask, tool: Path, tmp_path: Path):
+    job_file = tmp_path / "job.yml"
+    job_file.write_text(_alias_bomb() + "count: 1\nname: x\n")
+    started = time.monotonic()
+    done = cwl_dask("run", "--no-container", tool, job_file, timeout=60)
+    assert done.code == 2, done.stderr
+    assert f"{job_file}" in done.stderr and "YAML aliases" in done.stderr, done.stderr
+    assert time.monotonic() - started < 30
+
+
+def test_a_yaml_alias_bomb_in_a_workflow_is_refused_fast(cwl_dask, tmp_path: Path) -> None:
+    document = tmp_path / "tool.cwl"
+    document.write_text(TOOL + _alias_bomb(prefix="x"))
+    started = time.monotonic()
+    done = cwl_dask("run", "--no-container", document, "--count", "1", "--name", "x", timeout=60)
+    assert done.code == 2, done.stderr
+    assert f"{document}" in done.stderr and "YAML aliases" in done.stderr, done.stderr
+    assert time.monotonic() - started < 30
+
+
+def test_a_job_file_over_the_size_bound_is_refused_naming_the_bound(
+    scheduler: str, tool: Path, tmp_path: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    job_file = tmp_path / "job.yml"
+    job_file.write_text("count: 1\nname: x\n" + "".join(f"k{i}: {i}\n" for i in range(300)))
+    with dask.config.set({"cwl-dask.job-file-limit": "1 KiB"}):
+        code, text = _invoke(["run", "--scheduler", scheduler, str(tool), str(job_file)], capfd)
+    assert code == 2, text
+    assert f"{job_file} is larger than 1.00 kiB" in text, text
+    assert "cwl-dask.job-file-limit" in text
+
+
+def test_unknown_keys_of_a_job_file_are_summarised_in_one_line_with_a_count(
+    scheduler: str, tool: Path, tmp_path: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    job_file = tmp_path / "job.yml"
+    job_file.write_text("count: 1\nname: x\n" + "".join(f"k{i}: {i}\n" for i in range(2000)))
+    code, text = _invoke(
+        ["run", "--no-container", "--scheduler", scheduler, "--outdir", str(tmp_path / "o"),
+         str(tool), str(job_file)],
+        capfd,
+    )  # fmt: skip
+    assert code == 0, text
+    said = [line for line in text.splitlines() if "unknown input" in line]
+    assert len(said) == 1, "\n".join(said[:5])
+    assert "2000 unknown inputs" in said[0]
+
+
+def test_validate_refuses_a_yaml_alias_bomb_fast(cwl_dask, tmp_path: Path) -> None:
+    document = tmp_path / "tool.cwl"
+    document.write_text(TOOL + _alias_bomb(prefix="x"))
+    started = time.monotonic()
+    done = cwl_dask("validate", document, timeout=60)
+    assert done.code == 2, done.stderr
+    assert "YAML aliases" in done.stderr, done.stderr
+    assert time.monotonic() - started < 30
+
+
+@pytest.mark.parametrize("hostile", ["workflow", "job file"])
+def test_the_python_api_refuses_a_yaml_alias_bomb_fast(hostile: str, tmp_path: Path) -> None:
+    document, job_file = tmp_path / "tool.cwl", tmp_path / "job.yml"
+    document.write_text(TOOL + (_alias_bomb(prefix="x") if hostile == "workflow" else ""))
+    job_file.write_text((_alias_bomb() if hostile == "job file" else "") + "count: 1\nname: x\n")
+    call = (
+        "import sys\nfrom cwl_dask import api\nfrom cwl_dask.errors import InvalidInputError\n"
+        "try:\n    api.run(sys.argv[1], sys.argv[2], container='none')\n"
+        "except InvalidInputError as err:\n    print(err)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", call, str(document), str(job_file)],
+        capture_output=True, text=True, timeout=60, cwd=tmp_path,
+    )  # fmt: skip
+    assert "YAML aliases" in done.stdout, done.stdout + done.stderr

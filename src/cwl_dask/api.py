@@ -134,12 +134,17 @@ def run(
         raise InvalidInputError(
             f"unknown option(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}"
         )
+    from cwl_dask.documents.hostile import check_document
+    from cwl_dask.documents.joborder import check_job_file
     from cwl_dask.documents.loading import resolve_entry
 
+    check_document(os.fspath(workflow))  # binary, alias bombs: refused before cwltool's load
     reference = resolve_entry(os.fspath(workflow), options.pop("entry", None))
     chosen = _backend(client, backend)
     with tempfile.TemporaryDirectory(prefix="cwl-dask-job-") as private:
         job_args = _job(inputs, Path(private))
+        if not isinstance(inputs, dict):  # a file given, checked as cwl-dask run does
+            check_job_file(job_args)
         request = RunRequest(
             workflow=reference,
             backend=chosen,

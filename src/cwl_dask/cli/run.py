@@ -69,6 +69,7 @@ def run(
     memory: float | None,
     worker_processes: bool,
     dashboard: bool,
+    dashboard_address: str | None,
     scheduler: str | None,
     gateway: str | None,
     gateway_auth: str | None,
@@ -97,6 +98,7 @@ def run(
     from cwl_dask.cli.arguments import misplaced_options, unknown_option
     from cwl_dask.cli.stdio import reserved_stdout
     from cwl_dask.clusters import make_backend
+    from cwl_dask.documents.hostile import check_document
     from cwl_dask.documents.joborder import check_job_file
     from cwl_dask.documents.loading import resolve_entry
     from cwl_dask.driver.stopping import stop_on_signals
@@ -112,7 +114,9 @@ def run(
         raise click.BadParameter("an empty string is no workflow", param_hint="WORKFLOW")
     if workflow.startswith("-"):
         raise click.UsageError(unknown_option(workflow))
-    if code := guarded(debug, lambda: check_job_file(list(job_args)) or 0):
+    if code := guarded(
+        debug, lambda: check_document(workflow) or check_job_file(list(job_args)) or 0
+    ):
         sys.exit(code)
     if (stage_in or stage_out) and not wrap_package:
         raise click.UsageError("--stage-in and --stage-out need --wrap")
@@ -143,7 +147,8 @@ def run(
             local_processes=worker_processes,
             retries=retries,
             local_dashboard=dashboard,
-            local_profile=dashboard or report_html is not None,
+            local_dashboard_address=dashboard_address,
+            local_profile=dashboard or dashboard_address is not None or report_html is not None,
             planner=lambda: _plan_cluster(workflow, list(job_args), relax_path_checks, imports),
         )
     except InvalidInputError as err:

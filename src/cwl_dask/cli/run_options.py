@@ -176,7 +176,18 @@ _OPTIONS: list[Callable[[Callable[..., Any]], Callable[..., Any]]] = [
         help="Serve the local cluster's Dask dashboard (needs bokeh; remote clusters have theirs).",
     ),
     click.option(
-        "--scheduler", default=None, help="Address of a running Dask scheduler to use instead."
+        "--dashboard-address",
+        default=None,
+        metavar="HOST:PORT",
+        help="Serve the local cluster's dashboard there (implies --dashboard; default "
+        "127.0.0.1 on a free port). It has no authentication: 0.0.0.0 opens it to the network.",
+    ),
+    click.option(
+        "--scheduler",
+        default=None,
+        help="Address of a running Dask scheduler to use instead. A tls:// one needs Dask's "
+        "TLS config: distributed.comm.tls.ca-file, .client.cert and .client.key "
+        "(YAML, or DASK_DISTRIBUTED__COMM__TLS__CA_FILE etc.).",
     ),
     click.option("--gateway", default=None, help="Create the cluster on this Dask Gateway (URL)."),
     click.option(

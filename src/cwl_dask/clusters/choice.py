@@ -85,6 +85,7 @@ def make_backend(
     local_processes: bool = False,
     retries: int | None = None,
     local_dashboard: bool = False,
+    local_dashboard_address: str | None = None,
     local_profile: bool = False,
     planner: Callable[[], Any] | None = None,
     labels: dict[str, str] | None = None,
@@ -101,9 +102,11 @@ def make_backend(
     worker pools and neither ``worker_cores`` nor ``worker_memory_mib`` is given, the gateway
     and cluster backends create one cluster per pool (a ``PooledBackend``);
     ``min_workers``/``max_workers`` then apply to each pool (the maximum as a cap). ``labels``
-    (the ZOO runner's node selector) go to every cluster created. ``retries`` (how many
-    times a task may lose its worker and be re-run) configures the local cluster's scheduler;
-    other schedulers are not ours and keep their own ``allowed-failures``. Raises
+    (the ZOO runner's node selector) go to every cluster created. ``local_dashboard_address``
+    (``--dashboard-address``) serves the local cluster's dashboard there (implies it).
+    ``retries`` (how many times a task may lose its worker and be re-run) configures the local
+    cluster's scheduler; other schedulers are not ours and keep their own ``allowed-failures``.
+    Raises
     :class:`InvalidInputError` for a contradictory choice.
     """
     import dask
@@ -247,8 +250,9 @@ def make_backend(
         local_memory_mib,
         processes=local_processes,
         allowed_failures=retries,
-        dashboard=local_dashboard,
+        dashboard=local_dashboard or local_dashboard_address is not None,
         profile=local_profile,
+        **({"dashboard_address": local_dashboard_address} if local_dashboard_address else {}),
     )
 
 

@@ -28,6 +28,42 @@ QUIET_BACKGROUND: dict[str, Any] = {
 }
 
 
+#: The only interface the embedded cluster listens on, unless ``--dashboard-address`` says
+#: otherwise for the dashboard.
+LOOPBACK = "127.0.0.1"
+LOOPBACK_ANY_PORT = f"{LOOPBACK}:0"
+
+
+def _loopback_worker_class() -> type:
+    """A Worker whose HTTP server listens on loopback.
+
+    ``LocalCluster`` sets an in-process worker's ``dashboard_address`` itself: from
+    ``worker_dashboard_address``, which also builds the worker's Bokeh dashboard (0.4 s at
+    every start, measured), or else none, and then the worker listens on every interface.
+    """
+    from distributed import Worker
+
+    class LoopbackWorker(Worker):
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            kwargs["dashboard_address"] = LOOPBACK_ANY_PORT
+            super().__init__(*args, **kwargs)
+
+    return LoopbackWorker
+
+
+def served_at(http_server: Any) -> str:
+    """The dashboard's link from where its HTTP server listens (Dask's ``dashboard_link``
+    names the host of the scheduler's address, which is not where it listens)."""
+    import socket
+
+    host = str(http_server.address)
+    if host in ("0.0.0.0", "::", ""):
+        host = socket.gethostname()
+    elif ":" in host:
+        host = f"[{host}]"
+    return f"http://{host}:{http_server.port}/status"
+
+
 def machine_gpus() -> int:
     """GPUs of this machine: the Dask config ``cwl-dask.local.gpus``
     (``DASK_CWL_DASK__LOCAL__GPUS``) if set, else the devices ``nvidia-smi -L`` lists."""
@@ -73,6 +109,16 @@ class LocalBackend(Backend):
     (``distributed.worker.profile``), which samples every thread every 10 ms, runs only when
     something shows it (``profile=True``: the dashboard, ``--report``): otherwise it is
     CPU taken from the tools — 0.6 s in a 30 s run of 8 CPU-bound jobs on 2 cores, measured.
+
+    Other users of the machine must not reach the cluster (issue 32): every server it starts
+    listens on loopback only (the dashboard where ``dashboard_address`` says, loopback by
+    default); the HTTP pages Dask serves besides the dashboard (call stacks, task counts)
+    are emptied unless the dashboard is asked for. With worker processes the scheduler
+    speaks TLS with credentials made for this run and held in memory
+    (``Security.temporary()``): a local stranger who finds its port cannot connect, where
+    plain TCP let one run code as the run's user (TLS adds ~0.5 s to such a run's start,
+    measured; the README's Security section). An in-process worker has no port: its comms
+    are in-process (``inproc://``), so the default run pays nothing.
     """
 
     remote = False
@@ -85,11 +131,14 @@ class LocalBackend(Backend):
         allowed_failures: int | None = None,
         dashboard: bool = False,
         profile: bool = False,
+        dashboard_address: str = LOOPBACK_ANY_PORT,
     ) -> None:
         super().__init__()
         #: Worker losses a task survives (Dask's ``allowed-failures``; None: the Dask config).
         self.allowed_failures = allowed_failures
         self.dashboard = dashboard
+        #: Where the dashboard listens (``--dashboard-address``; loopback unless told).
+        self.dashboard_address = dashboard_address
         self.profile = profile
         self.cores = float(cores or os.cpu_count() or 1)
         self.memory_mib = float(memory_mib or _machine_memory_mib())
@@ -106,14 +155,18 @@ class LocalBackend(Backend):
         import dask
         from distributed import Client, LocalCluster
 
-        with dask.config.set(self._quiet_config()):
+        with dask.config.set({**self._quiet_config(), **self._pages_config()}):
             self.cluster = LocalCluster(
                 n_workers=1,
                 threads_per_worker=self._threads,
                 processes=self.processes,
                 resources=self._resources(),
                 memory_limit=0,
-                dashboard_address=":0",
+                # Worker processes reach the scheduler over TCP: loopback and TLS only.
+                host=LOOPBACK if self.processes else None,
+                security=True if self.processes else None,
+                worker_class=None if self.processes else _loopback_worker_class(),
+                dashboard_address=self.dashboard_address if self.dashboard else LOOPBACK_ANY_PORT,
                 scheduler_kwargs={
                     "dashboard": self.dashboard,
                     **(
@@ -126,6 +179,14 @@ class LocalBackend(Backend):
                 preload=["cwl_dask.worker.invocation", "cwl_dask.worker.local_worker"],
             )
         return Client(self.cluster)
+
+    def _pages_config(self) -> dict[str, Any]:
+        """No HTTP pages (call stacks, task counts…) unless the dashboard is asked for: Dask
+        starts an HTTP server for the scheduler and each worker whatever it is told, but it
+        then serves nothing."""
+        if self.dashboard:
+            return {}
+        return {"distributed.scheduler.http.routes": [], "distributed.worker.http.routes": []}
 
     def _resources(self) -> dict[str, float]:
         """The one worker's Dask resources: the machine's cores, RAM and GPUs (if any)."""
@@ -177,7 +238,7 @@ class LocalBackend(Backend):
         except ImportError:
             _logger.warning("no Dask dashboard: it needs bokeh (pip install bokeh)")
             return None
-        return super().dashboard_link()
+        return served_at(self.cluster.scheduler.http_server) if self.cluster else None
 
     def worker_shape(self) -> WorkerShape:
         return WorkerShape(self.cores, self.memory_mib, self.gpus)

@@ -11,6 +11,36 @@ from cwl_dask.clusters.base import (
 )
 from cwl_dask.errors import BackendError
 
+#: The Dask config keys a client of a ``tls://`` scheduler reads its credentials from (YAML,
+#: or ``DASK_DISTRIBUTED__COMM__TLS__CA_FILE``, ``…__CLIENT__CERT``, ``…__CLIENT__KEY``).
+TLS_CONFIG_KEYS = (
+    "distributed.comm.tls.ca-file",
+    "distributed.comm.tls.client.cert",
+    "distributed.comm.tls.client.key",
+)
+
+
+def check_tls_credentials(address: str) -> None:
+    """A ``tls://`` address needs Dask's TLS config; without it, say which keys to set.
+
+    Dask would otherwise fail inside the connection with "TLS expects a ssl_context
+    argument … Instead got None", which names neither the option nor the config.
+    """
+    import dask
+
+    if not address.startswith("tls://"):
+        return
+    missing = [key for key in TLS_CONFIG_KEYS[:2] if not dask.config.get(key, None)]
+    if missing:
+        raise BackendError(
+            f"--scheduler {address} speaks TLS, and Dask's TLS config has no "
+            f"{' and no '.join(missing)}: set {', '.join(TLS_CONFIG_KEYS)} (the CA that "
+            "signed the scheduler's certificate, and this client's certificate and key) in "
+            "the Dask config, e.g. DASK_DISTRIBUTED__COMM__TLS__CA_FILE=ca.pem "
+            "DASK_DISTRIBUTED__COMM__TLS__CLIENT__CERT=cert.pem "
+            "DASK_DISTRIBUTED__COMM__TLS__CLIENT__KEY=key.pem"
+        )
+
 
 class SchedulerBackend(Backend):
     """An already running Dask scheduler, reached by address; its workers are not ours."""
@@ -29,6 +59,7 @@ class SchedulerBackend(Backend):
     def connect(self) -> Any:
         from distributed import Client
 
+        check_tls_credentials(self.address)
         try:
             client = Client(self.address, timeout=self.timeout)
         except (OSError, TimeoutError) as err:

@@ -18,11 +18,11 @@ from typing import Any
 
 from cwltool.errors import WorkflowException
 from cwltool.process import INPUT_OBJ_VOCAB, Process, shortname
-from ruamel.yaml import YAML
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 from schema_salad.exceptions import ValidationException
 from schema_salad.validate import validate_ex
 
+from cwl_dask.documents.hostile import job_file_limit, load_checked
 from cwl_dask.errors import InvalidInputError
 
 _logger = logging.getLogger("cwl_dask")
@@ -37,7 +37,8 @@ class JobOrderError(InvalidInputError, ValidationException):
 
 
 def check_job_file(job_args: list[str]) -> None:
-    """A job file given as the first argument after the workflow must be a YAML mapping.
+    """A job file given as the first argument after the workflow must be a YAML mapping,
+    of text, within the size bound, without an alias bomb (:mod:`.hostile`).
 
     cwltool parses it together with the document and calls a syntax error in it "Tool
     definition failed validation"; this names the job file instead.
@@ -46,8 +47,7 @@ def check_job_file(job_args: list[str]) -> None:
         return
     path = job_args[0]
     try:
-        with open(path, encoding="utf-8") as handle:
-            document = YAML(typ="safe", pure=True).load(handle)
+        document = load_checked(path, "job file", job_file_limit())
     except OSError as err:
         raise InvalidInputError(f"cannot read the job file {path}: {err.strerror}") from err
     except YAMLError as err:
@@ -93,6 +93,11 @@ def check_job_order(
         raise JobOrderError("\n".join(problems)) from err
     for line in unknown:
         _logger.warning("%s (ignored, as cwltool does)", line)
+
+
+#: Unknown keys named one per line; beyond, one line counts them (a 10 MB job file of
+#: unknown keys printed 110,000 warnings).
+SHOWN_UNKNOWN_KEYS = 3
 
 
 def to_plain(value: Any) -> Any:
@@ -141,14 +146,25 @@ def _located(job_order: Any, key: str | None, message: str) -> str:
 
 
 def _unknown_keys(process: Process, job_order: Any) -> list[str]:
-    """One line per key of the job order that is no input, with the input it looks like."""
+    """One line per key of the job order that is no input, with the input it looks like;
+    one line counting them when there are more than :data:`SHOWN_UNKNOWN_KEYS`."""
     if not isinstance(job_order, dict):
         return []
     inputs = _input_names(process)
+    unknown = [
+        key
+        for key in job_order
+        if isinstance(key, str) and key != "id" and ":" not in key and key not in inputs
+    ]
+    if len(unknown) > SHOWN_UNKNOWN_KEYS:
+        named = ", ".join(f"'{key}'" for key in unknown[:SHOWN_UNKNOWN_KEYS])
+        message = (
+            f"{len(unknown)} unknown inputs: {named} and {len(unknown) - SHOWN_UNKNOWN_KEYS} "
+            f"more (inputs: {', '.join(inputs)})"
+        )
+        return [_located(job_order, None, message)]
     lines = []
-    for key in job_order:
-        if not isinstance(key, str) or key == "id" or ":" in key or key in inputs:
-            continue
+    for key in unknown:
         close = difflib.get_close_matches(key, inputs, n=1, cutoff=0.6)
         hint = f"; did you mean '{close[0]}'?" if close else f" (inputs: {', '.join(inputs)})"
         lines.append(_located(job_order, key, f"unknown input '{key}'{hint}"))

@@ -21,6 +21,7 @@ from schema_salad.exceptions import ValidationException
 
 from cwl_dask.clusters import stepclusters
 from cwl_dask.documents import schemas
+from cwl_dask.documents.hostile import check_document
 from cwl_dask.documents.imports import ImportCache
 from cwl_dask.errors import InvalidInputError
 
@@ -74,6 +75,7 @@ def load_process(
     if "://" not in path:
         if not os.path.exists(path):
             raise InvalidInputError(f"no such file: {path}")
+        check_document(path)  # binary, or an alias bomb cwltool would expand: refused now
         # A relative path with a fragment does not resolve in cwltool's loader; a URI does.
         reference = Path(path).resolve().as_uri() + (f"#{fragment}" if fragment else "")
     schemas.prepare()  # DaskGatewayRequirement may stand under requirements

@@ -10,11 +10,11 @@ import os
 from pathlib import Path
 from typing import Any, cast
 
-from ruamel.yaml import YAML
 from ruamel.yaml.error import YAMLError
 from schema_salad.ref_resolver import file_uri
 
 from cwl_dask.clusters.sizing.model import Binding
+from cwl_dask.documents.hostile import job_file_limit, load_checked
 from cwl_dask.errors import InvalidInputError
 
 
@@ -30,8 +30,8 @@ def load_job_order(path: str | os.PathLike[str]) -> Binding:
     if not job_path.is_file():
         raise InvalidInputError(f"no such job order file: {path}")
     try:
-        data = YAML(typ="safe", pure=True).load(job_path.read_text(encoding="utf-8"))
-    except (YAMLError, UnicodeDecodeError) as err:
+        data = load_checked(str(path), "job file", job_file_limit())
+    except YAMLError as err:
         raise InvalidInputError(f"{path} is not a YAML/JSON job order:\n{err}") from err
     if data is None:
         return {}
