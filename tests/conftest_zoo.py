@@ -56,7 +56,7 @@ def zoo_s3() -> Iterator[Any]:
         "s3",
         key="testing",
         secret="testing",
-        client_kwargs={"endpoint_url": endpoint, "region_name": "us-east-1"},
+        client_kwargs={"endpoint_url": endpoint},
         skip_instance_cache=True,
     )
     fs.endpoint = endpoint

@@ -102,8 +102,8 @@ def zoo(zoo_kernel: Any, zoo_s3: Any) -> Any:
         )
     for package in ("sleepy", "greet"):
         deploy(zoo_kernel.cgi, DATA / "zoo" / f"{package}.cwl", OWN, package, mutable=False)
-    deploy(zoo_kernel.cgi, DATA / "zoo" / "greet.cwl", OWN, "greet-dru")  # DRU's default
-    os.system(f"chown -R www-data:www-data {zoo_kernel.cgi}")  # DRU writes them as www-data
+    greet = load_package(DATA / "zoo" / "greet.cwl")
+    deploy(zoo_kernel.cgi, _renamed(greet, "greet", "greet-dru"), OWN, "greet-dru")  # mutable
     return zoo_kernel
 
 
@@ -224,7 +224,7 @@ def test_the_process_list_shows_each_deployed_package_with_its_inputs_and_output
     description = zoo.request("GET", "/processes/eo-ndvi-own").json()
     assert set(description["inputs"]) == {"stac_items", "aoi_name", "threshold"}
     assert description["inputs"]["stac_items"]["maxOccurs"] in (999, "unbounded")
-    assert description["inputs"]["stac_items"]["minOccurs"] == 1
+    assert description["inputs"]["stac_items"].get("minOccurs", 1) == 1
     assert description["inputs"]["threshold"]["minOccurs"] == 0  # it has a default
     assert set(description["outputs"]) == {"results"}
 

@@ -18,6 +18,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import time
 import urllib.error
 import urllib.request
@@ -209,9 +210,24 @@ def start(worker: str) -> ZooServer:
         "ZOO_RESET_CONFIG": "1",
         "HOME": os.environ.get("HOME", "/root"),
     }
+    if os.environ.get("ZOO_SERVICE_SRC"):  # another checkout's cwl_dask for the services
+        env["ZOO_SERVICE_SRC"] = os.environ["ZOO_SERVICE_SRC"]
     shutil.rmtree(run, ignore_errors=True)
     lock = _lock()
     try:
+        # The services get the versions this test environment has: pip has nothing to resolve.
+        frozen = subprocess.run(
+            [sys.executable, "-m", "pip", "freeze"], capture_output=True, text=True, check=True
+        ).stdout.splitlines()
+        pins = [
+            line
+            for line in frozen
+            if not line.startswith(("-e", "#", "cwl-dask")) and " @ " not in line
+        ]
+        constraints = PREFIX / "constraints.txt"
+        if not constraints.exists() or constraints.read_text() != "\n".join(pins) + "\n":
+            constraints.write_text("\n".join(pins) + "\n")
+        env["ZOO_PIP_CONSTRAINTS"] = str(constraints)
         done = subprocess.run(
             ["bash", str(SERVE), "build"], env=env, capture_output=True, text=True, timeout=1800
         )

@@ -12,6 +12,10 @@
 #                (default $ZOO_PREFIX/run; one per instance, the build and venv are shared)
 #   ZOO_SHARED   folder with ZOO-Project-afc0403.tar.gz (default <repo>/../shared/zoo-project)
 #   ZOO_TARBALL  the kernel's source tarball (default $ZOO_SHARED/ZOO-Project-afc0403.tar.gz)
+#   ZOO_SERVICE_SRC  the cwl_dask the services import, first on PYTHONPATH (default <repo>/src)
+#   ZOO_PIP_CONSTRAINTS  a pip constraints file for the venv (e.g. `pip freeze` of the env
+#                the tests run in: the services get the same versions, and pip has nothing
+#                to resolve; without it pip's resolver takes minutes over this closure)
 #
 # Root, Debian 12, the apt packages of .ci/run. Services are deployed into $ZOO_PREFIX/run/cgi-bin
 # as ZOO-Project-DRU lays them out (python -m cwl_dask.zoo.deploy, see README "ZOO-Project").
@@ -33,6 +37,7 @@ BASE=http://127.0.0.1:$PORT
 CLEANPATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 SERVICEPATH=$VENV/bin:$CLEANPATH
 PIDFILE=$RUN/apache/httpd.pid
+SERVICE_SRC=${ZOO_SERVICE_SRC:-$REPO/src}
 
 log() { echo "serve.sh: $*" >&2; }
 
@@ -74,12 +79,17 @@ build_kernel() {
 build_venv() {
   # The same /usr/bin/python3 the kernel embeds; the project's dependencies with its `s3`
   # extra and what the two real service templates import (the `zoo-templates` extra).
-  local stamp; stamp=$(cat "$REPO/pyproject.toml" <(declare -f build_venv) | sha256sum | cut -d' ' -f1)
+  local constraints=() stamp
+  if [ -n "${ZOO_PIP_CONSTRAINTS:-}" ]; then constraints=(-c "$ZOO_PIP_CONSTRAINTS"); fi
+  stamp=$(cat "$REPO/pyproject.toml" ${ZOO_PIP_CONSTRAINTS:+"$ZOO_PIP_CONSTRAINTS"} <(declare -f build_venv) \
+    | sha256sum | cut -d' ' -f1)
   if [ "$(cat "$VENV/.stamp" 2>/dev/null)" = "$stamp" ]; then log "venv up to date: $VENV"; return; fi
   log "making the services' venv $VENV"
   rm -rf "$VENV"
   /usr/bin/python3 -m venv "$VENV"
-  "$VENV/bin/pip" install -q "$REPO[s3,zoo-templates]"
+  "$VENV/bin/pip" install -q "${constraints[@]}" "$REPO[s3,zoo-templates]" 2>&1 \
+    | grep -v "^WARNING: Location" >&2 || true
+  "$VENV/bin/python" -c "import cwl_dask.zoo, zoo_calrissian_runner, s3fs"  # or fail here
   # GeoLabs' template needs zoo-template-common <= 0.1.4 (its handler calls
   # super().__init__(conf, outputs)); EOEPCA's needs >= 0.1.5. The deploy helper puts this
   # folder first on the path of the services that ask for it (an upstream quirk).
@@ -104,7 +114,7 @@ layout() {
       -e "s|^path=/opt/zooservices_namespaces|path=$RUN/namespaces|" -e "s|http://localhost|$BASE|g" \
       "$SRC/docker/main.cfg" > "$CGI/main.cfg.new"
   cp "$INST/cgi-bin/zoo_loader.cgi" "$CGI/"   # its rpath points at $INST/lib
-  /usr/bin/python3 - "$CGI/main.cfg.new" "$REPO/src:$(site_packages)" <<'PY'
+  /usr/bin/python3 - "$CGI/main.cfg.new" "$SERVICE_SRC:$(site_packages)" <<'PY'
 import re, sys
 path, pythonpath = sys.argv[1], sys.argv[2]
 text = open(path).read()
@@ -113,7 +123,9 @@ for section in ("rabbitmq", "database"):  # this build has neither AMQP nor a da
 text = re.sub(r"^(R_HOME|ITK_AUTOLOAD_PATH|MODULE_LIBRARY_PATH)=.*\n", "", text, flags=re.M)
 text = re.sub(r"^(mapserverAddress|msOgcVersion|msConfig)\s*=.*\n", "", text, flags=re.M)
 text = text.replace("[env]\n", "[env]\nPYTHONPATH=%s\n" % pythonpath, 1)
-open(path, "w").write(text.rstrip("\n") + "\n\n[additional_parameters]\n")
+# [auth_env]: what DRU's security filter puts in conf (the templates read the user's name,
+# and link logs under {tmpUrl}/<user>/temp/); here everyone is "anonymous".
+open(path, "w").write(text.rstrip("\n") + "\n\n[additional_parameters]\n\n[auth_env]\nuser=anonymous\n")
 PY
   # Keep a main.cfg the tests changed ([env], [additional_parameters]) unless asked not to.
   if [ ! -e "$CGI/main.cfg" ] || [ "${ZOO_RESET_CONFIG:-0}" = 1 ]; then
@@ -173,6 +185,7 @@ ScriptAlias /cgi-bin/ "$CGI/"
 </Directory>
 # tmpUrl: job results (302 from /results) and the runner's logs are served from tmpPath
 Alias /temp/ "$RUN/zTmp/"
+AliasMatch "^/[A-Za-z0-9_.@-]+/temp/(.*)$" "$RUN/zTmp/\$1"
 <Directory "$RUN/zTmp">
   Require all granted
 </Directory>

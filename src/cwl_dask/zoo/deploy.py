@@ -17,7 +17,8 @@ cwl2ogc of today, wrote no inputs or outputs at all (../shared/zoo-project/READM
 the kernel needs is small: literal inputs (a File/Directory input is the URL of a STAC
 Item or catalog, a string, as the templates' runners expect), ``maxOccurs`` for arrays,
 defaults, and a ComplexData ``application/json`` output per STAC result (the templates'
-handlers publish a FeatureCollection only for outputs that have a ``mimeType``).
+handlers publish a FeatureCollection only for outputs that have a ``mimeType``), a
+``text/plain`` one (the URI) per File result.
 
 Usage (the project's script and tests): ``python -m cwl_dask.zoo.deploy CGI_DIR PACKAGE
 TEMPLATE [--id ID] [--immutable] [--path DIR]...``.
@@ -151,7 +152,9 @@ def zcfg(package: dict[str, Any], workflow_id: str, mutable: bool = True) -> str
         ]
         if base in _DATA_TYPES:
             lines += _literal(_DATA_TYPES[base], None, "   ")
-        else:  # File/Directory: the staged-out STAC result, published as JSON
+        elif base == "File":  # its staged-out URI, as DRU writes a File without a format
+            lines += _complex("text/plain", "   ")
+        else:  # a Directory: the staged-out STAC catalog, published as JSON
             lines += _complex("application/json", "   ")
     lines.append(" </DataOutputs>")
     return "\n".join(lines) + "\n"
