@@ -117,10 +117,10 @@ class ZooServer:
         """Set (or, with None, remove) keys of a ``main.cfg`` section."""
         path = self.cgi / "main.cfg"
         text = path.read_text()
-        match = re.search(rf"^\[{re.escape(section)}\]\n((?:[^\[].*\n|\n)*)", text, flags=re.M)
+        match = re.search(_section(section), text, flags=re.M)
         if match is None:
             text = text.rstrip("\n") + f"\n\n[{section}]\n"
-            match = re.search(rf"^\[{re.escape(section)}\]\n((?:[^\[].*\n|\n)*)", text, flags=re.M)
+            match = re.search(_section(section), text, flags=re.M)
         assert match is not None
         lines = [line for line in match.group(1).splitlines() if line.strip()]
         kept = [line for line in lines if line.split("=", 1)[0].strip() not in values]
@@ -130,7 +130,7 @@ class ZooServer:
 
     def config(self, section: str) -> dict[str, str]:
         text = (self.cgi / "main.cfg").read_text()
-        match = re.search(rf"^\[{re.escape(section)}\]\n((?:[^\[].*\n|\n)*)", text, flags=re.M)
+        match = re.search(_section(section), text, flags=re.M)
         pairs = [line.split("=", 1) for line in (match.group(1) if match else "").splitlines()]
         return {k.strip(): v.strip() for k, v in (p for p in pairs if len(p) == 2)}
 
@@ -188,6 +188,11 @@ class ZooServer:
                 return seen
             time.sleep(0.3)
         raise AssertionError(f"job {job_url} not done in {timeout} s: {seen[-1:]}")
+
+
+def _section(name: str) -> str:
+    """A ``main.cfg`` section: its header, then its lines up to the next header."""
+    return rf"^\[{re.escape(name)}\]\n((?:[^\[\n].*\n|\n)*)"
 
 
 def _lock() -> Any:
