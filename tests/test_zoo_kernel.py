@@ -102,6 +102,10 @@ def zoo(zoo_kernel: Any, zoo_s3: Any) -> Any:
         )
     for package in ("sleepy", "greet"):
         deploy(zoo_kernel.cgi, DATA / "zoo" / f"{package}.cwl", OWN, package, mutable=False)
+    dask_step = load_package(SAMPLES / "dask-step" / "app-package.cwl")
+    deploy(
+        zoo_kernel.cgi, _renamed(dask_step, "main", "dask-step"), OWN, "dask-step", mutable=False
+    )
     greet = load_package(DATA / "zoo" / "greet.cwl")
     deploy(zoo_kernel.cgi, _renamed(greet, "greet", "greet-dru"), OWN, "greet-dru")  # mutable
     return zoo_kernel
@@ -330,3 +334,99 @@ def test_a_mutable_service_is_refused_sync_as_dru_deploys_it(zoo: Any) -> None:
     reply = zoo.execute("greet-dru", {"inputs": {"message": "hi"}, "outputs": {"out": {}}})
     assert reply.status >= 400
     assert b"mutable" in reply.body
+
+
+# --------------------------------------------------------------------------- backends
+
+
+def _gateway_env(gateway_server: Any) -> dict[str, str | None]:
+    """What the chart's ``dask.enabled`` gives the services (``DASK_GATEWAY_URL``), plus
+    the gateway's Basic-auth credentials through the Dask config."""
+    from conftest_gateway import GATEWAY_USER
+
+    return {
+        "DASK_GATEWAY_URL": gateway_server.url,
+        "DASK_GATEWAY__AUTH__TYPE": "basic",
+        "DASK_GATEWAY__AUTH__KWARGS__USERNAME": GATEWAY_USER,
+        "DASK_GATEWAY__AUTH__KWARGS__PASSWORD": gateway_server.password,
+    }
+
+
+def _new_gateway_clusters(gateway_server: Any, before: set[str]) -> set[str]:
+    return {p.stem for p in gateway_server.record_dir.glob("*.jsonl")} - before
+
+
+def test_with_dask_gateway_url_in_the_kernels_environment_the_tools_run_on_the_gateway(
+    zoo: Any, zoo_s3: Any, gateway_server: Any
+) -> None:
+    before = _new_gateway_clusters(gateway_server, set())
+    message = f"hello over the gateway {random.randint(0, 10**9)}"
+    with zoo.configured("env", _gateway_env(gateway_server)):
+        job = _submit(zoo, "greet", {"inputs": {"message": message}, "outputs": {"out": {}}})
+        statuses = zoo.poll(job)
+    assert statuses[-1]["status"] == "successful", _job_report(zoo, statuses)
+    clusters = _new_gateway_clusters(gateway_server, before)
+    assert clusters, "no cluster was started on the gateway"
+    ran = [r for name in clusters for r in gateway_server.records(name) if r["event"] == "task"]
+    assert ran, f"no task ran on the gateway's clusters {clusters}"
+    result = zoo.request("GET", f"{job}/results").body.decode()
+    zoo_s3.invalidate_cache()
+    assert zoo_s3.cat_file(re.findall(r"s3://[^\"'\s]+", result)[0]).decode().strip() == message
+
+
+def test_with_an_object_store_workdir_in_the_dask_config_the_run_keeps_its_files_there(
+    zoo: Any, zoo_s3: Any
+) -> None:
+    """``cwl-dask.workdir: s3://…`` from a Dask config file named by ``DASK_CONFIG`` in
+    ``[env]``: the run's intermediate files go to the bucket (ZOO and the workers then
+    need no shared volume)."""
+    prefix = f"work/zoo-{random.randint(0, 10**9)}"
+    config = zoo.run / "dask-config"
+    config.mkdir(exist_ok=True)
+    (config / "cwl-dask.yaml").write_text(
+        json.dumps(  # JSON is YAML
+            {
+                "cwl-dask": {
+                    "workdir": f"s3://{prefix}",
+                    "storage-options": {
+                        "key": "testing",
+                        "secret": SECRET,
+                        "client_kwargs": {"endpoint_url": zoo_s3.endpoint},
+                    },
+                }
+            }
+        )
+    )
+    with zoo.configured("env", {"DASK_CONFIG": str(config)}):
+        job = _submit(zoo, "eo-ndvi-own", {"inputs": EO_INPUTS, "outputs": EO_OUTPUTS})
+        statuses = zoo.poll(job)
+    assert statuses[-1]["status"] == "successful", _job_report(zoo, statuses)
+    _assert_stac_results_in_s3(zoo.request("GET", f"{job}/results").json(), zoo_s3)
+    # store mode: each tool ran in a scratch directory of its worker, not in ZOO's tmpPath
+    # (the run's files went through the bucket; a successful run leaves nothing there)
+    job_id = job.rstrip("/").rsplit("/", 1)[1]
+    log = (zoo.tmp / f"eo-ndvi-own-{job_id}" / "ndvi.log").read_text()
+    tool_dir = re.search(r"\[job ndvi\w*\] (/\S+)\$", log)
+    assert tool_dir and not tool_dir.group(1).startswith(str(zoo.run)), log[:2000]
+    zoo_s3.invalidate_cache()
+    assert not zoo_s3.find(prefix), "the run left intermediate files in the bucket"
+
+
+def test_a_dask_gateway_requirement_step_gets_its_own_gateway_cluster(
+    zoo: Any, zoo_s3: Any, gateway_server: Any
+) -> None:
+    before = _new_gateway_clusters(gateway_server, set())
+    body = {
+        "inputs": {"size": 256, "chunk": 128, "max_cores": 1},
+        "outputs": {"stats": {}, "dask_report": {}},
+    }
+    with zoo.configured("env", _gateway_env(gateway_server)):
+        job = _submit(zoo, "dask-step", body)
+        statuses = zoo.poll(job)
+    assert statuses[-1]["status"] == "successful", _job_report(zoo, statuses)
+    result = zoo.request("GET", f"{job}/results").json()
+    zoo_s3.invalidate_cache()
+    report = json.loads(zoo_s3.cat_file(result["dask_report"]["value"]))
+    assert report["mode"] == "gateway", report
+    # the run's own cluster and the step's: two clusters on the gateway
+    assert len(_new_gateway_clusters(gateway_server, before)) >= 2

@@ -76,7 +76,7 @@ class Handler(ExecutionHandler):
             if name not in self.outputs or not isinstance(value, dict) or "value" not in value:
                 continue
             uri = str(value["value"])
-            if "mimeType" in self.outputs[name] and uri.endswith(".json"):
+            if self.outputs[name].get("mimeType") == "application/json":  # a STAC catalog
                 features = _stac_items(uri)
                 for feature in features:
                     feature["collection"] = self.conf["lenv"]["usid"]
