@@ -45,7 +45,8 @@ def main(argv: list[str] | None = None) -> None:
     job = work / "job.json"
     job.write_text(json.dumps({"message": "hello"}))
     python = server.venv / "bin" / "python3"
-    env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
+    # the code the services import (ZOO_SERVICE_SRC, see deploy/zoo/serve.sh), for both
+    env = {**os.environ, "PYTHONPATH": os.environ.get("ZOO_SERVICE_SRC") or str(ROOT / "src")}
     kernel, local = [], []
     try:
         deploy(server.cgi, PACKAGE, TEMPLATE / "service.py", "one-step", mutable=False)

@@ -279,10 +279,16 @@ def test_a_failing_tool_fails_the_job_naming_the_step_and_its_log_link_resolves(
 def test_a_failing_tool_never_comes_back_successful_from_a_real_template(
     zoo: Any, template: str
 ) -> None:
-    """The real templates replace the runner's message with their own; the status stays."""
-    job = _submit(zoo, f"broken-{template}", {"inputs": {"message": "hi"}, "outputs": {"out": {}}})
+    """The real templates replace the runner's message with their own; the status stays,
+    and the run's log (served from tmpUrl) says which step failed with which exit code."""
+    process = f"broken-{template}"
+    job = _submit(zoo, process, {"inputs": {"message": "hi"}, "outputs": {"out": {}}})
     statuses = zoo.poll(job)
     assert statuses[-1]["status"] == "failed", _job_report(zoo, statuses)
+    job_id = job.rstrip("/").rsplit("/", 1)[1]
+    log = zoo.request("GET", f"{zoo.base}/temp/{process}-{job_id}/cwl-dask.log")
+    assert log.status == 200, log.status
+    assert re.search(rb"explode.*exit code 3", log.body), log.body[-3000:]
 
 
 def test_a_dismissed_job_leaves_nothing_of_its_run_behind(zoo: Any) -> None:
