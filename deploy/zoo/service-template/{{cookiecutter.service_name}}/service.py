@@ -73,7 +73,10 @@ class Handler(ExecutionHandler):
         logs["length"] = str(len(links))
         self.conf["service_logs"] = logs
         for name, value in (output or {}).items():
-            if name not in self.outputs or not isinstance(value, dict) or "value" not in value:
+            if name not in self.outputs:
+                continue
+            if not isinstance(value, dict) or "value" not in value:  # a literal result
+                self.outputs[name]["value"] = value if isinstance(value, str) else json.dumps(value)
                 continue
             uri = str(value["value"])
             if self.outputs[name].get("mimeType") == "application/json":  # a STAC catalog
