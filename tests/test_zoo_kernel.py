@@ -22,7 +22,7 @@ from typing import Any
 import pytest
 
 from conftest import DATA, ROOT, SAMPLES
-from cwl_dask.zoo.deploy import deploy
+from cwl_dask.zoo.deploy import deploy, render_service
 from cwl_dask.zoo.package import load_package
 
 TEMPLATES = Path(os.environ.get("ZOO_TEMPLATES") or ROOT.parent / "shared" / "zoo-templates")
@@ -436,3 +436,17 @@ def test_a_dask_gateway_requirement_step_gets_its_own_gateway_cluster(
     assert report["mode"] == "gateway", report
     # the run's own cluster and the step's: two clusters on the gateway
     assert len(_new_gateway_clusters(gateway_server, before)) >= 2
+
+
+def test_our_service_template_renders_as_cookiecutter_renders_it() -> None:
+    """Cookiecutter renders every file with Jinja2 and the ``cookiecutter`` context: our
+    template must give what ``cwl_dask.zoo.deploy`` writes, and valid Python."""
+    jinja2 = pytest.importorskip("jinja2")
+    context = json.loads((OWN.parent.parent / "cookiecutter.json").read_text())
+    context.update(workflow_id="eo-ndvi", service_name="eo-ndvi")
+    environment = jinja2.Environment(keep_trailing_newline=True)
+    rendered = environment.from_string(OWN.read_text()).render(cookiecutter=context)
+    assert rendered == render_service(OWN.read_text(), "eo-ndvi")
+    compile(rendered, "service.py", "exec")
+    assert "def eo_ndvi(conf, inputs, outputs):" in rendered
+    assert environment.from_string(OWN.parent.name).render(cookiecutter=context) == "eo-ndvi"
