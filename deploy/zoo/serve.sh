@@ -63,7 +63,7 @@ build_kernel() {
   patch_source
   (
     export PATH=$CLEANPATH   # keep pyenv/conda pythons away from configure
-    make -s -C "$SRC/thirds/cgic206" libcgic.a
+    make -s -C "$SRC/thirds/cgic206" libcgic.a >/dev/null 2>&1 || make -C "$SRC/thirds/cgic206" libcgic.a
     cd "$SRC/zoo-project/zoo-kernel"
     autoreconf -i >/dev/null 2>&1
     ./configure -q --prefix="$INST" --with-cgi-dir="$INST/cgi-bin" \
