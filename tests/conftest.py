@@ -13,7 +13,13 @@ from typing import Any
 
 import pytest
 
-pytest_plugins = ["conftest_gateway", "conftest_s3", "conftest_slurm", "conftest_isolated"]
+pytest_plugins = [
+    "conftest_gateway",
+    "conftest_s3",
+    "conftest_slurm",
+    "conftest_isolated",
+    "conftest_zoo",
+]
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = ROOT / "cwl-samples"
