@@ -18,7 +18,19 @@ a workflow runner goes wrong in silence:
   ``/tmp/dask-scratch-space`` for all jobs; the run gets ``TMPDIR`` and Dask's
   ``temporary-directory`` inside its own directory under ``tmpPath``;
 - **a dismissed job is SIGKILLed**, one process: a watcher (:mod:`cwl_dask.zoo.lifeline`)
-  stops what it leaves.
+  stops what it leaves;
+- **the locale is ``LC_ALL=en_US``** unless the request names a language, a locale that a
+  minimal image lacks: Python then writes files as ASCII, and cwltool failed to stage a
+  script holding one non-ASCII character. The run gets ``C.UTF-8`` (``LC_CTYPE`` in the
+  process, ``LC_ALL`` for its children), the kernel's back after.
+
+Two things the kernel reads after the service returns are written here too
+(:func:`report_to_kernel`): an asynchronous job's failure message comes from
+``conf["lenv"]["gs_message"]`` (not ``message``: without it the job says "No message
+provided"), and a job's log links from ``{tmpPath}/{usid}_logs.cfg``, which only the
+FastCGI kernel of ZOO-Project-DRU writes from ``conf["service_logs"]``; the CGI kernel never
+does, so the runner writes one naming its own log and the tool logs (DRU's kernel overwrites
+it with the template's, which name the same logs).
 
 SIGTERM and SIGINT keep the kernel's C handlers (``driver/stopping.py`` leaves a handler it
 cannot restore alone). The same holds outside ZOO (tests, notebooks): each point is either
@@ -27,6 +39,8 @@ harmless there or only restores a default.
 
 from __future__ import annotations
 
+import contextlib
+import locale
 import os
 import shutil
 import stat
@@ -34,6 +48,7 @@ import sys
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
+from typing import Any
 
 from cwl_dask.clusters.lifeline import listening
 from cwl_dask.driver.children import child_exit_codes
@@ -96,6 +111,7 @@ def service_process(run_dir: Path, job_log: Path) -> Iterator[None]:
         stack.enter_context(_stderr_kept(run_dir / STDERR_NAME))
         stack.enter_context(_without_request_variables())
         stack.enter_context(_scratch_in(run_dir))
+        stack.enter_context(_utf8_locale())
         watcher = Lifeline(job_log)
         stack.enter_context(listening(watcher.cluster))
         try:
@@ -172,3 +188,47 @@ def _scratch_in(run_dir: Path) -> Iterator[None]:
         else:
             os.environ["TMPDIR"] = previous
         tempfile.tempdir = None
+
+
+@contextmanager
+def _utf8_locale() -> Iterator[None]:
+    if locale.getpreferredencoding(False).replace("-", "").lower() == "utf8":
+        yield
+        return
+    previous_ctype = locale.setlocale(locale.LC_CTYPE)
+    previous_all = os.environ.get("LC_ALL")
+    try:
+        locale.setlocale(locale.LC_CTYPE, "C.UTF-8")
+    except locale.Error:  # no C.UTF-8 either (rare since glibc 2.35): nothing better
+        yield
+        return
+    os.environ["LC_ALL"] = "C.UTF-8"
+    try:
+        yield
+    finally:
+        locale.setlocale(locale.LC_CTYPE, previous_ctype)
+        if previous_all is None:
+            os.environ.pop("LC_ALL", None)
+        else:
+            os.environ["LC_ALL"] = previous_all
+
+
+def report_to_kernel(
+    conf: dict[str, Any], failure: str | None, links: list[tuple[str, str]]
+) -> None:
+    """Leave the failure message and the log links where the kernel reads them (see the
+    module's docstring); ``links`` are (URL, title) pairs."""
+    lenv = conf.setdefault("lenv", {})
+    if failure is not None:
+        lenv["gs_message"] = failure
+    tmp, usid = conf.get("main", {}).get("tmpPath"), lenv.get("usid")
+    if not (tmp and usid and links):
+        return
+    lines = ["[service_logs]"]
+    for index, (url, title) in enumerate(links):
+        suffix = f"_{index}" if index else ""
+        lines += [f"url{suffix}={url}", f"title{suffix}={title}", f"rel{suffix}=related"]
+    lines.append(f"length={len(links)}")
+    # links are a convenience: the run's outcome stands without them
+    with contextlib.suppress(OSError):
+        Path(tmp, f"{usid}_logs.cfg").write_text("\n".join(lines) + "\n", encoding="utf-8")

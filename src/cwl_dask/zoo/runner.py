@@ -25,7 +25,7 @@ from typing import Any
 from cwl_dask.errors import CwlDaskError, RunStopped
 from cwl_dask.zoo.execution import LOG_NAME, Execution, JobLog
 from cwl_dask.zoo.handler import ExecutionHandler
-from cwl_dask.zoo.kernel import service_process
+from cwl_dask.zoo.kernel import report_to_kernel, service_process
 from cwl_dask.zoo.package import entry_process, input_types, with_environment
 from cwl_dask.zoo.provenance import KEYWORD, accepts_crate, provenance_enabled, provenance_targets
 from cwl_dask.zoo.report import LAST, ProgressObserver, failure_message, usage_report
@@ -267,12 +267,24 @@ class ZooDaskRunner:
             # second call's links are not <user>/<user>/temp/ ones (calrissian's are).
             main["tmpUrl"] = tmp_url
         self.update_status(97, "Post-execution hook")
+        failure = None if code == 0 else f"execution failed: {message}"
+        report_to_kernel(self.zoo_conf.conf, failure, self._log_links(tmp_url, kwargs["tool_logs"]))
         _call(handler, "post_execution_hook", **kwargs)
-        if code == 0:
+        if failure is None:
             self.update_status(100, "execution successful")
             return zoo.SERVICE_SUCCEEDED
-        self.update_status(100, f"execution failed: {message}")
+        self.update_status(100, failure)
         return zoo.SERVICE_FAILED
+
+    def _log_links(self, tmp_url: str | None, tool_logs: list[str]) -> list[tuple[str, str]]:
+        """(URL, title) of the run's log and each tool log, as ZOO serves ``tmpPath``."""
+        if not tmp_url:
+            return []
+        base, tmp = tmp_url.rstrip("/"), self.work_dir().parent
+        logs = [(self.work_dir() / LOG_NAME, "cwl-dask run log")]
+        logs += [(Path(log), f"tool log {Path(log).stem}") for log in tool_logs]
+        return [(f"{base}/{path.relative_to(tmp)}", title) for path, title in logs
+                if path.is_relative_to(tmp)]  # fmt: skip
 
     def _crate(self, handler: Any, log: JobLog) -> dict[str, Any]:
         """``provenance_crate=`` for ``handle_outputs``, if on and the handler takes it."""
@@ -290,6 +302,7 @@ class ZooDaskRunner:
         if self.execution is not None:
             self.execution.log.write(f"failure: {message}")
         _logger.error("%s", message)
+        report_to_kernel(self.zoo_conf.conf, f"execution failed: {message}", [])
         self.update_status(100, f"execution failed: {message}")
         return zoo_module().SERVICE_FAILED
 
