@@ -408,12 +408,15 @@ def test_with_an_object_store_workdir_in_the_dask_config_the_run_keeps_its_files
         statuses = zoo.poll(job)
     assert statuses[-1]["status"] == "successful", _job_report(zoo, statuses)
     _assert_stac_results_in_s3(zoo.request("GET", f"{job}/results").json(), zoo_s3)
-    # store mode: each tool ran in a scratch directory of its worker, not in ZOO's tmpPath
-    # (the run's files went through the bucket; a successful run leaves nothing there)
+    # store mode: each tool ran in its worker's scratch directory (the in-process worker's
+    # is in the job's own directory, TMPDIR), not in the run's shared work directory (the
+    # run's files went through the bucket; a successful run leaves nothing there)
     job_id = job.rstrip("/").rsplit("/", 1)[1]
-    log = (zoo.tmp / f"eo-ndvi-own-{job_id}" / "ndvi.log").read_text()
+    run_dir = zoo.tmp / f"eo-ndvi-own-{job_id}"
+    log = (run_dir / "ndvi.log").read_text()
     tool_dir = re.search(r"\[job ndvi\w*\] (/\S+)\$", log)
-    assert tool_dir and not tool_dir.group(1).startswith(str(zoo.run)), log[:2000]
+    assert tool_dir and "/cwl-dask-scratch/" in tool_dir.group(1), log[:2000]
+    assert not tool_dir.group(1).startswith(str(run_dir / "work")), log[:2000]
     zoo_s3.invalidate_cache()
     assert not zoo_s3.find(prefix), "the run left intermediate files in the bucket"
 
