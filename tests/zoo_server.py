@@ -187,7 +187,26 @@ class ZooServer:
             if seen[-1].get("status") in until:
                 return seen
             time.sleep(0.3)
-        raise AssertionError(f"job {job_url} not done in {timeout} s: {seen[-1:]}")
+        raise AssertionError(
+            f"job {job_url} not done in {timeout} s: {seen[-1:]}\n{self.job_process(job_url)}"
+        )
+
+    def job_process(self, job_url: str) -> str:
+        """What the job's process is doing (its pid file, state, kernel wait channel and
+        stderr so far): for a job that never ends."""
+        job_id = job_url.rstrip("/").rsplit("/", 1)[1]
+        pidfile = self.tmp / f"{job_id}.pid"
+        if not pidfile.exists():
+            return f"no pid file {pidfile}"
+        pid = pidfile.read_text().split()[0]
+        facts = [f"job process {pid}"]
+        for name in ("status", "wchan", "stack"):
+            with contextlib.suppress(OSError):
+                text = Path(f"/proc/{pid}/{name}").read_text()
+                facts.append(f"{name}: {text[:1500] if name != 'status' else text[:300]}")
+        for log in self.tmp.glob(f"*{job_id}*error.log"):
+            facts.append(f"{log.name}: {log.read_text(errors='replace')[-2000:]}")
+        return "\n".join(facts)
 
 
 def _section(name: str) -> str:
