@@ -41,6 +41,7 @@ class RealCluster:
         resources: str = "cores=2,ram=4096",
         name: str = "stop-test",
         tls: dict[str, Path] | None = None,
+        memory_limit: str | None = None,
     ) -> None:
         """``tls``: ``ca``, ``cert`` and ``key`` files (see :func:`tls_files`): the scheduler
         then speaks TLS only, and its workers connect with these."""
@@ -64,7 +65,8 @@ class RealCluster:
                 label = name if workers == 1 else f"{name}-{number}"
                 self.workers.append(_dask(
                     "worker", self.address, "--nthreads", str(nthreads), "--resources", resources,
-                    "--no-dashboard", "--name", label, *secure, cwd=where,
+                    "--no-dashboard", "--name", label, *secure,
+                    *(["--memory-limit", memory_limit] if memory_limit else []), cwd=where,
                 ))  # fmt: skip
             assert eventually(lambda: self._workers() == workers, timeout=60), (
                 "the workers did not connect"

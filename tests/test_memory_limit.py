@@ -49,6 +49,22 @@ def test_a_tool_using_more_than_its_worker_has_is_named_in_a_warning(
     assert "give the step a ramMax" in result.stderr
 
 
+def test_a_tool_using_more_than_its_workers_memory_limit_is_named_in_a_warning(
+    cwl_dask, tmp_path: Path
+) -> None:
+    from realcluster import RealCluster
+
+    cluster = RealCluster(tmp_path / "cluster", nthreads=1, memory_limit="600MiB")
+    try:
+        result = cwl_dask("run", "--no-container", "--no-progress", "--scheduler",
+                          cluster.address, "--outdir", "out",
+                          DATA / "pools" / "over-the-worker.cwl", "--allocate", "800")  # fmt: skip
+    finally:
+        cluster.close()
+    assert result.code == 0, result.stderr
+    assert "more than its worker's memory limit (600 MiB)" in result.stderr
+
+
 def test_a_tool_within_what_its_worker_has_gets_no_memory_warning(cwl_dask, tmp_path: Path) -> None:
     result = cwl_dask("run", "--no-container", "--no-progress", "--memory", "1GiB",
                       "--outdir", "out", DATA / "pools" / "over-the-worker.cwl")  # fmt: skip
