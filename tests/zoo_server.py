@@ -161,11 +161,14 @@ class ZooServer:
         if data is not None:
             all_headers["Content-Type"] = "application/json"
         request = urllib.request.Request(url, data=data, method=method, headers=all_headers)
+        started = time.monotonic()
         try:
             with urllib.request.urlopen(request, timeout=timeout) as reply:
-                return Response(reply.status, dict(reply.headers), reply.read())
+                response = Response(reply.status, dict(reply.headers), reply.read())
         except urllib.error.HTTPError as err:
-            return Response(err.code, dict(err.headers), err.read())
+            response = Response(err.code, dict(err.headers), err.read())
+        _transcribe(method, url, headers, data, response, time.monotonic() - started)
+        return response
 
     def execute(self, process: str, body: dict[str, Any], asynchronous: bool = False) -> Response:
         headers = {"Prefer": "respond-async"} if asynchronous else {}
@@ -207,6 +210,32 @@ class ZooServer:
         for log in self.tmp.glob(f"*{job_id}*error.log"):
             facts.append(f"{log.name}: {log.read_text(errors='replace')[-2000:]}")
         return "\n".join(facts)
+
+
+def _transcribe(
+    method: str,
+    url: str,
+    headers: dict[str, str] | None,
+    data: bytes | None,
+    response: Response,
+    seconds: float,
+) -> None:
+    """With ``ZOO_TRANSCRIPT=FILE``, every exchange, abridged, is appended to FILE (the
+    issue's closing note quotes them)."""
+    target = os.environ.get("ZOO_TRANSCRIPT")
+    if not target:
+        return
+    prefer = f"  Prefer: {headers['Prefer']}" if headers and "Prefer" in headers else ""
+    location = response.headers.get("Location")
+    lines = [f"{method} {url}{prefer}"]
+    if data:
+        lines.append(f"  {data[:300].decode(errors='replace')}")
+    lines.append(
+        f"-> {response.status} ({seconds:.2f} s)" + (f" Location: {location}" if location else "")
+    )
+    lines.append(f"  {response.body[:400].decode(errors='replace')}")
+    with open(target, "a", encoding="utf-8") as transcript:
+        transcript.write("\n".join(lines) + "\n\n")
 
 
 def _section(name: str) -> str:
