@@ -105,3 +105,52 @@ def test_the_usage_report_counts_the_invocations(tmp_path: Path) -> None:
     result = cwl_dask.run(HELLO, {"message": "x"}, outdir=tmp_path, container="none")
     assert result.usage["total_tasks"] == 1
     assert json.dumps(result.usage)  # JSON as report.json
+
+
+def _with_sigchld_ignored(tmp_path: Path, code: str) -> str:
+    """Run ``code`` in a Python whose SIGCHLD is ignored (as the ZOO kernel leaves its
+    services); its stdout."""
+    import subprocess
+    import sys
+
+    prologue = "import signal; signal.signal(signal.SIGCHLD, signal.SIG_IGN)\n"
+    done = subprocess.run(
+        [sys.executable, "-c", prologue + code],
+        capture_output=True,
+        text=True,
+        timeout=180,
+        cwd=tmp_path,
+    )
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+def test_a_failing_tool_fails_the_run_of_a_caller_that_ignores_sigchld(tmp_path: Path) -> None:
+    """With SIGCHLD ignored every child's exit code reads 0: the tool exiting 3 after
+    writing its output was reported a success."""
+    out = _with_sigchld_ignored(
+        tmp_path,
+        "import signal, cwl_dask\n"
+        f"r = cwl_dask.run({str(BROKEN)!r}, {{'message': 'hi'}}, check=False, container='none',"
+        " outdir='out')\n"
+        "print(r.code, signal.getsignal(signal.SIGCHLD) == signal.SIG_IGN)\n",
+    )
+    assert out.split() == ["1", "True"]  # failed; the caller's disposition is back
+
+
+def test_a_run_off_the_main_thread_of_a_caller_ignoring_sigchld_is_refused(
+    tmp_path: Path,
+) -> None:
+    out = _with_sigchld_ignored(
+        tmp_path,
+        "import concurrent.futures, cwl_dask\n"
+        "from cwl_dask.errors import BackendError\n"
+        "with concurrent.futures.ThreadPoolExecutor() as pool:\n"
+        f"    job = pool.submit(cwl_dask.run, {str(HELLO)!r}, {{'message': 'x'}},"
+        " container='none', outdir='out')\n"
+        "    try:\n"
+        "        job.result()\n"
+        "    except BackendError as err:\n"
+        "        print(err)\n",
+    )
+    assert "SIGCHLD is ignored in this process" in out
