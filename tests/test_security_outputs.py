@@ -1,0 +1,82 @@
+"""Outputs are confined to the tool's own directory (issue 32, findings 1 and 2).
+
+A tool is untrusted code (an Application Package deployed by a user). A glob that leaves
+its output directory, or a symbolic link among its outputs that points elsewhere, is
+refused on the worker with a message naming the step, the output and the pattern; the run
+fails; nothing outside is read, moved or deleted, and ``--outdir`` is left as it was.
+Outputs that stay inside (globs, ``.``, links to files of the directory or to the inputs)
+are delivered as before, with the sizes and checksums of what was delivered. The same
+behaviours on isolated workers in store mode: ``test_security_outputs_store.py``.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from conftest import DATA
+from security import (
+    ESCAPING_GLOBS,
+    ESCAPING_LINKS,
+    LEGITIMATE,
+    OUTPUTS,
+    TOKEN,
+    WHOLE,
+    assert_delivered_as_described,
+    assert_refused,
+    assert_whole_delivered,
+    prepared_outdir,
+)
+
+
+@pytest.mark.parametrize("pattern", ESCAPING_GLOBS)
+def test_a_glob_that_leaves_the_tool_s_directory_is_refused_and_outdir_is_untouched(
+    cwl_dask, tmp_path: Path, pattern: str
+) -> None:
+    out = prepared_outdir(tmp_path / "out")
+    outside = tmp_path / "outside.txt"
+    outside.write_text("mine\n")
+    result = cwl_dask(
+        "run", "--no-container", "--workdir", tmp_path / "work", "--outdir", out, OUTPUTS,
+        "--script", "echo a > a.txt", "--pattern", pattern,
+    )  # fmt: skip
+    assert_refused(result, "outputs.cwl", pattern, out)
+    assert outside.read_text() == "mine\n"
+
+
+@pytest.mark.parametrize(("script", "pattern"), ESCAPING_LINKS)
+def test_an_output_link_to_a_file_outside_is_refused_on_the_worker(
+    cwl_dask, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, script: str, pattern: str
+) -> None:
+    monkeypatch.setenv("CWL_DASK_TEST_TOKEN", TOKEN)  # the driver's: must not reach --outdir
+    out = prepared_outdir(tmp_path / "out")
+    result = cwl_dask(
+        "run", "--no-container", "--outdir", out, OUTPUTS, "--script", script, "--pattern", pattern
+    )  # fmt: skip
+    assert_refused(result, "outputs.cwl", pattern, out)
+
+
+def test_outputs_inside_the_tool_s_directory_and_links_to_inputs_are_delivered(
+    cwl_dask, tmp_path: Path
+) -> None:
+    given = tmp_path / "given.dat"
+    shutil.copy(DATA / "security" / "given.dat", given)
+    out = tmp_path / "out"
+    result = cwl_dask("run", "--no-container", "--outdir", out, LEGITIMATE, "--given", given)
+    assert result.code == 0, result.stderr
+    assert_delivered_as_described(result.output(), out)
+    assert given.read_text() == "input data\n"  # the input is copied, never moved
+
+
+def test_the_whole_output_directory_with_links_inside_it_and_to_the_input_is_delivered(
+    cwl_dask, tmp_path: Path
+) -> None:
+    given = tmp_path / "given.dat"
+    shutil.copy(DATA / "security" / "given.dat", given)
+    out = tmp_path / "out"
+    result = cwl_dask("run", "--no-container", "--outdir", out, WHOLE, "--given", given)
+    assert result.code == 0, result.stderr
+    assert_whole_delivered(result.output(), out)
+    assert given.read_text() == "input data\n"
