@@ -10,13 +10,21 @@ from __future__ import annotations
 
 import math
 import os
-from typing import Any
+from collections.abc import MutableMapping
+from contextvars import ContextVar
+from typing import Any, cast
 
+from cwltool.builder import Builder
 from cwltool.command_line_tool import CommandLineTool
 from cwltool.context import RuntimeContext
 from cwltool.docker import DockerCommandLineJob, PodmanCommandLineJob
+from cwltool.errors import WorkflowException
 from cwltool.job import JobBase
+from cwltool.process import shortname
+from cwltool.stdfsaccess import StdFsAccess
+from cwltool.utils import aslist
 
+from cwl_dask.worker.confinement import ConfinedGlob, Confinement, check_outputs
 from cwl_dask.worker.cpu_limit import cores_max
 from cwl_dask.worker.memory_limit import ram_max_mib
 from cwl_dask.worker.tool_processes import guarded
@@ -67,10 +75,68 @@ class RootfulPodmanJob(PodmanCommandLineJob, LimitedDockerJob):
         return runtime, cidfile
 
 
+#: The evaluated glob patterns of the invocation whose outputs this thread collects, by
+#: output name (the tool object is shared by the worker's threads; this is not).
+_patterns: ContextVar[dict[str, list[str]] | None] = ContextVar("cwl_dask_globs", default=None)
+
+
 class WorkerCommandLineTool(CommandLineTool):
-    """The worker's CommandLineTool: cwltool's, with rootful podman support, and every
-    command run supervised (its process tree dies with the task, see ``tool_processes``).
+    """The worker's CommandLineTool: cwltool's, with rootful podman support, every command
+    run supervised (its process tree dies with the task, see ``tool_processes``), and its
+    outputs confined to its output directory or its inputs (``confinement``).
     """
+
+    def collect_output_ports(
+        self,
+        ports: Any,
+        builder: Builder,
+        outdir: str,
+        rcode: int,
+        compute_checksum: bool = True,
+        jobname: str = "",
+        readers: MutableMapping[str, Any] | None = None,
+    ) -> Any:
+        """cwltool's collection, then every collected File and Directory checked (here, on
+        the worker: the driver must never resolve a tool's links)."""
+        patterns: dict[str, list[str]] = {}
+        token = _patterns.set(patterns)
+        try:
+            output = super().collect_output_ports(
+                ports, builder, outdir, rcode, compute_checksum, jobname, readers
+            )
+        finally:
+            _patterns.reset(token)
+        check_outputs(output, Confinement(outdir, builder.job), patterns)
+        return output
+
+    def collect_output(
+        self,
+        schema: Any,
+        builder: Builder,
+        outdir: str,
+        fs_access: StdFsAccess,
+        compute_checksum: bool = True,
+    ) -> Any:
+        """cwltool's, globbing through :class:`ConfinedGlob`: a match outside the output
+        directory is never listed or read, and the output is refused naming the pattern."""
+        name = shortname(str(schema["id"]))
+        confined = ConfinedGlob(fs_access, outdir)
+        try:
+            result = super().collect_output(
+                schema, builder, outdir, cast(StdFsAccess, confined), compute_checksum
+            )
+        except WorkflowException:
+            refusal = confined.refusal(name)
+            if refusal is not None:
+                raise refusal from None
+            raise
+        refusal = confined.refusal(name)
+        if refusal is not None:
+            raise refusal
+        patterns = _patterns.get()
+        if patterns is not None:
+            patterns[name] = _evaluated_globs(schema, builder)
+        return result
 
     def make_job_runner(self, runtimeContext: RuntimeContext) -> type[JobBase]:
         runner = super().make_job_runner(runtimeContext)
@@ -79,3 +145,16 @@ class WorkerCommandLineTool(CommandLineTool):
         elif runner is DockerCommandLineJob:
             runner = LimitedDockerJob
         return guarded(runner)
+
+
+def _evaluated_globs(schema: Any, builder: Builder) -> list[str]:
+    """An output's glob patterns as evaluated for this invocation (for messages only)."""
+    binding = schema.get("outputBinding") or {}
+    patterns: list[str] = []
+    for glob in aslist(binding.get("glob", [])):
+        try:
+            value = builder.do_eval(glob)
+        except Exception:  # it was evaluated once already; a message must not fail
+            value = glob
+        patterns.extend(str(v) for v in aslist(value) if v)
+    return patterns
