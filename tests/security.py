@@ -15,6 +15,8 @@ OUTPUTS = SECURITY / "outputs.cwl"
 LEGITIMATE = SECURITY / "legitimate.cwl"
 #: ``glob: .``, the whole directory, with links to one of its files and to the input.
 WHOLE = SECURITY / "whole.cwl"
+#: An ExpressionTool that returns its input File or a File at any location it is given.
+EXPRESSION = SECURITY / "expression.cwl"
 #: A value only the driver's environment holds: a link to /proc/self/environ must not copy it.
 TOKEN = "driver-only-token-5f1c"
 

@@ -20,11 +20,13 @@ from conftest import DATA
 from security import (
     ESCAPING_GLOBS,
     ESCAPING_LINKS,
+    EXPRESSION,
     LEGITIMATE,
     OUTPUTS,
     TOKEN,
     WHOLE,
     assert_delivered_as_described,
+    assert_outdir_untouched,
     assert_refused,
     assert_whole_delivered,
     prepared_outdir,
@@ -80,3 +82,22 @@ def test_the_whole_output_directory_with_links_inside_it_and_to_the_input_is_del
     assert result.code == 0, result.stderr
     assert_whole_delivered(result.output(), out)
     assert given.read_text() == "input data\n"
+
+
+def test_an_expression_tool_s_file_that_is_not_its_input_is_refused(
+    cwl_dask, tmp_path: Path
+) -> None:
+    out = prepared_outdir(tmp_path / "out")
+    result = cwl_dask("run", "--outdir", out, EXPRESSION, "--location", "file:///etc/passwd")
+    assert result.code == 1, result.stderr
+    assert "step 'expression.cwl' failed" in result.stderr
+    assert "output 'found' resolves to /etc/passwd, not one of the tool's inputs" in result.stderr
+    assert_outdir_untouched(out)
+
+
+def test_an_expression_tool_passes_its_input_file_through(cwl_dask, tmp_path: Path) -> None:
+    given = tmp_path / "given.dat"
+    shutil.copy(DATA / "security" / "given.dat", given)
+    result = cwl_dask("run", "--outdir", tmp_path / "out", EXPRESSION, "--given", given)
+    assert result.code == 0, result.stderr
+    assert Path(result.output()["found"]["path"]).read_text() == "input data\n"

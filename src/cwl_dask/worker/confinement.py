@@ -107,10 +107,11 @@ class ConfinedGlob:
 
 
 class Confinement:
-    """Where an invocation's outputs may resolve: its output directory and its inputs."""
+    """Where an invocation's outputs may resolve: its output directory and its inputs
+    (an ExpressionTool has no output directory: its Files must be its inputs)."""
 
-    def __init__(self, outdir: str, job_order: Any) -> None:
-        self.outdir = os.path.realpath(outdir)
+    def __init__(self, outdir: str | None, job_order: Any) -> None:
+        self.outdir = os.path.realpath(outdir) if outdir is not None else None
         self.input_files: set[str] = set()
         self.input_dirs: list[str] = []
         for entry, _ in _entries(job_order, into_listings=False):
@@ -126,9 +127,12 @@ class Confinement:
 
     def allows(self, real: str) -> bool:
         """Whether a resolved path is inside the output directory or is an input."""
-        if _within(real, self.outdir) or real in self.input_files:
+        if self._inside(real) or real in self.input_files:
             return True
         return any(_within(real, root) for root in self.input_dirs)
+
+    def _inside(self, real: str) -> bool:
+        return self.outdir is not None and _within(real, self.outdir)
 
     def escapes(self, path: str, walk: bool = True) -> str | None:
         """Where ``path`` (or, with ``walk``, a link in the tree under it) resolves outside,
@@ -140,7 +144,7 @@ class Confinement:
         real = os.path.realpath(path)
         if not self.allows(real):
             return real
-        if not walk or not _within(real, self.outdir) or not os.path.isdir(real):
+        if not walk or not self._inside(real) or not os.path.isdir(real):
             return None  # an input: the user's own data, delivered as given
         todo, seen = [real], {real}
         while todo:
@@ -153,8 +157,7 @@ class Confinement:
                     target = os.path.realpath(entry)
                     if not self.allows(target):
                         return f"{entry} -> {target}"
-                    inside = _within(target, self.outdir)
-                    if inside and target not in seen and os.path.isdir(target):
+                    if self._inside(target) and target not in seen and os.path.isdir(target):
                         seen.add(target)
                         todo.append(target)
         return None
@@ -179,10 +182,12 @@ def check_outputs(output: Any, confinement: Confinement, globs: dict[str, list[s
             where = confinement.escapes(path, walk=not listed) if path is not None else None
             if where is not None:
                 pattern = f" (glob '{', '.join(globs[name])}')" if globs.get(name) else ""
-                raise OutputRefused(
-                    f"output '{name}'{pattern} resolves to {where}, {OUTSIDE} "
-                    f"{confinement.outdir} and not an input: refused"
+                why = (
+                    f"{OUTSIDE} {confinement.outdir} and not an input"
+                    if confinement.outdir is not None
+                    else "not one of the tool's inputs"
                 )
+                raise OutputRefused(f"output '{name}'{pattern} resolves to {where}, {why}: refused")
 
 
 def _entries(

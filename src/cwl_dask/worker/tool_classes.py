@@ -10,20 +10,22 @@ from __future__ import annotations
 
 import math
 import os
-from collections.abc import MutableMapping
+from collections.abc import Generator, MutableMapping
 from contextvars import ContextVar
 from typing import Any, cast
 
 from cwltool.builder import Builder
-from cwltool.command_line_tool import CommandLineTool
+from cwltool.command_line_tool import CommandLineTool, ExpressionTool
 from cwltool.context import RuntimeContext
 from cwltool.docker import DockerCommandLineJob, PodmanCommandLineJob
 from cwltool.errors import WorkflowException
 from cwltool.job import JobBase
+from cwltool.loghandler import _logger as cwltool_logger
 from cwltool.process import shortname
 from cwltool.stdfsaccess import StdFsAccess
 from cwltool.utils import aslist
 
+from cwl_dask.errors import OutputRefused
 from cwl_dask.worker.confinement import ConfinedGlob, Confinement, check_outputs
 from cwl_dask.worker.cpu_limit import cores_max
 from cwl_dask.worker.memory_limit import ram_max_mib
@@ -145,6 +147,26 @@ class WorkerCommandLineTool(CommandLineTool):
         elif runner is DockerCommandLineJob:
             runner = LimitedDockerJob
         return guarded(runner)
+
+
+class WorkerExpressionTool(ExpressionTool):
+    """cwltool's ExpressionTool whose output Files and Directories must be its inputs (or
+    literals): an expression can name any location, and the driver would copy it."""
+
+    def job(
+        self, job_order: Any, output_callbacks: Any, runtimeContext: RuntimeContext
+    ) -> Generator[Any, None, None]:
+        def checked(output: Any, status: str) -> None:
+            if status == "success":
+                try:
+                    check_outputs(output, Confinement(None, job_order), {})
+                except OutputRefused as err:
+                    cwltool_logger.error("[job %s] %s", runtimeContext.name, err)
+                    output_callbacks({}, "permanentFail")
+                    return
+            output_callbacks(output, status)
+
+        yield from super().job(job_order, checked, runtimeContext)
 
 
 def _evaluated_globs(schema: Any, builder: Builder) -> list[str]:
