@@ -82,6 +82,7 @@ def assert_delivered_as_described(output: dict[str, Any], out: Path) -> None:
     assert Path(output["link"]["path"]).read_text() == "a\n"
     assert Path(output["to_input"]["path"]).read_text() == "input data\n"
     assert Path(output["staged_input"]["path"]).read_text() == "input data\n"
+    assert [Path(f["path"]).read_text() for f in output["in_folder"]] == ["in folder\n"]
     assert_delivered_as_described_files(output, out)
 
 

@@ -66,7 +66,10 @@ def test_outputs_inside_the_tool_s_directory_and_links_to_inputs_are_delivered(
     given = tmp_path / "given.dat"
     shutil.copy(DATA / "security" / "given.dat", given)
     out = tmp_path / "out"
-    result = cwl_dask("run", "--no-container", "--outdir", out, LEGITIMATE, "--given", given)
+    result = cwl_dask(
+        "run", "--no-container", "--outdir", out, LEGITIMATE, "--given", given,
+        "--folder", DATA / "security" / "folder",
+    )  # fmt: skip
     assert result.code == 0, result.stderr
     assert_delivered_as_described(result.output(), out)
     assert given.read_text() == "input data\n"  # the input is copied, never moved

@@ -68,6 +68,7 @@ def test_outputs_inside_the_tool_s_directory_arrive_from_an_isolated_worker(
         driver_area, moto_server.environment(), "--no-container",
         "--scheduler", isolated_cluster.address, "--workdir", f"s3://{bucket}/runs",
         "--outdir", out, security / tool.name, "--given", security / "given.dat",
+        *(["--folder", security / "folder"] if tool == LEGITIMATE else []),
     )  # fmt: skip
     assert result.code == 0, result.stderr
     if tool == WHOLE:

@@ -57,14 +57,16 @@ def resolved_parent(path: str) -> str:
 
 
 class ConfinedGlob:
-    """cwltool's fs access for one output, whose ``glob`` keeps to the output directory.
+    """cwltool's fs access for one output, whose ``glob`` keeps to the output directory
+    (or, with ``confinement``, to the inputs too: a staged input directory may be globbed).
 
     Everything else is the wrapped fs access's own. Refused matches are kept in
     ``refused`` for the message; the output then fails (:meth:`refusal`).
     """
 
-    def __init__(self, fs_access: Any, outdir: str) -> None:
+    def __init__(self, fs_access: Any, outdir: str, confinement: Confinement | None = None) -> None:
         self._fs_access = fs_access
+        self._confinement = confinement
         self._given = outdir.rstrip(os.sep)
         self._outdir = os.path.realpath(outdir)
         self.refused: list[tuple[str, str]] = []  # (pattern, where it resolved)
@@ -78,11 +80,16 @@ class ConfinedGlob:
         for match in matches:
             path = _path_of(match)
             where = resolved_parent(path) if path is not None else None
-            if where is None or _within(where, self._outdir):
+            if where is None or self._allowed(where):
                 kept.append(match)
             else:
                 self.refused.append((self._relative(pattern), where))
         return kept
+
+    def _allowed(self, where: str) -> bool:
+        if _within(where, self._outdir):
+            return True
+        return self._confinement is not None and self._confinement.allows(where)
 
     def _relative(self, pattern: str) -> str:
         """The pattern as the tool gave it (cwltool joined it to the output directory)."""

@@ -77,9 +77,11 @@ class RootfulPodmanJob(PodmanCommandLineJob, LimitedDockerJob):
         return runtime, cidfile
 
 
-#: The evaluated glob patterns of the invocation whose outputs this thread collects, by
+#: Where the outputs this thread collects may be, and their evaluated glob patterns by
 #: output name (the tool object is shared by the worker's threads; this is not).
-_patterns: ContextVar[dict[str, list[str]] | None] = ContextVar("cwl_dask_globs", default=None)
+_collecting: ContextVar[tuple[Confinement, dict[str, list[str]]] | None] = ContextVar(
+    "cwl_dask_collecting", default=None
+)
 
 
 class WorkerCommandLineTool(CommandLineTool):
@@ -100,15 +102,15 @@ class WorkerCommandLineTool(CommandLineTool):
     ) -> Any:
         """cwltool's collection, then every collected File and Directory checked (here, on
         the worker: the driver must never resolve a tool's links)."""
-        patterns: dict[str, list[str]] = {}
-        token = _patterns.set(patterns)
+        confinement, patterns = Confinement(outdir, builder.job), {}
+        token = _collecting.set((confinement, patterns))
         try:
             output = super().collect_output_ports(
                 ports, builder, outdir, rcode, compute_checksum, jobname, readers
             )
         finally:
-            _patterns.reset(token)
-        check_outputs(output, Confinement(outdir, builder.job), patterns)
+            _collecting.reset(token)
+        check_outputs(output, confinement, patterns)
         return output
 
     def collect_output(
@@ -122,7 +124,8 @@ class WorkerCommandLineTool(CommandLineTool):
         """cwltool's, globbing through :class:`ConfinedGlob`: a match outside the output
         directory is never listed or read, and the output is refused naming the pattern."""
         name = shortname(str(schema["id"]))
-        confined = ConfinedGlob(fs_access, outdir)
+        collecting = _collecting.get()
+        confined = ConfinedGlob(fs_access, outdir, collecting[0] if collecting else None)
         try:
             result = super().collect_output(
                 schema, builder, outdir, cast(StdFsAccess, confined), compute_checksum
@@ -135,9 +138,8 @@ class WorkerCommandLineTool(CommandLineTool):
         refusal = confined.refusal(name)
         if refusal is not None:
             raise refusal
-        patterns = _patterns.get()
-        if patterns is not None:
-            patterns[name] = _evaluated_globs(schema, builder)
+        if collecting is not None:
+            collecting[1][name] = _evaluated_globs(schema, builder)
         return result
 
     def make_job_runner(self, runtimeContext: RuntimeContext) -> type[JobBase]:
