@@ -47,13 +47,18 @@ def _within(path: str, root: str) -> bool:
     return path == root or path.startswith(root.rstrip(os.sep) + os.sep)
 
 
-def resolved_parent(path: str) -> str:
+def resolved_parent(path: str, resolved: dict[str, str] | None = None) -> str:
     """``path`` with every component but the last resolved (the last one too if it is
-    ``.`` or ``..``): where a glob match really is, without following a link it names."""
+    ``.`` or ``..``): where a glob match really is, without following a link it names.
+
+    ``resolved`` caches the parents already resolved (a glob's matches mostly share one)."""
     head, tail = os.path.split(path.rstrip(os.sep))
     if tail in ("", ".", ".."):
         return os.path.realpath(path)
-    return os.path.join(os.path.realpath(head), tail)
+    cache = resolved if resolved is not None else {}
+    if head not in cache:
+        cache[head] = os.path.realpath(head)
+    return os.path.join(cache[head], tail)
 
 
 class ConfinedGlob:
@@ -70,6 +75,7 @@ class ConfinedGlob:
         self._given = outdir.rstrip(os.sep)
         self._outdir = os.path.realpath(outdir)
         self.refused: list[tuple[str, str]] = []  # (pattern, where it resolved)
+        self._parents: dict[str, str] = {}
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._fs_access, name)
@@ -79,7 +85,7 @@ class ConfinedGlob:
         kept = []
         for match in matches:
             path = _path_of(match)
-            where = resolved_parent(path) if path is not None else None
+            where = resolved_parent(path, self._parents) if path is not None else None
             if where is None or self._allowed(where):
                 kept.append(match)
             else:
@@ -121,6 +127,7 @@ class Confinement:
         self.outdir = os.path.realpath(outdir) if outdir is not None else None
         self.input_files: set[str] = set()
         self.input_dirs: list[str] = []
+        self._parents: dict[str, str] = {}
         for entry, _ in _entries(job_order, into_listings=False):
             for key in ("location", "path"):
                 path = _path_of(str(entry.get(key) or ""))
@@ -148,26 +155,32 @@ class Confinement:
         Directories are walked without following links; a link to a directory inside the
         output directory is walked too (once), since the driver copies through it.
         """
-        real = os.path.realpath(path)
+        real = self._resolved(path)
         if not self.allows(real):
             return real
         if not walk or not self._inside(real) or not os.path.isdir(real):
             return None  # an input: the user's own data, delivered as given
         todo, seen = [real], {real}
         while todo:
-            current = todo.pop()
-            for root, dirs, files in os.walk(current, followlinks=False):
-                for name in dirs + files:
-                    entry = os.path.join(root, name)
-                    if not os.path.islink(entry):
-                        continue
-                    target = os.path.realpath(entry)
-                    if not self.allows(target):
-                        return f"{entry} -> {target}"
-                    if self._inside(target) and target not in seen and os.path.isdir(target):
-                        seen.add(target)
-                        todo.append(target)
+            with os.scandir(todo.pop()) as entries:
+                for entry in entries:
+                    if entry.is_symlink():
+                        target = os.path.realpath(entry.path)
+                        if not self.allows(target):
+                            return f"{entry.path} -> {target}"
+                        if self._inside(target) and target not in seen and os.path.isdir(target):
+                            seen.add(target)
+                            todo.append(target)
+                    elif entry.is_dir(follow_symlinks=False):
+                        todo.append(entry.path)
         return None
+
+    def _resolved(self, path: str) -> str:
+        """``os.path.realpath(path)``, with the parents' resolution cached (an output of
+        many files in one directory resolves that directory once)."""
+        if os.path.islink(path):
+            return os.path.realpath(path)
+        return resolved_parent(path, self._parents)
 
 
 def check_outputs(output: Any, confinement: Confinement, globs: dict[str, list[str]]) -> None:
