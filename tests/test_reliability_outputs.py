@@ -174,3 +174,38 @@ def test_a_killed_run_resumed_leaves_no_staging_directory(tmp_path: Path) -> Non
     )  # fmt: skip
     assert resumed.returncode == 0, resumed.stderr
     assert outputs_in(out) == ["out.txt"]
+
+
+def test_an_undone_publication_removes_copies_and_renames_moved_outputs_back(
+    tmp_path: Path,
+) -> None:
+    """What a failed relocation left in the staging directory: a copy (its source is still
+    there, the copy maybe truncated) is removed; an output renamed in (its source is gone)
+    goes back where it was; the staging directory goes; --outdir is as it was."""
+    from cwltool.pathmapper import MapperEnt
+
+    from cwl_dask.driver.outputs import OutputPublisher
+
+    out, run = tmp_path / "out", tmp_path / "run"
+    run.mkdir()
+    publisher = OutputPublisher(str(out))
+    publisher.prepare()
+    publisher.open()
+    staging = Path(str(publisher.staging))
+    (run / "copied.bin").write_text("whole source\n")
+    (staging / "copied.bin").write_text("trunc")
+    (staging / "moved.txt").write_text("moved whole\n")
+
+    class Relocation:
+        def items(self) -> list[tuple[str, MapperEnt]]:
+            names = ("copied.bin", "moved.txt", "never-started.dat")
+            return [
+                (name, MapperEnt(str(run / name), str(staging / name), "File", True))
+                for name in names
+            ]
+
+    publisher.relocation = Relocation()  # type: ignore[assignment]
+    assert publisher.abandon() == []
+    assert outputs_in(out) == []
+    assert (run / "copied.bin").read_text() == "whole source\n"
+    assert (run / "moved.txt").read_text() == "moved whole\n"
