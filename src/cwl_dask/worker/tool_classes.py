@@ -2,8 +2,9 @@
 
 Kept apart from :mod:`cwl_dask.worker.invocation` (which runs an invocation) because they
 are what the worker's ``construct_tool_object`` builds: rootful podman, the engine's limits
-for an explicit ``ramMax``/``coresMax``, and every command started as a supervised process
-group (:mod:`cwl_dask.worker.tool_processes`).
+for an explicit ``ramMax``/``coresMax``, every command started as a supervised process
+group (:mod:`cwl_dask.worker.tool_processes`), and outputs confined to the invocation's
+directory or its inputs (:mod:`cwl_dask.worker.confinement`).
 """
 
 from __future__ import annotations
