@@ -14,6 +14,7 @@ import os
 from collections.abc import Generator, MutableMapping
 from contextvars import ContextVar
 from typing import Any, cast
+from weakref import WeakKeyDictionary
 
 from cwltool.builder import Builder
 from cwltool.command_line_tool import CommandLineTool, ExpressionTool
@@ -85,6 +86,10 @@ _collecting: ContextVar[tuple[Confinement, dict[str, list[str]]] | None] = Conte
 )
 
 
+#: The files ``InitialWorkDirRequirement`` staged for each invocation (by its Builder).
+_staged_for: WeakKeyDictionary[Builder, list[Any]] = WeakKeyDictionary()
+
+
 class WorkerCommandLineTool(CommandLineTool):
     """The worker's CommandLineTool: cwltool's, with rootful podman support, every command
     run supervised (its process tree dies with the task, see ``tool_processes``), and its
@@ -103,7 +108,8 @@ class WorkerCommandLineTool(CommandLineTool):
     ) -> Any:
         """cwltool's collection, then every collected File and Directory checked (here, on
         the worker: the driver must never resolve a tool's links)."""
-        confinement, patterns = Confinement(outdir, builder.job), {}
+        staged = [builder.job, _staged_for.get(builder, [])]
+        confinement, patterns = Confinement(outdir, staged), {}
         token = _collecting.set((confinement, patterns))
         try:
             output = super().collect_output_ports(
@@ -124,7 +130,7 @@ class WorkerCommandLineTool(CommandLineTool):
     ) -> Any:
         """cwltool's, globbing through :class:`ConfinedGlob`: a match outside the output
         directory is never listed or read, and the output is refused naming the pattern."""
-        name = shortname(str(schema["id"]))
+        name = shortname(str(schema.get("id") or schema.get("name")))  # a record's field: name
         collecting = _collecting.get()
         confined = ConfinedGlob(fs_access, outdir, collecting[0] if collecting else None)
         try:
@@ -142,6 +148,13 @@ class WorkerCommandLineTool(CommandLineTool):
         if collecting is not None:
             collecting[1][name] = _evaluated_globs(schema, builder)
         return result
+
+    def _initialworkdir(self, j: JobBase | None, builder: Builder) -> None:
+        """cwltool's; the files it stages for ``InitialWorkDirRequirement`` (the listing may
+        name files of the tool's own, beside its document) are remembered as inputs."""
+        super()._initialworkdir(j, builder)
+        if j is not None:
+            _staged_for[builder] = list(j.generatefiles.get("listing", []))
 
     def make_job_runner(self, runtimeContext: RuntimeContext) -> type[JobBase]:
         runner = super().make_job_runner(runtimeContext)
