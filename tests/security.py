@@ -17,6 +17,8 @@ LEGITIMATE = SECURITY / "legitimate.cwl"
 WHOLE = SECURITY / "whole.cwl"
 #: An ExpressionTool that returns its input File or a File at any location it is given.
 EXPRESSION = SECURITY / "expression.cwl"
+#: A record output whose field globs ``$(inputs.pattern)``.
+RECORD = SECURITY / "record.cwl"
 #: A value only the driver's environment holds: a link to /proc/self/environ must not copy it.
 TOKEN = "driver-only-token-5f1c"
 

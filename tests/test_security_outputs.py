@@ -23,6 +23,7 @@ from security import (
     EXPRESSION,
     LEGITIMATE,
     OUTPUTS,
+    RECORD,
     TOKEN,
     WHOLE,
     assert_delivered_as_described,
@@ -104,3 +105,17 @@ def test_an_expression_tool_passes_its_input_file_through(cwl_dask, tmp_path: Pa
     result = cwl_dask("run", "--outdir", tmp_path / "out", EXPRESSION, "--given", given)
     assert result.code == 0, result.stderr
     assert Path(result.output()["found"]["path"]).read_text() == "input data\n"
+
+
+@pytest.mark.parametrize(("pattern", "code"), [("a.txt", 0), ("../..", 1)])
+def test_a_record_field_s_glob_is_confined_too(
+    cwl_dask, tmp_path: Path, pattern: str, code: int
+) -> None:
+    result = cwl_dask(
+        "run", "--no-container", "--outdir", tmp_path / "out", RECORD, "--pattern", pattern
+    )
+    assert result.code == code, result.stderr
+    if code == 0:
+        assert Path(result.output()["found"]["inner"]["path"]).read_text() == "a\n"
+    else:
+        assert f"output 'found' (glob '{pattern}')" in result.stderr  # the record
