@@ -119,3 +119,30 @@ def test_a_record_field_s_glob_is_confined_too(
         assert Path(result.output()["found"]["inner"]["path"]).read_text() == "a\n"
     else:
         assert f"output 'found' (glob '{pattern}')" in result.stderr  # the record
+
+
+def test_a_link_to_a_file_the_tool_document_staged_is_replaced_by_a_copy_on_the_worker(
+    tmp_path: Path,
+) -> None:
+    """A file named by the tool's own InitialWorkDirRequirement (not by the user) may be an
+    output, but as a copy made on the worker: the driver would follow the link on its own
+    machine. A link to the user's input stays a link (inputs are the user's files)."""
+    from cwl_dask.worker.confinement import Confinement, check_outputs
+
+    outdir, elsewhere = tmp_path / "out", tmp_path / "package"
+    outdir.mkdir()
+    elsewhere.mkdir()
+    (elsewhere / "staged.txt").write_text("from the package\n")
+    (elsewhere / "input.txt").write_text("the user's\n")
+    (outdir / "staged.txt").symlink_to(elsewhere / "staged.txt")
+    (outdir / "input.txt").symlink_to(elsewhere / "input.txt")
+
+    def file(path: Path) -> dict[str, str]:
+        return {"class": "File", "location": path.as_uri(), "basename": path.name}
+
+    job = {"given": file(elsewhere / "input.txt")}
+    output = {"a": file(outdir / "staged.txt"), "b": file(outdir / "input.txt")}
+    check_outputs(output, Confinement(str(outdir), job, [file(elsewhere / "staged.txt")]), {})
+    assert not (outdir / "staged.txt").is_symlink()
+    assert (outdir / "staged.txt").read_text() == "from the package\n"
+    assert (outdir / "input.txt").is_symlink()

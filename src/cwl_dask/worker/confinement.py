@@ -25,6 +25,7 @@ methods, so output collection stays cwltool's.
 from __future__ import annotations
 
 import os
+import shutil
 from collections.abc import Iterator
 from typing import Any
 
@@ -119,31 +120,62 @@ class ConfinedGlob:
         )
 
 
-class Confinement:
-    """Where an invocation's outputs may resolve: its output directory and its inputs
-    (an ExpressionTool has no output directory: its Files must be its inputs)."""
+class _Files:
+    """Resolved files and directory trees, from the File and Directory objects of a value."""
 
-    def __init__(self, outdir: str | None, job_order: Any) -> None:
-        self.outdir = os.path.realpath(outdir) if outdir is not None else None
-        self.input_files: set[str] = set()
-        self.input_dirs: list[str] = []
-        self._parents: dict[str, str] = {}
-        for entry, _ in _entries(job_order, into_listings=False):
+    def __init__(self, value: Any) -> None:
+        self.files: set[str] = set()
+        self.dirs: list[str] = []
+        for entry, _ in _entries(value, into_listings=False):
             for key in ("location", "path"):
                 path = _path_of(str(entry.get(key) or ""))
                 if path is None:
                     continue
                 real = os.path.realpath(path)
                 if entry.get("class") == "Directory":
-                    self.input_dirs.append(real)
+                    self.dirs.append(real)
                 else:
-                    self.input_files.add(real)
+                    self.files.add(real)
+
+    def holds(self, real: str) -> bool:
+        return real in self.files or any(_within(real, root) for root in self.dirs)
+
+
+class Confinement:
+    """Where an invocation's outputs may resolve: its output directory, its inputs, and
+    the files ``InitialWorkDirRequirement`` staged for it (``staged``). An ExpressionTool
+    has no output directory: its Files must be its inputs.
+
+    The inputs are the user's, named by the job order; a staged file may be named by the
+    tool document itself (``location: /etc/…``), so a link to one is replaced by a copy
+    here, on the worker (:meth:`resolve_staged`): the driver would otherwise copy the file
+    of that name on its own machine.
+    """
+
+    def __init__(self, outdir: str | None, job_order: Any, staged: Any = None) -> None:
+        self.outdir = os.path.realpath(outdir) if outdir is not None else None
+        self.inputs = _Files(job_order)
+        self.staged = _Files(staged or [])
+        self._parents: dict[str, str] = {}
 
     def allows(self, real: str) -> bool:
-        """Whether a resolved path is inside the output directory or is an input."""
-        if self._inside(real) or real in self.input_files:
-            return True
-        return any(_within(real, root) for root in self.input_dirs)
+        """Whether a resolved path is inside the output directory, an input or staged."""
+        return self._inside(real) or self.inputs.holds(real) or self.staged.holds(real)
+
+    def resolve_staged(self, link: str, target: str) -> None:
+        """Replace ``link`` (in the output directory) by a copy of ``target`` when that is
+        only allowed as a staged file, not as the user's input."""
+        if self.inputs.holds(target) or self._inside(target) or not self.staged.holds(target):
+            return
+        if not self._inside(resolved_parent(link, self._parents)):
+            return
+        copy = f"{link}.cwl-dask-copy"
+        if os.path.isdir(target):
+            shutil.copytree(target, copy)
+            os.unlink(link)
+        else:
+            shutil.copy2(target, copy)
+        os.replace(copy, link)
 
     def _inside(self, real: str) -> bool:
         return self.outdir is not None and _within(real, self.outdir)
@@ -158,6 +190,9 @@ class Confinement:
         real = self._resolved(path)
         if not self.allows(real):
             return real
+        if os.path.islink(path):
+            self.resolve_staged(path, real)
+            real = self._resolved(path)
         if not walk or not self._inside(real) or not os.path.isdir(real):
             return None  # an input: the user's own data, delivered as given
         todo, seen = [real], {real}
@@ -168,6 +203,8 @@ class Confinement:
                         target = os.path.realpath(entry.path)
                         if not self.allows(target):
                             return f"{entry.path} -> {target}"
+                        self.resolve_staged(entry.path, target)
+                        target = os.path.realpath(entry.path)
                         if self._inside(target) and target not in seen and os.path.isdir(target):
                             seen.add(target)
                             todo.append(target)

@@ -108,8 +108,8 @@ class WorkerCommandLineTool(CommandLineTool):
     ) -> Any:
         """cwltool's collection, then every collected File and Directory checked (here, on
         the worker: the driver must never resolve a tool's links)."""
-        staged = [builder.job, _staged_for.get(builder, [])]
-        confinement, patterns = Confinement(outdir, staged), {}
+        staged = _staged_for.get(builder, [])
+        confinement, patterns = Confinement(outdir, builder.job, staged), {}
         token = _collecting.set((confinement, patterns))
         try:
             output = super().collect_output_ports(
@@ -151,7 +151,8 @@ class WorkerCommandLineTool(CommandLineTool):
 
     def _initialworkdir(self, j: JobBase | None, builder: Builder) -> None:
         """cwltool's; the files it stages for ``InitialWorkDirRequirement`` (the listing may
-        name files of the tool's own, beside its document) are remembered as inputs."""
+        name files of the tool's own, beside its document) are remembered: an output may
+        be one of them (as a copy made here, see ``Confinement``)."""
         super()._initialworkdir(j, builder)
         if j is not None:
             _staged_for[builder] = list(j.generatefiles.get("listing", []))
