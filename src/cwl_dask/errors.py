@@ -47,6 +47,12 @@ class StepFailed(CwlDaskError):
     """A tool invocation ended in ``permanentFail``; the message names the step."""
 
 
+class OutputRefused(StepFailed):
+    """A tool's output resolves outside its own output directory (a glob such as ``..``,
+    a link to elsewhere) and is not one of its inputs: refused on the worker, the step
+    fails (an untrusted tool must not reach the driver's or the worker's other files)."""
+
+
 class StacError(CwlDaskError):
     """A STAC catalog among the outputs is broken; the message names the output, file, href."""
 

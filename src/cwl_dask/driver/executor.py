@@ -37,7 +37,13 @@ from cwl_dask.driver.dispatcher import (
     shippable_options,
 )
 from cwl_dask.driver.failures import report_finished
-from cwl_dask.driver.outputs import OutputError, OutputPublisher, drop_outputs_under
+from cwl_dask.driver.outputs import (
+    OutputError,
+    OutputPublisher,
+    drop_outputs_under,
+    finished_files,
+    same_filesystem,
+)
 from cwl_dask.driver.preflight import check_input_files, check_placement
 from cwl_dask.driver.relocation import fix_directory_basenames
 from cwl_dask.driver.remote import forget_scratch
@@ -116,6 +122,11 @@ class DaskExecutor(JobExecutor):
             return output, status
         runtime_context = runtime_context.copy()
         runtime_context.outdir = self.outputs.staging
+        runtime_context.path_mapper = self.outputs.recording(runtime_context.path_mapper)
+        if runtime_context.move_outputs == "move" and not same_filesystem(
+            self.run_dir, self.outputs.outdir
+        ):
+            runtime_context.move_outputs = "copy"  # the sources stay whole until success
         try:
             output, status = super().execute(process, job_order_object, runtime_context, logger)
             fix_directory_basenames(output)  # directories renamed by OutputPathMapper
@@ -130,13 +141,28 @@ class DaskExecutor(JobExecutor):
         except OSError as err:
             if not self.jobs_done:
                 raise
-            # Collecting the outputs failed (disk full, permissions): the run directory is
-            # kept, and whatever was already moved stays in the staging directory.
-            self.error = OutputError(
-                f"cannot write the outputs to {self.outputs.outdir}: {err}; finished outputs "
-                f"are kept in {self.run_dir} and {self.outputs.staging}"
-            )
+            # Collecting the outputs failed (disk full, permissions): what was written of
+            # them is undone, and the run directory, which holds them whole, is kept.
+            self.error = OutputError(self._unpublished(err))
             raise self.error from err
+
+    def _unpublished(self, err: OSError) -> str:
+        """Undo a failed relocation; the message says where each finished output is."""
+        assert self.outputs is not None
+        left = self.outputs.abandon()
+        message = f"cannot write the outputs to {self.outputs.outdir}: {err}; "
+        if left:
+            message += f"these could not be taken back and are in the way: {', '.join(left)}; "
+        else:
+            message += "what was written of them is removed; "
+        finished = list(finished_files(self.final_output[0] if self.final_output else None))
+        elsewhere = [p for _, p in finished if not p.startswith(self.run_dir + os.sep)]
+        message += "finished outputs are kept " + (
+            "where they are (the cache, the inputs)" if elsewhere else f"in {self.run_dir}"
+        )
+        if finished:
+            message += ":\n" + "\n".join(f"  {key}: {path}" for key, path in finished)
+        return message
 
     def _recorded(self, output: Any, status: str) -> None:
         """The run's provenance is complete: keep its invocations for the crate."""
@@ -234,6 +260,8 @@ class DaskExecutor(JobExecutor):
                 if self.store is not None:
                     forget_scratch(client, self.store)
             self.jobs_done = True
+            if self.outputs is not None:
+                self.outputs.open()  # only now: a run killed before leaves no staging
             if self.store is not None:
                 self._fetch_outputs()
             if self.final_status and self.final_status[0] != "success":

@@ -9,6 +9,15 @@ name is replaced, as cwltool does (and said in a warning), so a command can be r
 ``--no-overwrite`` asks for an ``--outdir`` without entries instead; that is checked before
 anything runs, because output names are only known once the tools have run, and a run
 refused after the work would have wasted it and left its outputs behind.
+
+The staging directory is only created once the jobs are done (a run killed while its
+tools run leaves nothing in ``--outdir``). A relocation that fails (a full disk) is undone
+(:meth:`OutputPublisher.abandon`): a staged entry whose source is still there (a copy,
+maybe truncated) is removed, one that was renamed in is renamed back, and the staging
+directory goes; nothing half-written is left, and the message names where each finished
+output is kept. So that the sources stay whole, outputs are copied instead of moved when
+the run directory is on another filesystem than ``--outdir`` (a move there is a copy and
+a delete anyway).
 """
 
 from __future__ import annotations
@@ -20,6 +29,7 @@ import tempfile
 from collections.abc import Iterator
 from typing import Any
 
+from cwltool.pathmapper import PathMapper
 from schema_salad.ref_resolver import file_uri, uri_file_path
 
 from cwl_dask.errors import CwlDaskError, InvalidInputError
@@ -41,22 +51,82 @@ class OutputPublisher:
     def __init__(self, outdir: str, overwrite: bool = True) -> None:
         self.outdir = os.path.abspath(outdir)
         self.overwrite = overwrite
+        #: The staging directory's path, chosen by :meth:`prepare`, created by :meth:`open`.
         self.staging: str | None = None
+        self.created = False
+        #: The relocation's path mapper (source -> staged target), see :meth:`recording`.
+        self.relocation: PathMapper | None = None
 
     def prepare(self) -> str:
-        """Create ``--outdir`` and the staging directory: proves ``--outdir`` is writable
-        before anything runs. With ``--no-overwrite``, an ``--outdir`` that has entries
-        (besides the logs, ``.cwl-dask``) is refused first, and nothing is created."""
+        """Create ``--outdir`` and choose the staging directory's name, proving ``--outdir``
+        writable before anything runs (the directory itself is made by :meth:`open`). With
+        ``--no-overwrite``, an ``--outdir`` that has entries (besides the logs,
+        ``.cwl-dask``) is refused first, and nothing is created."""
         if not self.overwrite:
             self._refuse_entries()
         try:
             os.makedirs(self.outdir, exist_ok=True)
-            self.staging = tempfile.mkdtemp(prefix=STAGING_PREFIX, dir=self.outdir)
+            staging = tempfile.mkdtemp(prefix=STAGING_PREFIX, dir=self.outdir)
+            os.rmdir(staging)
         except OSError as err:
             raise InvalidInputError(
                 f"--outdir {self.outdir} is not writable: {err.strerror or err}"
             ) from err
-        return self.staging
+        self.staging = staging
+        return staging
+
+    def open(self) -> None:
+        """Create the staging directory, once the jobs are done and outputs are due."""
+        if self.staging is None or self.created:
+            return
+        try:
+            os.mkdir(self.staging)
+        except FileExistsError:  # the name was taken since prepare(): take another
+            self.staging = tempfile.mkdtemp(prefix=STAGING_PREFIX, dir=self.outdir)
+        self.created = True
+
+    def recording(self, mapper: type[PathMapper]) -> type[PathMapper]:
+        """``mapper`` keeping the relocation's mapping here, for :meth:`abandon`."""
+        publisher = self
+
+        class Recorded(mapper):  # type: ignore[misc,valid-type]
+            def setup(self, referenced_files: Any, basedir: str) -> None:
+                super().setup(referenced_files, basedir)
+                if not self.separateDirs:  # relocateOutputs' flat layout
+                    publisher.relocation = self
+
+        return Recorded
+
+    def abandon(self) -> list[str]:
+        """Undo a failed relocation: nothing of it is left in ``--outdir``.
+
+        A staged entry whose source still exists is a copy (maybe truncated): removed. One
+        whose source is gone was renamed in whole: renamed back. Returns the staged
+        entries that could not be put back (kept in the staging directory, which is then
+        kept too)."""
+        staging, kept = self.staging, []
+        if staging is None or not self.created:
+            return []
+        entries = self.relocation.items() if self.relocation is not None else []
+        for _, entry in entries:
+            target = entry.target
+            if not entry.staged or os.path.dirname(target) != staging:
+                continue
+            if not os.path.lexists(target):
+                continue
+            try:
+                if os.path.lexists(entry.resolved):
+                    _remove(target)
+                else:
+                    os.rename(target, entry.resolved)
+            except OSError as err:
+                _logger.error("cannot undo %s: %s", target, err.strerror or err)
+                kept.append(target)
+        if kept:
+            return kept
+        shutil.rmtree(staging, ignore_errors=True)
+        self.staging, self.created = None, False
+        return []
 
     def _refuse_entries(self) -> None:
         try:
@@ -78,6 +148,9 @@ class OutputPublisher:
         """Rename every staged entry into ``--outdir``; the output object follows."""
         staging = self.staging
         if staging is None:
+            return output
+        if not self.created:  # nothing was relocated (no file among the outputs)
+            self.staging = None
             return output
         entries = sorted(os.listdir(staging))
         clashes = [e for e in entries if os.path.lexists(os.path.join(self.outdir, e))]
@@ -102,12 +175,27 @@ class OutputPublisher:
 
     def discard(self) -> None:
         """Remove the staging directory if nothing is in it (a run that produced nothing)."""
-        if self.staging is not None:
+        if self.staging is not None and self.created:
             try:
                 os.rmdir(self.staging)
-                self.staging = None
+                self.staging, self.created = None, False
             except OSError:
                 pass  # it holds outputs: kept, and the error message names it
+
+
+def _remove(path: str) -> None:
+    if os.path.isdir(path) and not os.path.islink(path):
+        shutil.rmtree(path)
+    else:
+        os.unlink(path)
+
+
+def same_filesystem(one: str, other: str) -> bool:
+    """Whether two existing directories are on one filesystem (a rename between them works)."""
+    try:
+        return os.stat(one).st_dev == os.stat(other).st_dev
+    except OSError:
+        return False
 
 
 def _relocated(value: Any, old: str, new: str) -> Any:

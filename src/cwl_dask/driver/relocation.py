@@ -29,6 +29,7 @@ from urllib.parse import unquote
 from cwltool.pathmapper import PathMapper
 
 from cwl_dask.driver.output_targets import number_clashing_files
+from cwl_dask.errors import OutputRefused
 
 
 def unique_name(name: str, taken: set[str], tried: dict[str, int] | None = None) -> str:
@@ -64,6 +65,7 @@ class OutputPathMapper(PathMapper):
         for entry in referenced_files:
             if entry.get("location") in self._pathmap:
                 continue  # the same output listed twice goes to one place
+            _check_name(entry)
             if entry.get("class") == "Directory" and not entry.get("dirname"):
                 name = unique_name(entry["basename"], taken, tried)
                 if name != entry["basename"]:
@@ -77,6 +79,17 @@ class OutputPathMapper(PathMapper):
                 staged=True,
             )
         number_clashing_files(self)  # cwltool's File renaming, in O(n) instead of O(n²)
+
+
+def _check_name(entry: Any) -> None:
+    """An output named ``..`` (or with a ``/``) would be relocated beside ``--outdir``, not
+    into it: refused (the workers refuse such names already; this is the driver's guard)."""
+    name = entry.get("basename")
+    if isinstance(name, str) and (name in ("", ".", "..") or "/" in name):
+        raise OutputRefused(
+            f"the output at {entry.get('location')} has the name {name!r}: refused, "
+            "nothing of the outputs was written to --outdir"
+        )
 
 
 def fix_directory_basenames(output: Any) -> None:

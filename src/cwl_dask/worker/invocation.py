@@ -23,7 +23,7 @@ from collections import OrderedDict, deque
 from dataclasses import dataclass, field
 from typing import Any
 
-from cwltool.command_line_tool import CommandLineTool, ExpressionTool
+from cwltool.command_line_tool import CommandLineTool
 from cwltool.context import LoadingContext, RuntimeContext
 from cwltool.errors import UnsupportedRequirement, WorkflowException
 from cwltool.job import ContainerCommandLineJob, JobBase
@@ -38,7 +38,7 @@ from cwl_dask.documents import schemas
 from cwl_dask.worker.memory_limit import memory_note
 from cwl_dask.worker.remote_data import RemoteInvocation
 from cwl_dask.worker.secret_files import remove_secret_files
-from cwl_dask.worker.tool_classes import WorkerCommandLineTool
+from cwl_dask.worker.tool_classes import WorkerCommandLineTool, WorkerExpressionTool
 from cwl_dask.worker.tool_processes import (
     attempt_directories,
     cancelled,
@@ -116,7 +116,7 @@ def _tool_for(package: ToolPackage, options: dict[str, Any] | None = None) -> Pr
             cls = (
                 WorkerCommandLineTool
                 if package.doc["class"] == "CommandLineTool"
-                else ExpressionTool
+                else WorkerExpressionTool
             )
             remote = RemoteInvocation.from_options(options or {}, "")
             doc = remote.localize_document(package.doc) if remote else package.doc

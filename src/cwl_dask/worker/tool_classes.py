@@ -2,21 +2,33 @@
 
 Kept apart from :mod:`cwl_dask.worker.invocation` (which runs an invocation) because they
 are what the worker's ``construct_tool_object`` builds: rootful podman, the engine's limits
-for an explicit ``ramMax``/``coresMax``, and every command started as a supervised process
-group (:mod:`cwl_dask.worker.tool_processes`).
+for an explicit ``ramMax``/``coresMax``, every command started as a supervised process
+group (:mod:`cwl_dask.worker.tool_processes`), and outputs confined to the invocation's
+directory or its inputs (:mod:`cwl_dask.worker.confinement`).
 """
 
 from __future__ import annotations
 
 import math
 import os
-from typing import Any
+from collections.abc import Generator, MutableMapping
+from contextvars import ContextVar
+from typing import Any, cast
+from weakref import WeakKeyDictionary
 
-from cwltool.command_line_tool import CommandLineTool
+from cwltool.builder import Builder
+from cwltool.command_line_tool import CommandLineTool, ExpressionTool
 from cwltool.context import RuntimeContext
 from cwltool.docker import DockerCommandLineJob, PodmanCommandLineJob
+from cwltool.errors import WorkflowException
 from cwltool.job import JobBase
+from cwltool.loghandler import _logger as cwltool_logger
+from cwltool.process import shortname
+from cwltool.stdfsaccess import StdFsAccess
+from cwltool.utils import aslist
 
+from cwl_dask.errors import OutputRefused
+from cwl_dask.worker.confinement import ConfinedGlob, Confinement, check_outputs
 from cwl_dask.worker.cpu_limit import cores_max
 from cwl_dask.worker.memory_limit import ram_max_mib
 from cwl_dask.worker.tool_processes import guarded
@@ -67,10 +79,83 @@ class RootfulPodmanJob(PodmanCommandLineJob, LimitedDockerJob):
         return runtime, cidfile
 
 
+#: Where the outputs this thread collects may be, and their evaluated glob patterns by
+#: output name (the tool object is shared by the worker's threads; this is not).
+_collecting: ContextVar[tuple[Confinement, dict[str, list[str]]] | None] = ContextVar(
+    "cwl_dask_collecting", default=None
+)
+
+
+#: The files ``InitialWorkDirRequirement`` staged for each invocation (by its Builder).
+_staged_for: WeakKeyDictionary[Builder, list[Any]] = WeakKeyDictionary()
+
+
 class WorkerCommandLineTool(CommandLineTool):
-    """The worker's CommandLineTool: cwltool's, with rootful podman support, and every
-    command run supervised (its process tree dies with the task, see ``tool_processes``).
+    """The worker's CommandLineTool: cwltool's, with rootful podman support, every command
+    run supervised (its process tree dies with the task, see ``tool_processes``), and its
+    outputs confined to its output directory or its inputs (``confinement``).
     """
+
+    def collect_output_ports(
+        self,
+        ports: Any,
+        builder: Builder,
+        outdir: str,
+        rcode: int,
+        compute_checksum: bool = True,
+        jobname: str = "",
+        readers: MutableMapping[str, Any] | None = None,
+    ) -> Any:
+        """cwltool's collection, then every collected File and Directory checked (here, on
+        the worker: the driver must never resolve a tool's links)."""
+        staged = _staged_for.get(builder, [])
+        confinement, patterns = Confinement(outdir, builder.job, staged), {}
+        token = _collecting.set((confinement, patterns))
+        try:
+            output = super().collect_output_ports(
+                ports, builder, outdir, rcode, compute_checksum, jobname, readers
+            )
+        finally:
+            _collecting.reset(token)
+        check_outputs(output, confinement, patterns)
+        return output
+
+    def collect_output(
+        self,
+        schema: Any,
+        builder: Builder,
+        outdir: str,
+        fs_access: StdFsAccess,
+        compute_checksum: bool = True,
+    ) -> Any:
+        """cwltool's, globbing through :class:`ConfinedGlob`: a match outside the output
+        directory is never listed or read, and the output is refused naming the pattern."""
+        name = shortname(str(schema.get("id") or schema.get("name")))  # a record's field: name
+        collecting = _collecting.get()
+        confined = ConfinedGlob(fs_access, outdir, collecting[0] if collecting else None)
+        try:
+            result = super().collect_output(
+                schema, builder, outdir, cast(StdFsAccess, confined), compute_checksum
+            )
+        except WorkflowException:
+            refusal = confined.refusal(name)
+            if refusal is not None:
+                raise refusal from None
+            raise
+        refusal = confined.refusal(name)
+        if refusal is not None:
+            raise refusal
+        if collecting is not None:
+            collecting[1][name] = _evaluated_globs(schema, builder)
+        return result
+
+    def _initialworkdir(self, j: JobBase | None, builder: Builder) -> None:
+        """cwltool's; the files it stages for ``InitialWorkDirRequirement`` (the listing may
+        name files of the tool's own, beside its document) are remembered: an output may
+        be one of them (as a copy made here, see ``Confinement``)."""
+        super()._initialworkdir(j, builder)
+        if j is not None:
+            _staged_for[builder] = list(j.generatefiles.get("listing", []))
 
     def make_job_runner(self, runtimeContext: RuntimeContext) -> type[JobBase]:
         runner = super().make_job_runner(runtimeContext)
@@ -79,3 +164,36 @@ class WorkerCommandLineTool(CommandLineTool):
         elif runner is DockerCommandLineJob:
             runner = LimitedDockerJob
         return guarded(runner)
+
+
+class WorkerExpressionTool(ExpressionTool):
+    """cwltool's ExpressionTool whose output Files and Directories must be its inputs (or
+    literals): an expression can name any location, and the driver would copy it."""
+
+    def job(
+        self, job_order: Any, output_callbacks: Any, runtimeContext: RuntimeContext
+    ) -> Generator[Any, None, None]:
+        def checked(output: Any, status: str) -> None:
+            if status == "success":
+                try:
+                    check_outputs(output, Confinement(None, job_order), {})
+                except OutputRefused as err:
+                    cwltool_logger.error("[job %s] %s", runtimeContext.name, err)
+                    output_callbacks({}, "permanentFail")
+                    return
+            output_callbacks(output, status)
+
+        yield from super().job(job_order, checked, runtimeContext)
+
+
+def _evaluated_globs(schema: Any, builder: Builder) -> list[str]:
+    """An output's glob patterns as evaluated for this invocation (for messages only)."""
+    binding = schema.get("outputBinding") or {}
+    patterns: list[str] = []
+    for glob in aslist(binding.get("glob", [])):
+        try:
+            value = builder.do_eval(glob)
+        except Exception:  # it was evaluated once already; a message must not fail
+            value = glob
+        patterns.extend(str(v) for v in aslist(value) if v)
+    return patterns
