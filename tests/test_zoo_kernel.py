@@ -11,11 +11,14 @@ settings reach the services through ``main.cfg`` as a platform gives them.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import random
 import re
+import signal
 import time
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -154,12 +157,42 @@ def _assert_stac_results_in_s3(document: Any, s3: Any, items: int = 3) -> None:
         assert all(s3.exists(h) for h in hrefs), hrefs
 
 
+#: Seconds within which an async job's service reports its first status (the runner's
+#: "Pre-execution hook", 2 %); it takes about a second on an idle machine.
+SERVICE_START = 90
+
+
 def _submit(zoo: Any, process: str, body: dict[str, Any]) -> str:
-    """POST an async execute; returns the job's URL (``Location``)."""
-    reply = zoo.execute(process, body, asynchronous=True)
-    assert reply.status == 201, (reply.status, reply.body[:3000])
-    assert reply.json()["status"] in ("accepted", "running"), reply.json()
-    return reply.headers["Location"]
+    """POST an async execute; returns the job's URL (``Location``) once its service runs.
+
+    The kernel (C) sometimes crashes with SIGSEGV before it runs the service: in about
+    one run of this file in three, an async POST answered 500 "receiving signal 11 =
+    SIGSEGV", or its job stayed "running" at 0 % with an empty stderr, no run directory and
+    no process, its status file saying SIGSEGV (no line of cwl-dask or of the template had
+    run). Such a job is reported (a pytest warning with what its process showed) and
+    submitted once more; a second one fails the test.
+    """
+    for attempt in (1, 2):
+        reply = zoo.execute(process, body, asynchronous=True)
+        if reply.status == 500 and b"SIGSEGV" in reply.body and attempt == 1:
+            warnings.warn(f"the kernel crashed accepting a job of {process}: {reply.body!r}; "
+                          "submitted again", stacklevel=2)  # fmt: skip
+            continue
+        assert reply.status == 201, (reply.status, reply.body[:3000])
+        assert reply.json()["status"] in ("accepted", "running"), reply.json()
+        job = reply.headers["Location"]
+        started = zoo.poll(job, timeout=SERVICE_START, until=_STARTED, fail=False)
+        if started:
+            return job
+        report = f"job {job} of {process}: no sign of its service in {SERVICE_START} s"
+        assert attempt == 1, f"{report}, twice\n{zoo.job_process(job)}"
+        warnings.warn(f"{report}; submitted again\n{zoo.job_process(job)}", stacklevel=2)
+    raise AssertionError("unreachable")
+
+
+def _STARTED(status: dict[str, Any]) -> bool:
+    """The job's service has run (a status update or a final status)."""
+    return status.get("status") != "running" or int(status.get("progress") or 0) > 0
 
 
 def _job_report(zoo: Any, statuses: list[dict[str, Any]]) -> str:
@@ -291,7 +324,20 @@ def test_a_failing_tool_never_comes_back_successful_from_a_real_template(
     assert re.search(rb"explode.*exit code 3", log.body), log.body[-3000:]
 
 
-def test_a_dismissed_job_leaves_nothing_of_its_run_behind(zoo: Any) -> None:
+def _service_of(job_id: str) -> int | None:
+    """The job's service process: the one the runner's lifeline watcher watches (its
+    command line names the job's log, under a directory named after the job)."""
+    for pid in _pids_of(job_id):
+        with contextlib.suppress(OSError, IndexError, ValueError):
+            argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+            if argv[2].endswith(b"lifeline.py"):
+                return int(argv[3])
+    return None
+
+
+def _dismiss(zoo: Any) -> tuple[dict[int, bytes], int | None]:
+    """Run sleepy, dismiss it once its tool runs: what is left 10 s later, and the job's
+    service process if the kernel's SIGKILL missed it."""
     seconds = random.randint(3000, 3999)  # `sleep <seconds>`: the tool's marker
     job = _submit(zoo, "sleepy", {"inputs": {"seconds": seconds}, "outputs": {"out": {}}})
     job_id = job.rstrip("/").rsplit("/", 1)[1]
@@ -306,9 +352,11 @@ def test_a_dismissed_job_leaves_nothing_of_its_run_behind(zoo: Any) -> None:
     assert tool_running(), _job_report(zoo, zoo.poll(job, timeout=1, until=()))
     pidfile = zoo.tmp / f"{job_id}.pid"
     service_pid = int(pidfile.read_text().split()[0]) if pidfile.exists() else None
+    service = _service_of(job_id)
     run = set(tool_running()) | set(_pids_of(job_id))
-    if service_pid is not None:
-        run |= {service_pid} | _descendants(service_pid)
+    for pid in (service_pid, service):
+        if pid is not None:
+            run |= {pid} | _descendants(pid)
     reply = zoo.request("DELETE", f"/jobs/{job_id}")
     assert reply.status == 200, reply.body[:2000]
     assert reply.json()["status"] == "dismissed"
@@ -316,6 +364,24 @@ def test_a_dismissed_job_leaves_nothing_of_its_run_behind(zoo: Any) -> None:
     while time.monotonic() < deadline and any(_alive(p) for p in run):
         time.sleep(0.2)
     left = {p: Path(f"/proc/{p}/cmdline").read_bytes()[:200] for p in run if _alive(p)}
+    missed = service if service is not None and _alive(service) else None
+    if missed is not None:  # the kernel's SIGKILL did not reach it: nothing could notice
+        os.kill(missed, signal.SIGKILL)
+        time.sleep(8)
+    return left, missed
+
+
+def test_a_dismissed_job_leaves_nothing_of_its_run_behind(zoo: Any) -> None:
+    """ZOO's DELETE SIGKILLs the pid of the job's ``.pid`` file; the runner's watcher
+    stops the rest. In two of about eight runs of this file the job's service process was
+    still alive after the DELETE (the kernel's kill missed it): then nothing of the run can
+    know, and the case is reported (a pytest warning) and tried once more."""
+    left, missed = _dismiss(zoo)
+    if missed is not None:
+        warnings.warn(f"the kernel's dismissal left the job's process {missed} running; "
+                      f"trying again ({left})", stacklevel=1)  # fmt: skip
+        left, missed = _dismiss(zoo)
+        assert missed is None, f"the kernel's dismissal missed the job's process twice: {left}"
     assert not left, f"left running 10 s after the dismissal: {left}"
 
 
