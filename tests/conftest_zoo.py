@@ -34,32 +34,29 @@ def zoo_kernel(worker_id: str) -> Iterator[Any]:
 
 
 @pytest.fixture(scope="session")
-def zoo_s3() -> Iterator[Any]:
+def zoo_s3(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     """A moto S3 server on 127.0.0.1 for the kernel's services, for the whole session
     (its endpoint goes into the kernel's ``main.cfg``), with the samples' data in
     ``s3://inputs/`` and an empty ``s3://results``. Yields an s3fs filesystem
     (``.endpoint``) that holds its own credentials: the test process's environment stays
-    as it is."""
-    moto_server = pytest.importorskip("moto.server")
+    as it is. The server runs in a process of its own: moto's in-process servers share
+    one backend per process, which the other S3 tests' fixture resets (in CI a test of
+    theirs on the same xdist worker had left a bucket ``inputs``)."""
+    pytest.importorskip("moto.server")
     fsspec = pytest.importorskip("fsspec")
     pytest.importorskip("s3fs")
-    import logging
-
     from conftest import SAMPLES
+    from isolated import MotoServer
 
-    logging.getLogger("werkzeug").setLevel(logging.ERROR)
-    server = moto_server.ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    endpoint = f"http://{host}:{port}"
+    server = MotoServer(tmp_path_factory.mktemp("zoo-moto") / "moto.log").start()
     fs = fsspec.filesystem(
         "s3",
         key="testing",
         secret="testing",
-        client_kwargs={"endpoint_url": endpoint},
+        client_kwargs={"endpoint_url": server.endpoint},
         skip_instance_cache=True,
     )
-    fs.endpoint = endpoint
+    fs.endpoint = server.endpoint
     fs.mkdir("inputs")
     fs.mkdir("results")
     fs.mkdir("work")
