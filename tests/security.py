@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from conftest import DATA, Completed
+from isolated import files_of
 
 SECURITY = DATA / "security"
 #: Runs ``script`` in its output directory and collects ``glob: $(inputs.pattern)``.
@@ -60,20 +61,6 @@ def assert_refused(result: Completed, step: str, pattern: str, out: Path) -> Non
     assert "Traceback" not in result.stderr
     assert result.stdout.strip() in ("", "{}", "null"), result.stdout
     assert_outdir_untouched(out)
-
-
-def files_of(value: Any) -> list[dict[str, Any]]:
-    """Every File of an output object, in listings too."""
-    if isinstance(value, list):
-        return [f for item in value for f in files_of(item)]
-    if not isinstance(value, dict):
-        return []
-    found = [value] if value.get("class") == "File" else []
-    for key in ("listing", "secondaryFiles"):
-        found += files_of(value.get(key, []))
-    if value.get("class") not in ("File", "Directory"):
-        found += files_of(list(value.values()))
-    return found
 
 
 def assert_delivered_as_described(output: dict[str, Any], out: Path) -> None:

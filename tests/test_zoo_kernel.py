@@ -27,6 +27,7 @@ import pytest
 from conftest import DATA, ROOT, SAMPLES
 from cwl_dask.zoo.deploy import deploy, render_service
 from cwl_dask.zoo.package import load_package
+from reliability import alive, descendants
 
 TEMPLATES = Path(os.environ.get("ZOO_TEMPLATES") or ROOT.parent / "shared" / "zoo-templates")
 EOEPCA = TEMPLATES / "eoepca-proc-service-template" / "service.py"
@@ -218,35 +219,6 @@ def _pids_of(marker: str) -> list[int]:
     return found
 
 
-def _descendants(pid: int) -> set[int]:
-    """``pid``'s living descendants (by ``/proc/*/stat`` parent links)."""
-    children: dict[int, list[int]] = {}
-    for proc in Path("/proc").iterdir():
-        if not proc.name.isdigit():
-            continue
-        try:
-            stat = (proc / "stat").read_text()
-        except OSError:
-            continue
-        parent = int(stat.rsplit(")", 1)[1].split()[1])
-        children.setdefault(parent, []).append(int(proc.name))
-    found, todo = set(), [pid]
-    while todo:
-        for child in children.get(todo.pop(), []):
-            if child not in found:
-                found.add(child)
-                todo.append(child)
-    return found
-
-
-def _alive(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except OSError:
-        return False
-    return state != "Z"
-
-
 # ------------------------------------------------------------------------------ tests
 
 
@@ -356,15 +328,15 @@ def _dismiss(zoo: Any) -> tuple[dict[int, bytes], int | None]:
     run = set(tool_running()) | set(_pids_of(job_id))
     for pid in (service_pid, service):
         if pid is not None:
-            run |= {pid} | _descendants(pid)
+            run |= {pid} | descendants(pid)
     reply = zoo.request("DELETE", f"/jobs/{job_id}")
     assert reply.status == 200, reply.body[:2000]
     assert reply.json()["status"] == "dismissed"
     deadline = time.monotonic() + 10
-    while time.monotonic() < deadline and any(_alive(p) for p in run):
+    while time.monotonic() < deadline and any(alive(p) for p in run):
         time.sleep(0.2)
-    left = {p: Path(f"/proc/{p}/cmdline").read_bytes()[:200] for p in run if _alive(p)}
-    missed = service if service is not None and _alive(service) else None
+    left = {p: Path(f"/proc/{p}/cmdline").read_bytes()[:200] for p in run if alive(p)}
+    missed = service if service is not None and alive(service) else None
     if missed is not None:  # the kernel's SIGKILL did not reach it: nothing could notice
         os.kill(missed, signal.SIGKILL)
         time.sleep(8)
