@@ -27,6 +27,10 @@ def _names(gateway_client: Any, status: Any = None) -> set[str]:
     return {report.name for report in gateway_client.list_clusters(status=status)}
 
 
+def _text(output: bytes | str | None) -> str:
+    return output.decode(errors="replace") if isinstance(output, bytes) else output or ""
+
+
 def _job(tmp_path: Path, pause: float) -> Path:
     job = tmp_path / "job.yml"
     job.write_text(f"tiles: [a, b, c, d]\npause: {pause}\n")
@@ -57,7 +61,10 @@ def test_mixed_shapes_get_one_gateway_cluster_per_pool_during_the_run_and_none_a
 
     try:
         assert eventually(both_running, timeout=120), seen  # asked of the gateway's API
-        _, stderr = run.communicate(timeout=240)
+        try:
+            _, stderr = run.communicate(timeout=240)
+        except subprocess.TimeoutExpired as err:
+            pytest.fail(f"the run did not end in 240 s; its log:\n{_text(err.stderr)[-4000:]}")
     finally:
         run.kill()
     assert run.returncode == 0, stderr

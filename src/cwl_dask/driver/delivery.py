@@ -19,6 +19,7 @@ from cwltool.errors import UnsupportedRequirement
 
 from cwl_dask.clusters import RESOURCE_CORES, RESOURCE_RAM, Backend, stepclusters
 from cwl_dask.data.transfer import download_file
+from cwl_dask.driver.completions import Completions
 from cwl_dask.driver.failures import describe_failure, ram_max_of
 from cwl_dask.driver.faults import cancel_tasks, task_error_message
 from cwl_dask.driver.tool import RemoteJob
@@ -230,8 +231,6 @@ class Delivery:
     def cancel_all(self) -> StopReport:
         """Cancel every task of the run and kill the tools already running on the workers;
         returns what had finished, what was killed and what never started."""
-        from distributed import as_completed
-
         with self._lock:
             futures = list(self._futures.values())
             keys = list(self._pending)
@@ -242,7 +241,7 @@ class Delivery:
             self._futures.clear()
         self._queued.clear()
         # The cancelled futures are not delivered (a halted run goes on to its end).
-        self._finished = as_completed([], with_results=True, raise_errors=False)
+        self._finished = Completions()
         stepclusters.stop_orphans(self.client, self.backend)
         return report
 

@@ -24,6 +24,7 @@ from cwl_dask.clusters import Backend, stepclusters
 from cwl_dask.data.staging import InputUploads
 from cwl_dask.data.transfer import TransferError
 from cwl_dask.driver.batching import BatchPolicy, split
+from cwl_dask.driver.completions import Completions
 from cwl_dask.driver.delivery import Delivery, _Invocation
 from cwl_dask.driver.faults import hold
 from cwl_dask.driver.tool import DaskProcessMixin, RemoteJob
@@ -92,8 +93,6 @@ class Dispatcher(Delivery):
         observer: RunObserver | None = None,
         keep_logs_in: str | None = None,
     ) -> None:
-        from distributed import as_completed
-
         self.client = client
         self.backend = backend
         self.options = options
@@ -128,7 +127,7 @@ class Dispatcher(Delivery):
         #: Steps whose first tasks run alone to learn how long an invocation takes.
         self._probing: set[tuple[int, str]] = set()
         self.failure: CwlDaskError | None = None
-        self._finished = as_completed([], with_results=True, raise_errors=False)
+        self._finished = Completions()
         self._packages: dict[tuple[int, int], Any] = {}
         self._names: dict[str, int] = {}
         self._subscribed = False
