@@ -25,10 +25,14 @@ def _fails() -> None:
 def two_clients() -> Iterator[tuple[Any, Any]]:
     """Two clusters whose clients run separate event loops, as two pools' Gateways do."""
     options: dict[str, Any] = {"processes": False, "n_workers": 1, "dashboard_address": None}
-    with LocalCluster(**options) as one, LocalCluster(**options) as other:
-        with Client(one, set_as_default=False) as a, Client(other, set_as_default=False) as b:
-            assert a.loop is not b.loop
-            yield a, b
+    with (
+        LocalCluster(**options) as one,
+        LocalCluster(**options) as other,
+        Client(one, set_as_default=False) as a,
+        Client(other, set_as_default=False) as b,
+    ):
+        assert a.loop is not b.loop
+        yield a, b
 
 
 def _drain(completions: Completions, count: int) -> dict[str, Any]:
