@@ -26,21 +26,7 @@ import types
 from pathlib import Path
 from typing import Any
 
-FIELD = '{{cookiecutter.workflow_id |replace("-", "_")  }}'
-SWAP = "from cwl_dask.zoo import ZooDaskRunner as ZooCalrissianRunner  # the one-line swap\n"
-
-
-def render(template: str, workflow_id: str) -> str:
-    """The template as cookiecutter renders it, with the runner swapped."""
-    if template.count(FIELD) != 1:
-        raise SystemExit(f"the template has {template.count(FIELD)} function-name fields")
-    text = template.replace(FIELD, workflow_id.replace("-", "_"))
-    lines = text.splitlines(keepends=True)
-    imports = [i for i, line in enumerate(lines) if line.startswith("from zoo_calrissian_runner")]
-    if len(imports) != 1:
-        raise SystemExit("the template does not import zoo_calrissian_runner on one line")
-    lines.insert(imports[0] + 1, SWAP)
-    return "".join(lines)
+from cwl_dask.zoo.deploy import render_service
 
 
 def zoo_module(statuses: list[list[Any]]) -> types.ModuleType:
@@ -62,7 +48,7 @@ def main() -> None:
     service_dir = Path(request["service_dir"])
     service_dir.mkdir(parents=True, exist_ok=True)
     template = Path(request["template"]).read_text(encoding="utf-8")
-    (service_dir / "service.py").write_text(render(template, request["workflow_id"]))
+    (service_dir / "service.py").write_text(render_service(template, request["workflow_id"]))
     (service_dir / "app-package.cwl").write_text(json.dumps(request["package"], indent=2))
 
     statuses: list[list[Any]] = []
