@@ -59,3 +59,18 @@ def gateway_env(gateway_server: Any, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("DASK_GATEWAY__AUTH__KWARGS__USERNAME", GATEWAY_USER)
     monkeypatch.setenv("DASK_GATEWAY__AUTH__KWARGS__PASSWORD", gateway_server.password)
     return gateway_server.work
+
+
+@pytest.fixture
+def factory_log(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Where ``--cluster gateway:recording_local_cluster`` records its calls (tests/gateway.py):
+    the factory and each ``adapt``; tests/ goes on the run's PYTHONPATH to import it."""
+    import os
+
+    log = tmp_path / "factory.jsonl"
+    monkeypatch.setenv("CWL_DASK_TEST_FACTORY_LOG", str(log))
+    tests = str(Path(__file__).resolve().parent)
+    monkeypatch.setenv(
+        "PYTHONPATH", os.pathsep.join(filter(None, [tests, os.environ.get("PYTHONPATH")]))
+    )
+    return log

@@ -27,7 +27,6 @@ from cwl_dask.clusters import (
 )
 from cwl_dask.errors import InvalidInputError, UnsatisfiableRequest
 
-TESTS = Path(__file__).resolve().parent
 EO = (SAMPLES / "eo-ndvi" / "app-package.cwl", SAMPLES / "eo-ndvi" / "params.yml")
 HELLO = (SAMPLES / "hello" / "hello.cwl", SAMPLES / "hello" / "params.yml")
 
@@ -206,16 +205,10 @@ def test_unreachable_gateway_exits_2_with_the_address(cwl_dask, tmp_path: Path) 
 # --------------------------------------------------------------------------- --cluster
 
 
-def test_cluster_factory_runs_the_hello_sample(
-    cwl_dask, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_cluster_factory_runs_the_hello_sample(cwl_dask, factory_log: Path, tmp_path: Path) -> None:
     from gateway import read_records
 
-    log = tmp_path / "factory.jsonl"
-    monkeypatch.setenv("CWL_DASK_TEST_FACTORY_LOG", str(log))
-    monkeypatch.setenv(
-        "PYTHONPATH", os.pathsep.join(filter(None, [str(TESTS), os.environ.get("PYTHONPATH")]))
-    )
+    log = factory_log
     result = cwl_dask(
         "run",
         "--no-container",

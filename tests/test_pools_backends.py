@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 import time
@@ -16,7 +15,6 @@ from cwl_dask.clusters import GatewayBackend, PooledBackend, WorkerShape
 from cwl_dask.clusters.placement import as_request
 from cwl_dask.errors import UnsatisfiableRequest
 
-TESTS = Path(__file__).resolve().parent
 MIXED = DATA / "pools" / "mixed.cwl"
 ALL_STATUSES = ["pending", "running", "stopping", "stopped", "failed"]
 
@@ -111,15 +109,11 @@ def test_worker_cores_force_a_single_gateway_cluster(
 
 
 def test_the_cluster_factory_is_called_once_per_pool(
-    cwl_dask, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    cwl_dask, factory_log: Path, tmp_path: Path
 ) -> None:
     from gateway import read_records
 
-    log = tmp_path / "factory.jsonl"
-    monkeypatch.setenv("CWL_DASK_TEST_FACTORY_LOG", str(log))
-    monkeypatch.setenv(
-        "PYTHONPATH", os.pathsep.join(filter(None, [str(TESTS), os.environ.get("PYTHONPATH")]))
-    )
+    log = factory_log
     result = cwl_dask(
         "run",
         "--no-container",
