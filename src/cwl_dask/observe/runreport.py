@@ -157,7 +157,14 @@ def _add_summary(path: Path, rows: list[Any], ram_mib: float = 0.0) -> None:
     if ram_mib:
         ram = f"Memory: {format_bytes(ram_mib * 2**20)} for tools (cwl-dask's RAM resource)"
         text = text.replace("Memory: 0 B", ram)
-    text, count = re.subn(r"(<body[^>]*>)", lambda m: m.group(1) + section, text, count=1)
-    if not count:
+    # The page's own <body> tag, not the "<body>" strings inside Bokeh's inlined JavaScript
+    # (putting the table into a script broke the script and hid the table).
+    body_tag = next((m for m in _BODY_OR_SCRIPT.finditer(text) if m.group("body")), None)
+    if body_tag is None:
         text = section + text
+    else:
+        text = text[: body_tag.end()] + section + text[body_tag.end() :]
     path.write_text(text, encoding="utf-8")
+
+
+_BODY_OR_SCRIPT = re.compile(r"<script\b.*?</script\s*>|(?P<body><body\b[^>]*>)", re.S | re.I)
