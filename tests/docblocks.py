@@ -19,7 +19,7 @@ ROOT = Path(__file__).resolve().parent.parent
 SHELL = frozenset({"bash", "sh", "shell", "console"})
 _FENCE = re.compile(r"^(?P<indent> *)(?P<fence>```+|~~~+)\s*(?P<lang>[\w+-]*)")
 _NOT_RUN = re.compile(r"^\s*<!--\s*not run:(?P<reason>.*?)-->\s*$")
-_MARKER = re.compile(r"<!--\s*not run", re.I)
+_MARKER = re.compile(r"^\s*<!--\s*not run", re.I)
 _CONTROL = {"&&", "||", ";", "|", "&", "(", ")", ";;"}
 _REDIRECT = re.compile(r"^[<>]+&?$")
 _ASSIGNMENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*=")

@@ -161,3 +161,32 @@ def test_the_readmes_links_into_the_site_exist() -> None:
     targets = {t.split("#")[0] for t in re.findall(r"\]\((docs/[^)]*)\)", text)}
     assert targets, "the README links into docs/"
     assert [t for t in sorted(targets) if not (ROOT / t).exists()] == []
+
+
+def test_a_not_run_marker_needs_a_reason_and_a_shell_block_after_it(tmp_path: Path) -> None:
+    page = tmp_path / "page.md"
+    page.write_text(
+        "<!-- not run: needs Kubernetes -->\n```bash\nkubectl get pods\n```\n\n"
+        "<!-- not run -->\n```bash\nhelm list\n```\n\n"
+        "<!-- not run: a transcript -->\n```text\n$ ls\n```\n"
+    )
+    assert [(m.reason, m.before_shell_block) for m in markers(page)] == [
+        ("needs Kubernetes", True),
+        (None, True),
+        ("a transcript", False),
+    ]
+    assert [b.not_run for b in blocks(page)] == ["needs Kubernetes", None, "a transcript"]
+
+
+def test_cwl_dask_commands_are_found_in_lists_pipelines_and_continued_lines() -> None:
+    block = Block(
+        ROOT / "README.md", 1, "bash",
+        "export A=1  # set up\n"
+        "DASK_X=1 cwl-dask run --outdir out \\\n    pkg.cwl#main job.yml 2> log.txt | tee x\n"
+        "cd out && cwl-dask stac . ; echo '# not a comment'\n",
+        None,
+    )  # fmt: skip
+    assert cwl_dask_commands(block) == [
+        ["run", "--outdir", "out", "pkg.cwl#main", "job.yml"],
+        ["stac", "."],
+    ]
