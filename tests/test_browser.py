@@ -7,19 +7,16 @@ Without chromium (or mkdocs, for the site) the tests skip saying so; in CI they 
 
 from __future__ import annotations
 
-import functools
-import http.server
 import json
 import subprocess
 import sys
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from browser import Page, browser, required
-from conftest import ROOT, SAMPLES
+from conftest import ROOT, SAMPLES, served
 
 
 @pytest.fixture
@@ -103,21 +100,8 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         timeout=240,
     )
     assert built.returncode == 0, built.stderr[-3000:]
-    handler = functools.partial(QuietHandler, directory=str(out))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=10)
-
-
-class QuietHandler(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, format: str, *args: object) -> None:
-        """No access log on the test's stderr."""
+    with served(out) as url:
+        yield url
 
 
 def test_the_sites_index_says_what_cwl_dask_is_and_links_every_section(
