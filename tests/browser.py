@@ -138,6 +138,7 @@ def browser(profile: Path) -> Iterator[Page]:
         "--headless",
         "--no-sandbox",  # root in CI
         "--disable-gpu",
+        "--disable-dev-shm-usage",  # containers' /dev/shm is small
         "--no-first-run",
         "--disable-background-networking",
         "--disable-component-update",
