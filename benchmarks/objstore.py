@@ -1,4 +1,4 @@
-"""Store mode against a shared filesystem, same machine, one run each (README's cost figures).
+"""Store mode against a shared filesystem, same machine, one run each (docs/object-storage.md).
 
     python -m benchmarks.objstore            # EO sample and scatter-1000
 

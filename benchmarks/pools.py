@@ -8,7 +8,7 @@ Starts the test gateway (``tests/gateway.py``, local worker processes) and runs
 largest shape (``--worker-cores 2 --worker-memory 3GiB``), once with the plan's per-shape
 pools (the default). Prints what the clusters' workers held (``--usage-report``'s ``held``:
 worker-core-seconds and worker-MiB-seconds, sampled each second) and the wall time; these
-are the README's waste figures. One run each: on 2 cores, read the ratios.
+are docs/pools.md's waste figures. One run each: on 2 cores, read the ratios.
 """
 
 from __future__ import annotations

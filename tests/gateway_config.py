@@ -11,7 +11,7 @@
 # What a platform operator must copy into a real gateway's config is the options handler:
 # workers must declare the Dask resources cores=<worker_cores> and ram=<worker_memory in MiB>,
 # the names and units cwl-dask annotates every task with.
-# Measured with dask-gateway-server 2026.3.0 and distributed 2026.8.0 (see the README).
+# Measured with dask-gateway-server 2026.3.0 and distributed 2026.8.0 (see docs/backends.md).
 import os
 import sys
 

@@ -1,7 +1,7 @@
 """A new user's mistakes get one short message naming what to fix (issue 18's list).
 
 Each test makes one mistake with the installed CLI and checks the message and the exit
-code the README promises (2: bad input or usage, nothing ran).
+code docs/usage.md promises (2: bad input or usage, nothing ran).
 """
 
 from __future__ import annotations

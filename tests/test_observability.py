@@ -375,3 +375,26 @@ def test_the_one_worker_local_cluster_does_no_work_stealing() -> None:
         assert "stealing" not in backend.cluster.scheduler.extensions
     finally:
         backend.close()
+
+
+def test_the_report_table_goes_into_the_pages_body_not_into_an_inlined_script(
+    tmp_path: Path,
+) -> None:
+    """Bokeh's inlined JavaScript holds '<body>' strings before the page's own body tag
+    (tests/test_browser.py opens a real report in Chromium)."""
+    from cwl_dask.observe.events import InvocationRecord
+    from cwl_dask.observe.runreport import _add_summary
+    from cwl_dask.observe.usage import step_summary
+
+    page = tmp_path / "report.html"
+    page.write_text(
+        '<html><head><link rel="shortcut icon" href="https://docs.dask.org/favicon.ico" />'
+        "<script>const t = `must be under <body>`;</script></head>"
+        '<body class="x"><div id="bokeh"></div></body></html>'
+    )
+    record = InvocationRecord("hello", "hello", "success", 1, 128, 1.0, 2.0, 0, "hello.log")
+    _add_summary(page, step_summary([record]))
+    text = page.read_text()
+    assert "<script>const t = `must be under <body>`;</script>" in text
+    assert '<body class="x"><section id="cwl-dask-summary"' in text
+    assert "docs.dask.org" not in text

@@ -397,7 +397,7 @@ def test_a_contained_invocation_names_its_image(cwl_dask, tmp_path: Path) -> Non
 def test_batched_invocations_of_an_inline_tool_are_each_a_process_run(
     cwl_dask, tmp_path: Path
 ) -> None:
-    """40 scatter jobs on 2 cores are fused into fewer tasks (README, Batching); each
+    """40 scatter jobs on 2 cores are fused into fewer tasks (docs/architecture.md, Batching); each
     invocation is still its own process run, and the inline tool is named by its step."""
     job = tmp_path / "job.json"
     job.write_text(json.dumps({"words": [f"w{i}" for i in range(40)]}))

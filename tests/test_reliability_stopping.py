@@ -4,7 +4,7 @@ A 6-wide scatter of 40 s ``sleep`` tools, one core each, on workers with 2 cores
 wait for a core. Whatever stops the run (SIGINT, SIGTERM, ``--timeout``, a failure under
 ``--on-error stop``), on the local cluster or on a real ``dask scheduler`` and ``dask worker``,
 the waiting ones never start — not even on the cores the killed ones free — the running ones
-are killed on the worker, and the driver exits within seconds with the README's exit code.
+are killed on the worker, and the driver exits within seconds with docs/usage.md's code.
 Each tool creates a file named after its pid in ``started/`` and runs ``sleep SECS TAG``
 with a tag unique to the test, so the test counts the tools that started and looks for any
 left on this machine. A scheduler killed mid-run ends the run with one message instead of a

@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import functools
 import hashlib
-import http.server
 import json
 import shutil
 import subprocess
 import sys
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -18,7 +15,7 @@ import pystac
 import pytest
 from ruamel.yaml import YAML
 
-from conftest import SAMPLES
+from conftest import SAMPLES, served
 from cwl_dask.eo.wrap import (
     URI_TYPE,
     normalise_uri_value,
@@ -38,20 +35,8 @@ WRAP_DATA = Path(__file__).resolve().parent / "data" / "wrap"
 @pytest.fixture
 def http_data() -> Iterator[str]:
     """The patterns sample's data served over HTTP on 127.0.0.1 (a random port)."""
-
-    class Quiet(http.server.SimpleHTTPRequestHandler):
-        def log_message(self, *args: Any) -> None:
-            pass
-
-    handler = functools.partial(Quiet, directory=str(DATA))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
+    with served(DATA) as url:
+        yield url
 
 
 def _script(name: str, *args: str, cwd: Path) -> subprocess.CompletedProcess[str]:

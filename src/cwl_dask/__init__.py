@@ -1,6 +1,6 @@
 """cwl-dask: run CWL workflows and EO Application Packages, each tool invocation a Dask task.
 
-The Python API (see README, "Python API")::
+The Python API (see docs/api.md)::
 
     import cwl_dask
 

@@ -32,7 +32,7 @@ FORBIDDEN: dict[str, set[str]] = {
     "errors": {"driver", "worker", "cli", "zoo", "api", "observe", "eo", "clusters"},
 }
 
-#: A module longer than this is a smell worth a look (the README's "~400 lines").
+#: A module longer than this is a smell worth a look (the project's "~400 lines" rule).
 MAX_LINES = 400
 
 

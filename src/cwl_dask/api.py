@@ -64,6 +64,7 @@ class RunResult:
 
     @property
     def ok(self) -> bool:
+        """The run succeeded (exit code 0)."""
         return self.code == EXIT_SUCCESS
 
     @cached_property

@@ -205,7 +205,7 @@ _OPTIONS: list[Callable[[Callable[..., Any]], Callable[..., Any]]] = [
         "cluster_factory",
         default=None,
         metavar="MODULE:FACTORY",
-        help="Create the cluster with this factory (any Dask cluster class; see the README).",
+        help="Create the cluster with this factory (any Dask cluster class; see docs/backends.md).",
     ),
     click.option(
         "--worker-cores",

@@ -58,7 +58,7 @@ class ClusterClassBackend(Backend):
     ``factory`` is a ``module:attr`` string or a callable returning a cluster object (with a
     ``scheduler_address``; ``Client(cluster)`` must work). It is called with those of the
     keyword arguments ``worker_cores``, ``worker_memory_mib`` (MiB), ``minimum``,
-    ``maximum``, ``worker_gpus`` and ``labels`` (a pool's; see the README) that its
+    ``maximum``, ``worker_gpus`` and ``labels`` (a pool's; see docs/pools.md) that its
     signature names explicitly (``**kwargs`` gets none of them, so a
     cluster class can be named directly). Contract: a factory that takes ``worker_cores`` and
     ``worker_memory_mib`` makes workers of that size that declare the Dask resources

@@ -28,7 +28,7 @@ class GatewayBackend(Backend):
     (GiB, as dask-gateway's options are usually declared) and optionally ``image``, then made
     adaptive between ``minimum`` and ``maximum`` workers. Its workers must declare the Dask
     resources ``cores`` and ``ram`` (MiB) of that size — the gateway's options handler does
-    it (see the README) — and :meth:`worker_shape` is that size, so a request no worker can
+    it (see docs/backends.md) — and :meth:`worker_shape` is that size, so a request no worker can
     meet fails before anything is submitted, even while the cluster has no worker yet.
 
     ``cluster_name`` reuses a running cluster instead (its scaling is left as it is; its
@@ -150,7 +150,7 @@ class GatewayBackend(Backend):
                     f"the Dask Gateway at {self.address} has no cluster option '{name}' "
                     f"(it offers: {', '.join(options) or 'none'}); its operator must offer "
                     "worker_cores and worker_memory (GiB) options, and worker_gpus and "
-                    "worker_labels for GPU and placed steps (see the README)"
+                    "worker_labels for GPU and placed steps (see docs/pools.md)"
                 )
             try:
                 options[name] = value

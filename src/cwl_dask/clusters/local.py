@@ -117,7 +117,7 @@ class LocalBackend(Backend):
     speaks TLS with credentials made for this run and held in memory
     (``Security.temporary()``): a local stranger who finds its port cannot connect, where
     plain TCP let one run code as the run's user (TLS adds ~0.5 s to such a run's start,
-    measured; the README's Security section). An in-process worker has no port: its comms
+    measured; docs/security.md). An in-process worker has no port: its comms
     are in-process (``inproc://``), so the default run pays nothing.
     """
 

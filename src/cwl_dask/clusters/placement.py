@@ -4,7 +4,7 @@ A step may need workers on particular nodes (high-memory nodes, a GPU partition,
 the hint ``cwl-dask:Placement`` with ``labels: {pool: highmem}`` makes its invocations a
 pool of their own (:mod:`cwl_dask.clusters.sizing.pools`) whose labels a backend hands to
 whatever creates workers — the Dask Gateway option ``worker_labels``, which the operator's
-options handler maps to node selectors and tolerations (see the README). The ZOO runner
+options handler maps to node selectors and tolerations (see docs/pools.md). The ZOO runner
 turns ``get_pod_node_selector()`` into the same labels for every step.
 
 Labels are strings on both sides; anything else is refused with the step's name. The hint

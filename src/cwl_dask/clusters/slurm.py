@@ -17,7 +17,7 @@ what the pool decides:
 
 The driver's host must reach the compute nodes and they it (Dask's ports), and the run
 directory (``--workdir``) must be on a filesystem the nodes share, or outputs must go to an
-object store (see the README's HPC section).
+object store (see docs/backends.md, "HPC (SLURM)").
 """
 
 from __future__ import annotations

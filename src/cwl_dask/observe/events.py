@@ -19,20 +19,32 @@ _logger = logging.getLogger("cwl_dask")
 class InvocationRecord:
     """One tool invocation as it ran: where the usage report and the logs come from."""
 
-    name: str  # cwltool's job name: the step, with _2, _3… for scatter elements
+    name: str
+    """cwltool's job name: the step, with ``_2``, ``_3``… for scatter elements."""
     step: str
-    status: str  # success | permanentFail | temporaryFail
+    """The workflow step the invocation belongs to."""
+    status: str
+    """``success``, ``permanentFail`` or ``temporaryFail``."""
     cores: float
+    """The cores its ``ResourceRequirement`` asked for."""
     ram_mib: float
-    started: float | None  # epoch seconds on the worker; None if it never started
+    """The RAM (MiB) its ``ResourceRequirement`` asked for."""
+    started: float | None
+    """Epoch seconds on the worker; None if it never started."""
     finished: float | None
-    exit_code: int | None  # the tool's, when it ran a command
+    """Epoch seconds on the worker; None if it never finished."""
+    exit_code: int | None
+    """The tool's, when it ran a command."""
     log_path: str
-    bytes_downloaded: int = 0  # store mode (--workdir s3://): inputs fetched by the worker
-    bytes_uploaded: int = 0  # store mode: results the worker put into the store
+    """Its log: stdout/stderr when not redirected, and cwltool's messages about it."""
+    bytes_downloaded: int = 0
+    """Store mode (``--workdir s3://``): the inputs the worker fetched."""
+    bytes_uploaded: int = 0
+    """Store mode: the results the worker put into the store."""
 
     @property
     def elapsed(self) -> float:
+        """Seconds from start to end on the worker (0 when it did not run)."""
         if self.started is None or self.finished is None:
             return 0.0
         return max(0.0, self.finished - self.started)

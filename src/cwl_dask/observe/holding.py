@@ -3,7 +3,7 @@
 The usage report's ``total_cpu_hours`` is what the tools asked for while they ran; what a
 cluster costs is what its workers held, idle or not, from the moment they joined until they
 left. Comparing the two is how much one worker size for a whole workflow wastes against one
-pool per step shape (see the README's *Pools*). A thread samples each cluster's workers
+pool per step shape (see docs/pools.md). A thread samples each cluster's workers
 (their declared ``cores``/``ram`` resources, else threads) every ``interval`` seconds and
 integrates; a cluster that cannot be asked is skipped for that sample.
 """

@@ -157,7 +157,18 @@ def _add_summary(path: Path, rows: list[Any], ram_mib: float = 0.0) -> None:
     if ram_mib:
         ram = f"Memory: {format_bytes(ram_mib * 2**20)} for tools (cwl-dask's RAM resource)"
         text = text.replace("Memory: 0 B", ram)
-    text, count = re.subn(r"(<body[^>]*>)", lambda m: m.group(1) + section, text, count=1)
-    if not count:
+    # Dask's template names its favicon on docs.dask.org: the one request the page would make
+    # to the network, each time the report is opened (seen by tests/test_browser.py).
+    text = _REMOTE_ICON.sub("", text)
+    # The page's own <body> tag, not the "<body>" strings inside Bokeh's inlined JavaScript
+    # (putting the table into a script broke the script and hid the table).
+    body_tag = next((m for m in _BODY_OR_SCRIPT.finditer(text) if m.group("body")), None)
+    if body_tag is None:
         text = section + text
+    else:
+        text = text[: body_tag.end()] + section + text[body_tag.end() :]
     path.write_text(text, encoding="utf-8")
+
+
+_REMOTE_ICON = re.compile(r"<link\s+rel=\"(?:shortcut )?icon\"\s+href=\"https?://[^\"]*\"\s*/?>")
+_BODY_OR_SCRIPT = re.compile(r"<script\b.*?</script\s*>|(?P<body><body\b[^>]*>)", re.S | re.I)

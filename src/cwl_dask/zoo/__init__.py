@@ -3,7 +3,7 @@
 A drop-in for zoo-calrissian-runner in the service templates ZOO-Project-DRU renders:
 ``ZooDaskRunner(cwl, conf, inputs, outputs, execution_handler)`` with the same methods,
 wrapping and hook calls, every tool invocation a Dask task on the backend the Dask config
-chooses (see README, "ZOO-Project").
+chooses (see docs/zoo.md).
 """
 
 from cwl_dask.zoo.execution import Execution

@@ -42,7 +42,7 @@ _logger = logging.getLogger("cwl_dask.zoo")
 
 
 class ZooDaskRunner:
-    """Runs a ZOO service's Application Package with cwl-dask (see README, "ZOO-Project")."""
+    """Runs a ZOO service's Application Package with cwl-dask (see docs/zoo.md)."""
 
     def __init__(
         self,
@@ -186,7 +186,7 @@ class ZooDaskRunner:
         """The package wrapped as zoo-calrissian-runner wraps it (``#main`` = stage-in →
         the entry → stage-out); staging tools from ``WRAPPER_STAGE_IN``,
         ``WRAPPER_STAGE_IN_FILE``, ``WRAPPER_STAGE_OUT``, ``WRAPPER_STAGE_OUT_FILE``,
-        else cwl-dask's own (which take S3 settings in either spelling, see README)."""
+        else cwl-dask's own (which take S3 settings in either spelling, see docs/staging.md)."""
         return wrap_for_zoo(self._write_package(), self.get_workflow_id(), sys.executable)
 
     def execute(self, wall_time: float | None = None) -> int:
@@ -375,7 +375,7 @@ def _call(handler: Any, name: str, **kwargs: Any) -> Any:
 def _workdir(work: Path) -> str:
     """The run's intermediate files: ``<run dir>/work``, shared with the workers, unless
     the Dask config ``cwl-dask.workdir`` names object storage (``s3://bucket/prefix``): then
-    the workers share no volume with ZOO (see the README's "Without a shared filesystem")."""
+    the workers share no volume with ZOO (see docs/object-storage.md)."""
     import dask.config
 
     configured = dask.config.get("cwl-dask.workdir", None)

@@ -15,7 +15,7 @@
 #
 # The script (stage_in.py, next to this file) is included into the tool; it needs a
 # Python 3 with pystac. `cwl-dask run --wrap` runs it with cwl-dask's own interpreter;
-# `cwl-dask wrap` writes `python3` (see --staging-python in the README).
+# `cwl-dask wrap` writes `python3` (see --staging-python in docs/staging.md).
 cwlVersion: v1.2
 class: CommandLineTool
 id: stage-in
