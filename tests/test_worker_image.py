@@ -65,7 +65,7 @@ def image_cluster(
         cluster.close()
 
 
-def test_the_image_runs_as_a_non_root_user_with_node_for_cwl_expressions(
+def test_the_image_runs_as_a_non_root_user_with_node_and_dask_gateway_s_commands(
     worker_image: str,
 ) -> None:
     shown = subprocess.run(
@@ -76,17 +76,18 @@ def test_the_image_runs_as_a_non_root_user_with_node_for_cwl_expressions(
             worker_image,
             "sh",
             "-c",
-            "id -u; node --version; cwl-dask --version",
+            "id -u; node --version; cwl-dask --version; dask-worker --version",
         ],
         capture_output=True,
         text=True,
         timeout=120,
     )
     assert shown.returncode == 0, shown.stderr
-    uid, node, version = shown.stdout.splitlines()
+    uid, node, version, worker = shown.stdout.splitlines()
     assert uid != "0"
     assert node.startswith("v")
     assert version.startswith("cwl-dask ")
+    assert worker.startswith("dask, version"), "Dask Gateway's default worker_cmd, dask-worker"
 
 
 def test_the_eo_sample_on_a_worker_in_the_image_gives_cwltool_s_outputs(
