@@ -19,6 +19,7 @@ import pytest
 from conftest import eventually, normalise, podman_ready
 from isolated import MotoServer, cwl_dask, cwltool, file_tree, objects_under, store_fs
 from realcluster import RealCluster, tls_files
+from reliability import listening
 from worker_image import ContainerWorker, built_image
 
 pytestmark = [
@@ -88,6 +89,15 @@ def test_the_image_runs_as_a_non_root_user_with_node_and_dask_gateway_s_commands
     assert node.startswith("v")
     assert version.startswith("cwl-dask ")
     assert worker.startswith("dask, version"), "Dask Gateway's default worker_cmd, dask-worker"
+
+
+def test_the_worker_in_the_image_listens_on_loopback_only(
+    image_cluster: tuple[RealCluster, ContainerWorker],
+) -> None:
+    _, worker = image_cluster
+    addresses = listening(worker.pids())
+    assert addresses, "the worker listens nowhere"
+    assert {ip for ip, _ in addresses} == {"127.0.0.1"}, addresses
 
 
 def test_the_eo_sample_on_a_worker_in_the_image_gives_cwltool_s_outputs(

@@ -88,7 +88,8 @@ class ContainerWorker:
                     "podman", "run", "--rm", "--name", self.name, "--network", "host",
                     "--volume", f"{certs}:/certs:ro,U", *settings, image,
                     "dask", "worker", scheduler, "--host", "127.0.0.1", "--nthreads", "2",
-                    "--resources", "cores=2,ram=6000", "--no-dashboard", "--name", self.name,
+                    "--resources", "cores=2,ram=6000", "--dashboard-address", "127.0.0.1:0",
+                    "--name", self.name,
                     "--tls-ca-file", "/certs/ca.pem", "--tls-cert", "/certs/cert.pem",
                     "--tls-key", "/certs/key.pem",
                 ],
@@ -96,6 +97,18 @@ class ContainerWorker:
                 stdout=out,
                 stderr=subprocess.STDOUT,
             )  # fmt: skip
+
+    def pids(self) -> set[int]:
+        """The container's processes, as this machine sees them."""
+        from reliability import descendants
+
+        shown = subprocess.run(
+            ["podman", "inspect", "--format", "{{.State.Pid}}", self.name],
+            capture_output=True,
+            text=True,
+        )
+        main = int(shown.stdout.strip() or 0)
+        return {main, *descendants(main)} if main else set()
 
     def stop(self) -> None:
         """``podman stop`` (SIGTERM to tini, which passes it to the worker's group), then the

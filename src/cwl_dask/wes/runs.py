@@ -78,10 +78,14 @@ class Runs:
         run.mkdir()
         kept = run / "attachments"
         shutil.move(str(attachments), kept)
+        body = {
+            key: f"file://{kept}{value[len(f'file://{attachments}') :]}"
+            if isinstance(value, str) and value.startswith(f"file://{attachments}")
+            else value
+            for key, value in body.items()
+        }  # the URLs wes-service gave into its temporary directory, moved into the run's
         workflow = str(body["workflow_url"])
-        if workflow.startswith(f"file://{attachments}"):
-            workflow = str(kept) + workflow[len(f"file://{attachments}") :]
-        elif workflow.startswith("file://"):
+        if workflow.startswith("file://"):
             workflow = workflow[len("file://") :]
         (run / "request.json").write_text(json.dumps(body))
         (run / "params.json").write_text(json.dumps(body.get("workflow_params") or {}))
