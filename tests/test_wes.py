@@ -95,6 +95,23 @@ def wes_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[WesServer]:
         cluster.close()
 
 
+def _submit(
+    client: Any, name: str, document: bytes, params: dict[str, Any], kind: str = "CWL"
+) -> Any:
+    """``POST /runs`` as zoo-wes-runner makes it: the workflow attached as ``name``, whose
+    ``workflow_url`` is that name; the response."""
+    return client.post(
+        "/runs",
+        data={
+            "workflow_url": name,
+            "workflow_type": kind,
+            "workflow_type_version": "v1.0",
+            "workflow_params": json.dumps(params),
+        },
+        files={"workflow_attachment": (name, document)},
+    )
+
+
 def _finished(client: Any, run_id: str, timeout: float = 240) -> str:
     """The run's state once it left QUEUED/INITIALIZING/RUNNING (polled as zoo-wes-runner)."""
     deadline = time.monotonic() + timeout
@@ -125,13 +142,7 @@ def test_requests_without_the_credentials_get_401_and_start_nothing(
     anonymous = httpx.Client(base_url=wes_server.url, trust_env=False)
     for client in (anonymous, wes_server.client(password="wrong")):
         assert client.get("/runs").status_code == 401
-        submitted = client.post(
-            "/runs",
-            data={"workflow_url": "hello.cwl", "workflow_type": "CWL", "workflow_params": "{}"},
-            files={
-                "workflow_attachment": ("hello.cwl", (SAMPLES / "hello/hello.cwl").read_bytes())
-            },
-        )
+        submitted = _submit(client, "hello.cwl", (SAMPLES / "hello/hello.cwl").read_bytes(), {})
         assert submitted.status_code == 401
     assert sorted(p.name for p in wes_server.runs.iterdir()) == before
 
@@ -140,16 +151,8 @@ def test_zoo_wes_runner_s_calls_run_a_workflow_and_fetch_its_outputs_and_log(
     wes_server: WesServer,
 ) -> None:
     client = wes_server.client()
-    submitted = client.post(
-        "/runs",
-        data={
-            "workflow_url": "job.cwl",
-            "workflow_type": "cwl",
-            "workflow_type_version": "v1.0",
-            "workflow_params": json.dumps({"message": "through WES"}),
-        },
-        files={"workflow_attachment": ("job.cwl", (SAMPLES / "hello/hello.cwl").read_bytes())},
-    )
+    hello = (SAMPLES / "hello/hello.cwl").read_bytes()
+    submitted = _submit(client, "job.cwl", hello, {"message": "through WES"}, kind="cwl")
     assert submitted.status_code == 200, submitted.text
     run_id = submitted.json()["run_id"]
     assert _finished(client, run_id) == "COMPLETE"
@@ -173,11 +176,7 @@ def test_a_submission_that_is_not_cwl_gets_400_and_an_unknown_run_404(
     wes_server: WesServer,
 ) -> None:
     client = wes_server.client()
-    submitted = client.post(
-        "/runs",
-        data={"workflow_url": "job.wdl", "workflow_type": "WDL", "workflow_params": "{}"},
-        files={"workflow_attachment": ("job.wdl", b"workflow w {}")},
-    )
+    submitted = _submit(client, "job.wdl", b"workflow w {}", {}, kind="WDL")
     assert submitted.status_code == 400 and "CWL" in submitted.json()["msg"]
     for path in ("/runs/0123456789abcdef0123456789abcdef", "/runs/..%2F..%2Fetc/status"):
         assert client.get(path).status_code == 404
@@ -208,17 +207,8 @@ def test_a_cancel_stops_the_run_and_every_process_it_started(
 ) -> None:
     scatter = Scatter(tmp_path, [120] * 2)
     client = wes_server.client()
-    submitted = client.post(
-        "/runs",
-        data={
-            "workflow_url": "stop-scatter.cwl",
-            "workflow_type": "CWL",
-            "workflow_params": scatter.job.read_text(),
-        },
-        files={
-            "workflow_attachment": ("stop-scatter.cwl", (DATA / "stop-scatter.cwl").read_bytes())
-        },
-    )
+    workflow = (DATA / "stop-scatter.cwl").read_bytes()
+    submitted = _submit(client, "stop-scatter.cwl", workflow, json.loads(scatter.job.read_text()))
     run_id = submitted.json()["run_id"]
     assert eventually(lambda: scatter.started() == 2, timeout=120), log_file(wes_server, run_id)
     assert client.get(f"/runs/{run_id}/status").json()["state"] == "RUNNING"

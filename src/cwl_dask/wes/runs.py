@@ -24,6 +24,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+import psutil  # distributed's dependency
+
 #: The run ids this backend makes (and the only ones it accepts: no path can be smuggled in).
 RUN_ID = re.compile(r"^[0-9a-f]{32}$")
 
@@ -38,15 +40,6 @@ def _now() -> str:
 def _signal_group(pgid: int, signum: int) -> None:
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(pgid, signum)
-
-
-def _alive(pid: int) -> bool:
-    """Whether ``pid`` runs (a zombie counts as ended)."""
-    try:
-        with open(f"/proc/{pid}/stat", encoding="utf-8") as handle:
-            return handle.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except OSError:
-        return False
 
 
 class Runs:
@@ -140,7 +133,8 @@ class Runs:
         code = self._exit_code(run_id)
         canceled = (run / "canceled").exists()
         if code is None:
-            if run_id not in self._processes and not _alive(int((run / "pid").read_text())):
+            pid = int((run / "pid").read_text())
+            if run_id not in self._processes and not psutil.pid_exists(pid):
                 return "SYSTEM_ERROR"  # started by another server process that is gone
             return "CANCELING" if canceled else "RUNNING"
         if canceled:
