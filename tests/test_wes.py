@@ -224,3 +224,16 @@ def test_a_cancel_stops_the_run_and_every_process_it_started(
     assert scatter.tools_left() == []
     log = client.get(f"/runs/{run_id}").json()
     assert log["state"] == "CANCELED" and log["outputs"] == {}
+
+
+def test_the_server_refuses_to_start_without_credentials(tmp_path: Path) -> None:
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("WES_")}
+    done = subprocess.run(
+        [sys.executable, "-m", "wes_service.wes_service_main", "--backend=cwl_dask.wes.backend",
+         f"--port={free_port()}"],
+        cwd=tmp_path, env=environment, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert done.returncode != 0
+    assert "set WES_USER and WES_PASSWORD" in done.stderr
+    assert "Traceback" not in done.stderr
+    assert not (tmp_path / "wes-runs").exists()
