@@ -163,6 +163,7 @@ def test_zoo_wes_runner_s_calls_run_a_workflow_and_fetch_its_outputs_and_log(
     assert Path(hello["path"]).read_text() == "through WES\n"
     stderr = client.get(f"/runs/{log['run_log']['stderr']}")
     assert stderr.status_code == 200 and stderr.text == log_file(wes_server, run_id)
+    assert {"run_id": run_id, "state": "COMPLETE"} in client.get("/runs").json()["runs"]
     assert _scheduler_ran(wes_server.cluster, "hello"), (
         "the run did not use the configured scheduler"
     )

@@ -19,6 +19,7 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 import uuid
 from datetime import datetime, timezone
 from pathlib import Path
@@ -135,7 +136,8 @@ class Runs:
         if code is None:
             pid = int((run / "pid").read_text())
             if run_id not in self._processes and not psutil.pid_exists(pid):
-                return "SYSTEM_ERROR"  # started by another server process that is gone
+                # started by an earlier server process, ended unseen (its exit code is lost)
+                return "CANCELED" if canceled else "SYSTEM_ERROR"
             return "CANCELING" if canceled else "RUNNING"
         if canceled:
             return "CANCELED"
@@ -184,14 +186,18 @@ class Runs:
             return  # already ended: nothing to stop, the state stays what it was
         (run / "canceled").touch()
         pid = int((run / "pid").read_text())
-        os.kill(pid, signal.SIGTERM)
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGTERM)
         with self._lock:
             process = self._processes.get(run_id)
         if process is not None:
-            try:
+            with contextlib.suppress(subprocess.TimeoutExpired):
                 process.wait(self.grace)
-            except subprocess.TimeoutExpired:
-                _signal_group(pid, signal.SIGKILL)
-                process.wait()
-        _signal_group(pid, signal.SIGKILL)
+        else:  # started by an earlier server process: not our child, watched by its pid
+            deadline = time.monotonic() + self.grace
+            while psutil.pid_exists(pid) and time.monotonic() < deadline:
+                time.sleep(0.2)
+        _signal_group(pid, signal.SIGKILL)  # the run if it is still there, and what it left
+        if process is not None:
+            process.wait()
         self._exit_code(run_id)
