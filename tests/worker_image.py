@@ -10,9 +10,11 @@ the dependencies while ``pyproject.toml`` stays the same). The build takes ~2.5 
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import hashlib
 import os
 import subprocess
+import tempfile
 import uuid
 from pathlib import Path
 
@@ -49,8 +51,17 @@ def built_image(log: Path, timeout: float = 1200) -> str:
     """The image for the current sources: found by its tag, else built now (older test tags
     are removed then). Raises AssertionError with the build's log tail if it fails."""
     image = f"{REPOSITORY}:{content_tag()}"
-    if subprocess.run(["podman", "image", "exists", image]).returncode == 0:
-        return image
+    # One build at a time on this machine (pytest-xdist workers, other test runs): whoever
+    # waited finds the image built.
+    with open(Path(tempfile.gettempdir()) / "cwl-dask-worker-image.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if subprocess.run(["podman", "image", "exists", image]).returncode != 0:
+            _build(image, log, timeout)
+    return image
+
+
+def _build(image: str, log: Path, timeout: float) -> None:
+    """``podman build`` of the image as ``image``; then the older test tags are removed."""
     with open(log, "wb") as out:
         done = subprocess.run(
             ["podman", "build", *_ca_secret(), "-f", "Containerfile", "-t", image, "."],
@@ -69,7 +80,6 @@ def built_image(log: Path, timeout: float = 1200) -> str:
     for other in listed.stdout.split():
         if other != image and other.startswith(f"{REPOSITORY}:test-"):
             subprocess.run(["podman", "rmi", other], capture_output=True)
-    return image
 
 
 class ContainerWorker:
