@@ -42,9 +42,11 @@ class RealCluster:
         name: str = "stop-test",
         tls: dict[str, Path] | None = None,
         memory_limit: str | None = None,
+        host: str | None = None,
     ) -> None:
         """``tls``: ``ca``, ``cert`` and ``key`` files (see :func:`tls_files`): the scheduler
-        then speaks TLS only, and its workers connect with these."""
+        then speaks TLS only, and its workers connect with these. ``host``: the interface the
+        scheduler listens on (e.g. ``127.0.0.1``; by default Dask's choice)."""
         self.tls = tls
         secure = (
             ["--tls-ca-file", str(tls["ca"]), "--tls-cert", str(tls["cert"]),
@@ -55,7 +57,8 @@ class RealCluster:
         info = where / "scheduler.json"
         self.scheduler = _dask(
             "scheduler", "--port", "0", "--no-dashboard", "--scheduler-file", str(info),
-            *(["--protocol", "tls", *secure] if tls else []), cwd=where,
+            *(["--protocol", "tls", *secure] if tls else []),
+            *(["--host", host] if host else []), cwd=where,
         )  # fmt: skip
         self.workers: list[subprocess.Popen[bytes]] = []
         try:
@@ -81,6 +84,10 @@ class RealCluster:
         return self.workers[0] if self.workers else None
 
     def _workers(self) -> int:
+        return len(self.worker_names())
+
+    def worker_names(self) -> list[str]:
+        """The names of the workers the scheduler has now."""
         from distributed import Client
         from distributed.security import Security
 
@@ -95,7 +102,8 @@ class RealCluster:
             else None
         )
         with Client(self.address, timeout=10, security=security) as client:
-            return len(client.scheduler_info(n_workers=-1)["workers"])
+            workers = client.scheduler_info(n_workers=-1)["workers"].values()
+            return [str(worker.get("name")) for worker in workers]
 
     def close(self) -> None:
         for worker in self.workers:

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import os
+import random
 import subprocess
 import sys
 import time
 from pathlib import Path
+
+from conftest import eventually
 
 
 def start_run(*args: str | Path, cwd: Path, new_session: bool = False) -> subprocess.Popen[str]:
@@ -107,6 +111,33 @@ def processes_with_args(*args: str) -> list[int]:
             if argv[-len(wanted) :] == wanted and alive(int(entry)):
                 found.append(int(entry))
     return found
+
+
+class Scatter:
+    """One run of stop-scatter.cwl: its job file, its ``started/`` directory and its tag."""
+
+    def __init__(self, tmp_path: Path, secs: list[int]) -> None:
+        self.started_dir = tmp_path / "started"
+        self.started_dir.mkdir()
+        self.tag = f"0.000{random.randrange(100000, 999999)}"  # adds a microsecond to sleep
+        self.job = tmp_path / "job.json"
+        self.job.write_text(
+            json.dumps({"started": str(self.started_dir), "tag": self.tag, "secs": secs})
+        )
+
+    def started(self) -> int:
+        return len(list(self.started_dir.iterdir()))
+
+    def wait_started(self, count: int, run: subprocess.Popen[str], timeout: float = 90) -> None:
+        reached = eventually(lambda: self.started() >= count or run.poll() is not None, timeout)
+        if run.poll() is not None:
+            _, err = run.communicate()
+            raise AssertionError(f"the run ended ({run.returncode}) too early:\n{err}")
+        assert reached, f"{count} tools did not start in {timeout} s"
+
+    def tools_left(self) -> list[int]:
+        """The run's tool processes (guard, shell, sleep) alive anywhere on this machine."""
+        return processes_with_args(self.tag)
 
 
 #: The local stranger: a process of uid/gid 65534 (``nobody``) that tries to reach each

@@ -13,9 +13,7 @@ tool failure per invocation.
 
 from __future__ import annotations
 
-import json
 import os
-import random
 import signal
 import subprocess
 import sys
@@ -29,38 +27,11 @@ from conftest import DATA, eventually
 from cwl_dask.driver.delivery import outcomes_of
 from cwl_dask.worker.invocation import Outcome
 from realcluster import RealCluster
-from reliability import alive, processes_with_args, start_run, wait_gone
+from reliability import Scatter, alive, start_run, wait_gone
 
 WORKFLOW = DATA / "stop-scatter.cwl"
 #: Loose bound on the seconds from the stop to the driver's exit (measured: ~1 s).
 STOPS_WITHIN = 10
-
-
-class Scatter:
-    """One run of stop-scatter.cwl: its job file, its ``started/`` directory and its tag."""
-
-    def __init__(self, tmp_path: Path, secs: list[int]) -> None:
-        self.started_dir = tmp_path / "started"
-        self.started_dir.mkdir()
-        self.tag = f"0.000{random.randrange(100000, 999999)}"  # adds a microsecond to sleep
-        self.job = tmp_path / "job.json"
-        self.job.write_text(
-            json.dumps({"started": str(self.started_dir), "tag": self.tag, "secs": secs})
-        )
-
-    def started(self) -> int:
-        return len(list(self.started_dir.iterdir()))
-
-    def wait_started(self, count: int, run: subprocess.Popen[str], timeout: float = 90) -> None:
-        reached = eventually(lambda: self.started() >= count or run.poll() is not None, timeout)
-        if run.poll() is not None:
-            _, err = run.communicate()
-            raise AssertionError(f"the run ended ({run.returncode}) too early:\n{err}")
-        assert reached, f"{count} tools did not start in {timeout} s"
-
-    def tools_left(self) -> list[int]:
-        """The run's tool processes (guard, shell, sleep) alive anywhere on this machine."""
-        return processes_with_args(self.tag)
 
 
 def _finish(run: subprocess.Popen[str], since: float) -> tuple[str, float]:

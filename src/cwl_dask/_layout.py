@@ -29,6 +29,7 @@ FORBIDDEN: dict[str, set[str]] = {
     "eo": {"driver", "worker", "cli", "zoo", "api"},
     "driver": {"cli", "zoo", "api"},
     "data": {"driver", "worker", "cli", "zoo", "api", "observe", "eo", "clusters"},
+    "wes": {"driver", "worker", "cli", "zoo", "api", "observe", "eo", "clusters", "data"},
     "errors": {"driver", "worker", "cli", "zoo", "api", "observe", "eo", "clusters"},
 }
 
