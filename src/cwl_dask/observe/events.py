@@ -30,6 +30,9 @@ class InvocationRecord:
     log_path: str
     bytes_downloaded: int = 0  # store mode (--workdir s3://): inputs fetched by the worker
     bytes_uploaded: int = 0  # store mode: results the worker put into the store
+    cached: bool = False  # --cachedir: the result was reused, the tool did not run
+    saved_seconds: float = 0.0  # a reused result: how long its tool had run
+    saved_bytes: int = 0  # a reused result: the bytes of its files
 
     @property
     def elapsed(self) -> float:
