@@ -66,7 +66,7 @@ def run_with_cache(
             outcome.image = key.image
             return outcome
     except DamagedEntry as err:
-        warning = f"the cached result of {runtime.name} in {where} is damaged ({err}): recomputed"
+        warning = f"its cached result {where} is damaged ({err}): recomputed"
     except Exception as err:  # the store is unreachable: run without it
         warning = f"cannot read the cache {cache.location.display} ({type(err).__name__}: {err})"
     started = time.monotonic()
