@@ -142,4 +142,3 @@ def cached_runs(request: pytest.FixtureRequest, tmp_path: Path) -> Any:
     area = request.getfixturevalue("driver_area") / f"area-{bucket}"
     area.mkdir()
     return CachedRuns.with_store(area, tmp_path, cluster, server, bucket)
-

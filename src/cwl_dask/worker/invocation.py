@@ -20,7 +20,9 @@ import time
 import traceback
 import uuid
 from collections import OrderedDict, deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 from cwltool.command_line_tool import CommandLineTool
@@ -244,10 +246,15 @@ def _invoke(
     set_current_task(task_key)
     try:
         cache = cache_from_options(options)
+
+        def run(job: dict[str, Any]) -> Outcome:  # --cachedir: a cached result if there is one
+            attempt = partial(_run, tool, job, runtime, log_path, step_cluster)
+            return run_with_cache(cache, tool, job, runtime, log_path, attempt, Outcome)
+
         if remote is None:
-            outcome = _run_or_reuse(cache, tool, job_order, runtime, log_path, step_cluster)
+            outcome = run(job_order)
         else:
-            outcome = _run_remote(remote, cache, tool, job_order, runtime, log_path, step_cluster)
+            outcome = _run_remote(remote, run, tool, job_order, runtime, log_path)
     finally:
         set_current_task(None)
     outcome.started, outcome.finished = started, time.time()
@@ -264,12 +271,11 @@ def _invoke(
 
 def _run_remote(
     remote: RemoteInvocation,
-    cache: Any,
+    run: Callable[[dict[str, Any]], Outcome],
     tool: Process,
     job_order: dict[str, Any],
     runtime: RuntimeContext,
     log_path: str,
-    step_cluster: dict[str, Any] | None,
 ) -> Outcome:
     """Store mode: fetch the inputs, run as usual, upload what the tool wrote.
 
@@ -283,7 +289,7 @@ def _run_remote(
         with open(log_path, "a", encoding="utf-8") as log:
             log.write(f"ERROR {err}\n")
         return Outcome("permanentFail", message=str(err))
-    outcome = _run_or_reuse(cache, tool, local_job, runtime, log_path, step_cluster)
+    outcome = run(local_job)
     if outcome.status != "success":
         outcome.output = None  # its files stay in the worker's scratch, never results
     else:
@@ -295,22 +301,6 @@ def _run_remote(
                 log.write(f"ERROR {err}\n")
             return Outcome("permanentFail", message=str(err))
     return outcome
-
-
-def _run_or_reuse(
-    cache: Any,
-    tool: Process,
-    job_order: dict[str, Any],
-    runtime: RuntimeContext,
-    log_path: str,
-    step_cluster: dict[str, Any] | None,
-) -> Outcome:
-    """:func:`_run`, unless ``--cachedir`` holds the result (see ``result_cache``)."""
-
-    def run() -> Outcome:
-        return _run(tool, job_order, runtime, log_path, step_cluster)
-
-    return run_with_cache(cache, tool, job_order, runtime, log_path, run, Outcome)
 
 
 def _task_key() -> str:

@@ -58,7 +58,9 @@ class Manifest:
                      raw.pop("files").items()}  # fmt: skip
             manifest = Manifest(files=files, **raw)
         except (ValueError, TypeError, KeyError, AttributeError) as err:
-            raise DamagedEntry(f"its manifest is unreadable ({type(err).__name__}: {err})") from None
+            raise DamagedEntry(
+                f"its manifest is unreadable ({type(err).__name__}: {err})"
+            ) from None
         if manifest.key != key:
             raise DamagedEntry(f"its manifest is for another key ({manifest.key})")
         if not isinstance(manifest.output, dict):
