@@ -142,3 +142,22 @@ def cached_runs(request: pytest.FixtureRequest, tmp_path: Path) -> Any:
     area = request.getfixturevalue("driver_area") / f"area-{bucket}"
     area.mkdir()
     return CachedRuns.with_store(area, tmp_path, cluster, server, bucket)
+
+
+def test_the_usage_report_and_summary_count_cache_hits_with_seconds_and_bytes_saved(
+    tmp_path: Path,
+) -> None:
+    import json
+
+    runs = CachedRuns.with_folder(tmp_path)
+    assert runs.run(SQUARES, *_numbers(1, 2)).code == 0
+    again = runs.run(SQUARES, *_numbers(1, 2, 3), "--usage-report", str(tmp_path / "u.json"))
+    assert again.code == 0, again.stderr
+    report = json.loads((tmp_path / "u.json").read_text())
+    assert report["cache_hits"] == 2
+    assert report["cache_saved_bytes"] == 4  # "1\n" and "4\n"
+    work = next(s for s in report["steps"] if s["step"] == "work")
+    assert (work["invocations"], work["cached"]) == (3, 2)
+    assert work["saved_seconds"] > 0
+    header = next(line for line in again.stderr.splitlines() if line.startswith("step "))
+    assert header.split()[-2:] == ["cached", "saved"]
