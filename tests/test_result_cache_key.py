@@ -71,3 +71,26 @@ def test_running_in_a_container_has_another_key(text: Path) -> None:
     plain = _key(TOOL, text)
     contained = _key(TOOL, text, use_container=True, default_container="debian:12")
     assert plain != contained
+
+
+def test_the_image_id_cwltool_writes_into_the_tool_when_it_runs_keeps_the_key(
+    text: Path, tmp_path: Path
+) -> None:
+    """cwltool completes a DockerRequirement with ``dockerImageId`` in place the first time
+    it runs the tool; a worker keeps the tool object, so its next invocations see that."""
+    from cwltool.context import LoadingContext, RuntimeContext
+    from cwltool.load_tool import load_tool
+    from cwltool.workflow import default_make_tool
+
+    from cwl_dask.data.cache.key import cache_key
+
+    docker = "hints:\n  DockerRequirement: {dockerPull: 'debian:12'}\nbaseCommand"
+    tool = load_tool(
+        str(_edited(tmp_path, "baseCommand", docker)),
+        LoadingContext({"construct_tool_object": default_make_tool}),
+    )
+    job = {"text": {"class": "File", "location": text.as_uri()}}
+    runtime = RuntimeContext({"use_container": True})
+    before = cache_key(tool, job, runtime).digest
+    tool.hints[0]["dockerImageId"] = "debian:12"  # what cwltool's get_image does
+    assert cache_key(tool, job, runtime).digest == before

@@ -93,7 +93,7 @@ def cache_key(tool: Any, job_order: dict[str, Any], runtime: Any) -> CacheKey:
         "format": FORMAT,
         "command": reveal(command_line(tool, job_order, runtime)),
         "inputs": contents(job_order, reveal),
-        "tool": contents(_without_neutral(tool.tool), reveal, shorten_ids=True),
+        "tool": contents(_normalised(tool.tool), reveal, shorten_ids=True),
         "container": [bool(runtime.use_container), image],
         "environment": _preserved_environment(runtime),
     }
@@ -190,16 +190,27 @@ def tree_digest(root: str) -> list[tuple[str, str]]:
     return sorted(entries)
 
 
-def _without_neutral(doc: Any) -> dict[str, Any]:
-    """The tool document without :data:`NEUTRAL` requirements and hints."""
+def _normalised(doc: Any) -> dict[str, Any]:
+    """The tool document without :data:`NEUTRAL` requirements and hints, and as loaded:
+    cwltool writes ``dockerImageId`` (= ``dockerPull``) into a DockerRequirement the first
+    time it runs the tool, and the worker keeps the tool object for later invocations."""
     kept = dict(doc)
     for section in ("requirements", "hints"):
         entries = kept.get(section)
         if isinstance(entries, list):
-            kept[section] = [
-                e for e in entries if not (isinstance(e, dict) and e.get("class") in NEUTRAL)
-            ]
+            kept[section] = [_as_loaded(e) for e in entries if not _neutral(e)]
     return kept
+
+
+def _neutral(entry: Any) -> bool:
+    return isinstance(entry, dict) and entry.get("class") in NEUTRAL
+
+
+def _as_loaded(entry: Any) -> Any:
+    docker = isinstance(entry, dict) and entry.get("class") == "DockerRequirement"
+    if docker and entry.get("dockerImageId") == entry.get("dockerPull"):
+        return {k: v for k, v in entry.items() if k != "dockerImageId"}
+    return entry
 
 
 def _preserved_environment(runtime: Any) -> dict[str, str | None]:
