@@ -45,6 +45,7 @@ _PLACEHOLDERS = {"outdir": "/out", "tmpdir": "/tmp", "stagedir": "/stage"}  # no
 
 #: SHA-1 of local files by (path, size, mtime): a file several invocations read is read once.
 _sums: dict[tuple[str, int, int], str] = {}
+MEMO_SIZE = 100_000
 _sums_lock = threading.Lock()
 
 
@@ -55,8 +56,13 @@ class CacheKey:
 
 
 def reuse_enabled(tool: Any) -> bool:
-    """cwltool's rule: only CommandLineTools, unless ``WorkReuse: {enableReuse: false}``."""
+    """cwltool's rule: only CommandLineTools, unless ``WorkReuse: {enableReuse: false}``;
+    and never a tool that updates its inputs in place (its result *is* the changed input,
+    which a copy from the cache is not)."""
     if tool.tool.get("class") != "CommandLineTool":
+        return False
+    inplace, _ = tool.get_requirement("InplaceUpdateRequirement")
+    if inplace and inplace.get("inplaceUpdate"):
         return False
     work_reuse, _ = tool.get_requirement("WorkReuse")
     return bool(work_reuse.get("enableReuse", True)) if work_reuse else True
@@ -76,6 +82,8 @@ def sha1_of(path: str) -> str:
             digest.update(block)
     value = f"sha1${digest.hexdigest()}"
     with _sums_lock:
+        if len(_sums) >= MEMO_SIZE:  # a long-lived worker: forget, rather than grow
+            _sums.clear()
         _sums[memo] = value
     return value
 

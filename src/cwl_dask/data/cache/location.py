@@ -8,10 +8,16 @@ the folder must then be visible to every worker (the driver checks that, as for 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
-from cwl_dask.data.store import check_writable, configured_options, filesystem_for, is_url
+from cwl_dask.data.store import (
+    Store,
+    check_writable,
+    configured_options,
+    filesystem_for,
+    is_url,
+)
 from cwl_dask.errors import InvalidInputError
 
 #: The runtime option (shipped with every task) that gives a worker the cache.
@@ -19,15 +25,9 @@ CACHE_OPTION = "cwl_dask_cache"
 
 
 @dataclass(frozen=True)
-class CacheLocation:
-    """The cache's root URL (``file:///abs/path`` for a local folder) and storage options."""
-
-    url: str
-    storage_options: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def protocol(self) -> str:
-        return self.url.split("://", 1)[0]
+class CacheLocation(Store):
+    """The cache's root URL (``file:///abs/path`` for a local folder) and storage options:
+    a :class:`Store` (one fsspec URL and its options, shipped to the workers the same way)."""
 
     @property
     def local(self) -> bool:
@@ -41,20 +41,12 @@ class CacheLocation:
     def filesystem(self) -> Any:
         if self.local:  # a folder: parents are made as objects are written, as in a store
             return filesystem_for("file", {"auto_mkdir": True})
-        return filesystem_for(self.protocol, self.storage_options)
-
-    def join(self, *parts: str) -> str:
-        return "/".join([self.url.rstrip("/"), *(p.strip("/") for p in parts if p)])
-
-    def shipped(self) -> dict[str, Any]:
-        """The picklable form a task carries (see :data:`CACHE_OPTION`)."""
-        return {"url": self.url, "storage_options": dict(self.storage_options)}
+        return super().filesystem()
 
     @staticmethod
     def from_shipped(value: Any) -> CacheLocation | None:
-        if not isinstance(value, dict) or not value.get("url"):
-            return None
-        return CacheLocation(str(value["url"]), dict(value.get("storage_options") or {}))
+        store = Store.from_shipped(value)
+        return CacheLocation(store.url, store.storage_options) if store is not None else None
 
     @staticmethod
     def parse(value: str) -> CacheLocation:
