@@ -16,16 +16,23 @@ from conftest import DATA
 TOOL = DATA / "cache" / "upper.cwl"
 
 
-def _key(tool_path: Path, text: Path, **runtime: Any) -> str:
-    from cwltool.context import LoadingContext, RuntimeContext
+def _tool(path: Path) -> Any:
+    """The tool as cwltool loads it (cwltool's own classes)."""
+    from cwltool.context import LoadingContext
     from cwltool.load_tool import load_tool
     from cwltool.workflow import default_make_tool
 
+    return load_tool(str(path), LoadingContext({"construct_tool_object": default_make_tool}))
+
+
+def _key(tool_path: Path, text: Path, **runtime: Any) -> str:
+    from cwltool.context import RuntimeContext
+
     from cwl_dask.data.cache.key import cache_key
 
-    tool = load_tool(str(tool_path), LoadingContext({"construct_tool_object": default_make_tool}))
     job = {"text": {"class": "File", "location": text.as_uri()}}
-    return cache_key(tool, job, RuntimeContext({"use_container": False, **runtime})).digest
+    context = RuntimeContext({"use_container": False, **runtime})
+    return cache_key(_tool(tool_path), job, context).digest
 
 
 @pytest.fixture
@@ -78,19 +85,28 @@ def test_the_image_id_cwltool_writes_into_the_tool_when_it_runs_keeps_the_key(
 ) -> None:
     """cwltool completes a DockerRequirement with ``dockerImageId`` in place the first time
     it runs the tool; a worker keeps the tool object, so its next invocations see that."""
-    from cwltool.context import LoadingContext, RuntimeContext
-    from cwltool.load_tool import load_tool
-    from cwltool.workflow import default_make_tool
+    from cwltool.context import RuntimeContext
 
     from cwl_dask.data.cache.key import cache_key
 
     docker = "hints:\n  DockerRequirement: {dockerPull: 'debian:12'}\nbaseCommand"
-    tool = load_tool(
-        str(_edited(tmp_path, "baseCommand", docker)),
-        LoadingContext({"construct_tool_object": default_make_tool}),
-    )
+    tool = _tool(_edited(tmp_path, "baseCommand", docker))
     job = {"text": {"class": "File", "location": text.as_uri()}}
     runtime = RuntimeContext({"use_container": True})
     before = cache_key(tool, job, runtime).digest
     tool.hints[0]["dockerImageId"] = "debian:12"  # what cwltool's get_image does
     assert cache_key(tool, job, runtime).digest == before
+
+
+@pytest.mark.parametrize(
+    "requirement",
+    ["WorkReuse: {enableReuse: false}", "InplaceUpdateRequirement: {inplaceUpdate: true}"],
+)
+def test_a_tool_that_opts_out_or_updates_inputs_in_place_is_never_cached(
+    requirement: str, tmp_path: Path
+) -> None:
+    from cwl_dask.data.cache.key import reuse_enabled
+
+    edited = _edited(tmp_path, "requirements:\n", f"requirements:\n  {requirement}\n")
+    assert reuse_enabled(_tool(TOOL))
+    assert not reuse_enabled(_tool(edited))
