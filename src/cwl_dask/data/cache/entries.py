@@ -53,11 +53,16 @@ class ResultCache:
         for rel, record in sorted(manifest.files.items()):
             self._fetch_checked(f"{base}/{rel}", os.path.join(local_dir, *rel.split("/")), record)
         root = local_dir.rstrip("/")
+        held = {*manifest.files, *manifest.directories}
 
         def place(obj: dict[str, Any]) -> dict[str, Any]:
             location = obj.get("location")
-            if not isinstance(location, str) or "://" in location or location.startswith("_:"):
-                return obj  # a literal, or a URL the tool returned as is
+            if not isinstance(location, str) or location.startswith("_:"):
+                return obj  # a literal (its contents are in the object)
+            if objects.inside(location, {h: h for h in held}) is None:
+                # Only the entry's own files: a manifest (in a shared cache, anyone's)
+                # must never make a run hand over a file or URL from elsewhere.
+                raise DamagedEntry(f"its output names {location}, which it does not hold")
             return objects.relocated(obj, file_uri(f"{root}/{location}"))
 
         output: dict[str, Any] = objects.rewrite(manifest.output, place)
@@ -122,6 +127,8 @@ class ResultCache:
             self._upload_file(path, rel, base, manifest)
             return
         manifest.directories.append(rel)
+        # Links are followed as the driver copies them: the worker's confinement has
+        # already refused an output whose tree links outside its directory or inputs.
         for folder, dirs, files in os.walk(path, followlinks=True):
             inner = os.path.relpath(folder, path)
             prefix = rel if inner == "." else f"{rel}/{inner.replace(os.sep, '/')}"
@@ -130,6 +137,8 @@ class ResultCache:
                 self._upload_file(os.path.join(folder, name), f"{prefix}/{name}", base, manifest)
 
     def _upload_file(self, path: str, rel: str, base: str, manifest: Manifest) -> None:
+        if os.path.islink(path) and not os.path.isfile(path):
+            raise OSError(f"{rel} is a link to nothing or to a directory: not cached")
         record = FileRecord(os.path.getsize(path), sha1_of(path))
         self.fs.put_file(path, f"{base}/{rel}")
         manifest.files[rel] = record

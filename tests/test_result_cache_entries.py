@@ -1,12 +1,17 @@
-"""``cwl-dask cache ls`` and ``cache prune``, on a folder a run filled and on moto's S3."""
+"""Cache entries: ``cwl-dask cache ls`` and ``cache prune`` (on a folder a run filled and on
+moto's S3), and what a manifest may name."""
 
 from __future__ import annotations
 
+import json
+import re
 import subprocess
 import sys
 import time
 from pathlib import Path
 from typing import Any
+
+import pytest
 
 from cache_runs import CachedRuns
 from conftest import DATA
@@ -68,3 +73,21 @@ def test_cache_prune_with_a_bad_age_exits_2_naming_it(tmp_path: Path) -> None:
     assert done.returncode == 2
     assert "--older-than 'a month': expected a number and a unit" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_an_entry_whose_output_names_a_file_it_does_not_hold_is_damaged(tmp_path: Path) -> None:
+    """A manifest (in a shared cache, anyone can write one) never makes a run hand over a
+    file from elsewhere: every location must be one of the entry's own files."""
+    from cwl_dask.data.cache import CacheLocation
+    from cwl_dask.data.cache.entries import ResultCache
+    from cwl_dask.data.cache.manifest import DamagedEntry
+
+    location = CacheLocation.parse(str(tmp_path / "cache"))
+    manifest = _publish(location, tmp_path, "mine.txt", "step")
+    path = tmp_path / "cache" / manifest.key / "manifest.json"
+    raw = json.loads(path.read_text())
+    raw["output"]["out"]["location"] = "../../../../etc/passwd"
+    path.write_text(json.dumps(raw))
+    cache = ResultCache(location)
+    with pytest.raises(DamagedEntry, match=re.escape("names ../../../../etc/passwd, which it")):
+        cache.restore(cache.lookup(manifest.key), str(tmp_path / "restored"))
