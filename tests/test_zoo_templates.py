@@ -123,10 +123,12 @@ PACKAGES: dict[str, dict[str, Any]] = {
 }
 
 
-def _conf(tmp: Path, url: str, workflow_id: str, s3: Any, template: Path) -> dict[str, Any]:
+def _conf(
+    tmp: Path, url: str, workflow_id: str, s3: Any, template: Path, usid: str = USID
+) -> dict[str, Any]:
     conf: dict[str, Any] = {
         "main": {"tmpPath": str(tmp), "tmpUrl": url, "language": "en-US"},
-        "lenv": {"Identifier": workflow_id, "usid": USID, "message": ""},
+        "lenv": {"Identifier": workflow_id, "usid": usid, "message": ""},
         "auth_env": {"user": USER},
         "renv": {},
     }
@@ -158,9 +160,17 @@ def _environment(s3: Any, template: Path, geolabs_path: str) -> dict[str, str]:
 
 
 def _deploy_and_execute(
-    template: Path, name: str, s3: Any, temp: tuple[Path, str], geolabs_path: str, **changes: Any
+    template: Path,
+    name: str,
+    s3: Any,
+    temp: tuple[Path, str],
+    geolabs_path: str,
+    usid: str = USID,
+    dask_config: dict[str, str] | None = None,
+    **changes: Any,
 ) -> dict[str, Any]:
-    """Deploy ``template`` for the package ``name`` and execute it once, as ZOO does."""
+    """Deploy ``template`` for the package ``name`` and execute it once, as ZOO does (job
+    ``usid``; ``dask_config``: the kernel's ``DASK_*`` variables)."""
     tmp, url = temp
     case = PACKAGES[name]
     workflow_id = name
@@ -169,7 +179,7 @@ def _deploy_and_execute(
         "package": load_package(case["package"]),
         "workflow_id": workflow_id,
         "service_dir": str(tmp.parent / "services" / workflow_id),
-        "conf": _conf(tmp, url, workflow_id, s3, template),
+        "conf": _conf(tmp, url, workflow_id, s3, template, usid),
         "inputs": {**case["inputs"], **changes},
         "outputs": json.loads(json.dumps(case["outputs"])),
     }
@@ -177,7 +187,7 @@ def _deploy_and_execute(
     request_path.write_text(json.dumps(request, indent=2))
     done = subprocess.run(
         [sys.executable, str(KERNEL), str(request_path), str(result_path)],
-        env=_environment(s3, template, geolabs_path),
+        env={**_environment(s3, template, geolabs_path), **(dask_config or {})},
         capture_output=True,
         text=True,
         timeout=300,
@@ -283,6 +293,33 @@ def test_a_deployed_template_reports_a_failing_tool_with_its_logs(
     assert any(b"expected shape" in _fetch(link) for link in tool_logs)
     for link in links:
         assert _fetch(link), link  # every link resolves to a file with content
+
+
+def test_a_second_identical_execution_returns_the_first_s_stac_results_running_no_tool(
+    s3: Any, temp_server: tuple[Path, str], geolabs_path: str
+) -> None:
+    """With the Dask config ``cwl-dask.cachedir``, a second execution of the same request
+    reuses every result of the first; only the stage-out runs again (its target names the
+    new job, as the templates expect)."""
+    tmp, _url = temp_server
+    template = EOEPCA  # the cache is the runner's: one template shows it
+    cache = {"DASK_CWL_DASK__CACHEDIR": str(tmp.parent / "cache")}
+    first = _deploy_and_execute(template, "eo-ndvi", s3, temp_server, geolabs_path,
+                                dask_config=cache)  # fmt: skip
+    assert first["code"] == 3, first["stderr"][-3000:]
+    again = "0d5e6f70-0d4b-11f0-9c1a-0242ac120003"
+    second = _deploy_and_execute(template, "eo-ndvi", s3, temp_server, geolabs_path, usid=again,
+                                 dask_config=cache)  # fmt: skip
+    assert second["code"] == 3, second["conf"]["lenv"].get("message") or second["stderr"][-3000:]
+    collection = _published_collection(second)
+    assert collection["id"] == again
+    _assert_assets_in_bucket(collection, s3, PACKAGES["eo-ndvi"]["items"])
+    [report] = (tmp / f"eo-ndvi-{again}").glob("report.json")
+    children = json.loads(report.read_text())["children"]
+    ran = [c["name"] for c in children if not c["cached"]]
+    assert [name for name in ran if not name.startswith("stage_out")] == [], ran
+    assert len(ran) < len(children)  # stage-in and every tool of the package were reused
+    assert list((tmp.parent / "cache" / "users" / USER).iterdir())  # alice's own prefix
 
 
 def test_the_runner_installs_beside_everything_the_templates_import() -> None:

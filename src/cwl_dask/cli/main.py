@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import click
 
+from cwl_dask.cli.cache import cache_command
 from cwl_dask.cli.common import EXIT_INTERRUPTED
 from cwl_dask.cli.common import configure_logging as _configure_logging
 from cwl_dask.cli.common import configured_imports as _imports
@@ -71,6 +72,7 @@ def _print_version(ctx: click.Context, _param: click.Parameter, value: bool) -> 
   cwl-dask plan cwl-samples/eo-ndvi/app-package.cwl cwl-samples/eo-ndvi/params.yml
   cwl-dask graph cwl-samples/eo-ndvi/app-package.cwl -o wf.svg
   cwl-dask validate pkg.cwl
+  cwl-dask cache ls s3://bucket/cache
 
 \b
 Shell completion (bash; zsh and fish likewise with zsh_source/fish_source):
@@ -98,6 +100,7 @@ for _command in (
     graph_command,
     fetch_imports,
     provenance_command,
+    cache_command,
 ):
     cli.add_command(_command)
 

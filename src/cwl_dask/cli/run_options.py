@@ -65,9 +65,9 @@ _OPTIONS: list[Callable[[Callable[..., Any]], Callable[..., Any]]] = [
     click.option(
         "--cachedir",
         default=None,
-        metavar="DIR",
-        help="Reuse invocations whose tool, inputs and requirements are unchanged (cwltool's "
-        "--cachedir); must be visible to every worker.",
+        metavar="DIR|URL",
+        help="Reuse the results of invocations whose command line, input contents, tool and "
+        "container are unchanged: a folder every worker sees, or a URL (s3://bucket/prefix).",
     ),
     click.option("--quiet", is_flag=True, help="Only warnings and errors on stderr (no bars)."),
     click.option("--debug", is_flag=True, help="Verbose logs and tracebacks."),

@@ -118,6 +118,8 @@ class Delivery:
             for invocation, outcome in zip(invocations, outcomes, strict=True):
                 job = invocation.job
                 outcome.log_path = self.logs.keep(job.name, self._local_log(outcome))
+                if outcome.cache_warning:  # --cachedir: a damaged entry, an unusable cache
+                    _logger.warning("step '%s' (%s): %s", job.step, job.name, outcome.cache_warning)
                 if outcome.memory_note:
                     _logger.warning("step '%s' (%s): %s", job.step, job.name, outcome.memory_note)
                 if outcome.unsupported:
@@ -222,6 +224,9 @@ class Delivery:
             log_path=outcome.log_path,
             bytes_downloaded=outcome.bytes_in,
             bytes_uploaded=outcome.bytes_out,
+            cached=outcome.cached,
+            saved_seconds=outcome.saved_seconds,
+            saved_bytes=outcome.saved_bytes,
         )
         self.records.append(record)
         if self.provenance is not None:  # before the outputs flow on: cwltool marks them

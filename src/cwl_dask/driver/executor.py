@@ -23,6 +23,7 @@ from cwltool.workflow_job import WorkflowJob
 from schema_salad.exceptions import ValidationException
 
 from cwl_dask.clusters import Backend
+from cwl_dask.data.cache import CACHE_OPTION, CacheLocation
 from cwl_dask.data.fsaccess import StoreFsAccess
 from cwl_dask.data.staging import InputUploads, download_outputs
 from cwl_dask.data.store import STORE_OPTION, Store
@@ -85,8 +86,11 @@ class DaskExecutor(JobExecutor):
         stac_processing: bool = False,
         provenance_crate: str | None = None,
         store: Store | None = None,
+        cache: CacheLocation | None = None,
     ) -> None:
         super().__init__()
+        #: ``--cachedir``: results the workers reuse and publish themselves (``data.cache``).
+        self.cache = cache
         #: ``--workdir s3://…``: intermediate files in object storage, no shared filesystem.
         self.store = store
         self.stac_processing = stac_processing
@@ -198,8 +202,8 @@ class DaskExecutor(JobExecutor):
         given = job_order_object  # with the job file's line numbers, for messages
         job_order_object = to_plain(job_order_object)
         runtime_context = DaskRuntimeContext.copy(runtime_context)
-        # cwltool moves tmp_outdir_prefix next to --cachedir; cwl-dask keeps it in the run
-        # directory (removed on success), and cached outputs are copied, never moved.
+        # Every invocation writes in the run directory (removed on success); a cached
+        # result is restored there, a copy: the cache's files are never moved.
         runtime_context.tmp_outdir_prefix = os.path.join(self.run_dir, "out", "")
         self.output_dirs = {os.path.dirname(runtime_context.tmp_outdir_prefix)}
         try:
@@ -215,9 +219,8 @@ class DaskExecutor(JobExecutor):
                 runtime_context.make_fs_access = StoreFsAccess.factory(
                     self.store.protocol, self.store.storage_options
                 )
-            if runtime_context.cachedir:
-                cache = os.path.normpath(runtime_context.cachedir)
-                self.backend.check_storage(cache, "the cache", "--cachedir")
+            if self.cache is not None and self.cache.local:
+                self.backend.check_storage(self.cache.display, "the cache", "--cachedir")
             client = self.backend.client()
             check_placement(process, self.backend)  # GPU steps: refused before anything runs
             run_logs = os.path.join(self.run_dir, "logs")
@@ -227,6 +230,8 @@ class DaskExecutor(JobExecutor):
             options = shippable_options(runtime_context)
             if self.store is not None:
                 options[STORE_OPTION] = self.store.shipped()
+            if self.cache is not None:
+                options[CACHE_OPTION] = self.cache.shipped()
             self.dispatcher = Dispatcher(
                 client,
                 self.backend,
@@ -238,7 +243,7 @@ class DaskExecutor(JobExecutor):
             )
             self.dispatcher.retry_tool = self.retry_tool
             self.dispatcher.on_error = runtime_context.on_error or "stop"
-            self.dispatcher.cachedir = runtime_context.cachedir or None
+            self.dispatcher.cachedir = self.cache.display if self.cache is not None else None
             if self.store is not None:
                 self.dispatcher.uploads = InputUploads(self.store)
             runtime_context.dispatcher = self.dispatcher

@@ -28,6 +28,7 @@ from schema_salad.exceptions import ValidationException
 
 from cwl_dask._version import __version__
 from cwl_dask.clusters import Backend
+from cwl_dask.data.cache import open_cache
 from cwl_dask.documents import schemas
 from cwl_dask.documents.imports import ImportCache
 from cwl_dask.documents.loading import loader_tracebacks_hidden
@@ -74,7 +75,7 @@ class RunRequest:
     stac_collection: str | None = None  # also write <outdir>/<id>.json wrapping all items
     on_error: str = "stop"  # cwltool's --on-error: stop, or continue independent branches
     retry_tool: int = 0  # resubmissions of an invocation that ends in temporaryFail
-    cachedir: str | None = None  # cwltool's --cachedir: unchanged invocations are not re-run
+    cachedir: str | None = None  # a folder or URL: unchanged invocations are not re-run
     overwrite: bool = True  # replace entries of --outdir that have an output's name
     preserve_environment: list[str] = field(default_factory=list)  # host variables tools see
     imports: ImportCache | None = None  # remote $import/run: documents; default: configured
@@ -124,12 +125,8 @@ def cwltool_arguments(request: RunRequest, run_dir: str) -> list[str]:
         # Intermediate outputs are removed with the run directory, on success only.
         "--leave-tmpdir",
     ]
-    if request.cachedir:
-        # cwltool refuses --tmp-outdir-prefix with --cachedir (it derives one from the
-        # cache); the executor puts it back in the run directory.
-        argv.extend(["--cachedir", os.path.abspath(request.cachedir)])
-    else:
-        argv.extend(["--tmp-outdir-prefix", os.path.join(run_dir, "out", "")])
+    # --cachedir is cwl-dask's own (``data.cache``, used by the workers), not cwltool's.
+    argv.extend(["--tmp-outdir-prefix", os.path.join(run_dir, "out", "")])
     if request.on_error != "stop":
         argv.extend(["--on-error", request.on_error])
     if request.quiet:
@@ -237,6 +234,7 @@ def _run(request: RunRequest, stdout: IO[str]) -> RunResult:
     outputs.prepare()  # an unwritable --outdir is bad input, found before anything starts
     try:
         store = open_store(request.workdir, request.cachedir)  # a URL: checked now, exit 2
+        cache = open_cache(request.cachedir) if request.cachedir else None  # the same
         request.backend.start()  # the cluster boots while cwltool loads the document
         forget_backend = on_abandon(request.backend.abandon)  # should a stop's cleanup hang
     except BaseException:
@@ -273,6 +271,7 @@ def _run(request: RunRequest, stdout: IO[str]) -> RunResult:
             stac_processing=request.stac_processing,
             provenance_crate=request.provenance_crate,
             store=store,
+            cache=cache,
         )
         try:
             with loader_tracebacks_hidden(request.debug):

@@ -23,10 +23,10 @@ def open_store(workdir: str | None, cachedir: str | None) -> Store | None:
     if not is_url(workdir):
         return None
     assert workdir is not None
-    if cachedir:
+    if cachedir and not is_url(cachedir):
         raise InvalidInputError(
-            f"--cachedir needs a directory every worker shares; it cannot be used with "
-            f"--workdir {workdir}"
+            f"--cachedir {cachedir} is a local folder, which workers that share no files "
+            f"with --workdir {workdir} cannot see: use a URL such as --cachedir s3://bucket/cache"
         )
     return open_run(workdir)
 

@@ -41,6 +41,12 @@ class InvocationRecord:
     """Store mode (``--workdir s3://``): the inputs the worker fetched."""
     bytes_uploaded: int = 0
     """Store mode: the results the worker put into the store."""
+    cached: bool = False
+    """``--cachedir``: the result was reused, the tool did not run."""
+    saved_seconds: float = 0.0
+    """A reused result: how long its tool had run."""
+    saved_bytes: int = 0
+    """A reused result: the bytes of its files."""
 
     @property
     def elapsed(self) -> float:

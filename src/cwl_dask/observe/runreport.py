@@ -23,9 +23,9 @@ from dask.utils import format_bytes
 from cwl_dask.clusters import RESOURCE_CORES, RESOURCE_RAM
 from cwl_dask.observe.events import InvocationRecord, RunObserver
 from cwl_dask.observe.usage import (
-    SUMMARY_COLUMNS,
     format_summary,
     step_summary,
+    summary_columns,
     summary_rows,
     usage_report,
 )
@@ -138,7 +138,7 @@ def _add_summary(path: Path, rows: list[Any], ram_mib: float = 0.0) -> None:
     cwl-dask's local cluster (tools are subprocesses: Dask must not pause or kill the
     worker for their memory); the RAM the tools may ask for is said instead.
     """
-    head = "".join(f"<th>{html.escape(c)}</th>" for c in SUMMARY_COLUMNS)
+    head = "".join(f"<th>{html.escape(c)}</th>" for c in summary_columns(rows))
     body = "".join(
         "<tr>" + "".join(f"<td>{html.escape(cell)}</td>" for cell in row) + "</tr>"
         for row in summary_rows(rows)

@@ -55,6 +55,9 @@ class StepUsage:
     retries: int  # starts beyond the first (a lost worker's task started again)
     bytes_downloaded: int = 0  # store mode: what its invocations fetched and uploaded
     bytes_uploaded: int = 0
+    cached: int = 0  # --cachedir: invocations whose result was reused (the tool did not run)
+    saved_seconds: float = 0.0  # what those tools had taken, and the bytes of their results
+    saved_bytes: int = 0
 
 
 def step_summary(
@@ -81,6 +84,9 @@ def step_summary(
                 retries=sum((retries or {}).get(name, 0) for name in {r.name for r in group}),
                 bytes_downloaded=sum(r.bytes_downloaded for r in group),
                 bytes_uploaded=sum(r.bytes_uploaded for r in group),
+                cached=sum(r.cached for r in group),
+                saved_seconds=sum(r.saved_seconds for r in group),
+                saved_bytes=sum(r.saved_bytes for r in group),
             )
         )
     return rows
@@ -107,8 +113,24 @@ SUMMARY_COLUMNS = (
 )
 
 
+#: Added to :data:`SUMMARY_COLUMNS` when a result was reused from ``--cachedir``.
+CACHE_COLUMNS = ("cached", "saved")
+
+
+def summary_columns(rows: Sequence[StepUsage]) -> tuple[str, ...]:
+    """The table's columns: the cache's only in a run that reused a result."""
+    return SUMMARY_COLUMNS + (CACHE_COLUMNS if any(r.cached for r in rows) else ())
+
+
+def _bytes(value: int) -> str:
+    from dask.utils import format_bytes
+
+    return str(format_bytes(value))
+
+
 def summary_rows(rows: Sequence[StepUsage]) -> list[tuple[str, ...]]:
-    """The table's cells as text, one tuple per step (same order as SUMMARY_COLUMNS)."""
+    """The table's cells as text, one tuple per step (same order as :func:`summary_columns`)."""
+    cache = any(r.cached for r in rows)
     return [
         (
             row.step,
@@ -121,14 +143,20 @@ def summary_rows(rows: Sequence[StepUsage]) -> list[tuple[str, ...]]:
             f"{row.ram_mib:g} MiB",
             str(row.retries),
         )
+        + (
+            (str(row.cached), f"{_seconds(row.saved_seconds)} {_bytes(row.saved_bytes)}")
+            if cache
+            else ()
+        )
         for row in rows
     ]
 
 
 def format_summary(rows: Sequence[StepUsage]) -> str:
     """A plain-text table, aligned, for stderr and logs."""
-    cells = [SUMMARY_COLUMNS, *summary_rows(rows)]
-    widths = [max(len(line[i]) for line in cells) for i in range(len(SUMMARY_COLUMNS))]
+    columns = summary_columns(rows)
+    cells = [columns, *summary_rows(rows)]
+    widths = [max(len(line[i]) for line in cells) for i in range(len(columns))]
     lines = [
         "  ".join(
             c.ljust(w) if i == 0 else c.rjust(w)
@@ -167,6 +195,9 @@ def usage_report(
                 "log": r.log_path,
                 "bytes_downloaded": r.bytes_downloaded,
                 "bytes_uploaded": r.bytes_uploaded,
+                "cached": r.cached,
+                "saved_seconds": r.saved_seconds,
+                "saved_bytes": r.saved_bytes,
             }
         )
     starts = [r.started for r in records if r.started is not None]
@@ -188,6 +219,9 @@ def usage_report(
         "max_parallel_cpus": cores,
         "max_parallel_ram_megabytes": ram,
         "max_parallel_tasks": tasks,
+        "cache_hits": sum(r.cached for r in records),
+        "cache_saved_seconds": sum(r.saved_seconds for r in records),
+        "cache_saved_bytes": sum(r.saved_bytes for r in records),
         "steps": [asdict(row) for row in step_summary(records, retries)],
         "children": children,
     }

@@ -20,7 +20,9 @@ import time
 import traceback
 import uuid
 from collections import OrderedDict, deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 from cwltool.command_line_tool import CommandLineTool
@@ -37,6 +39,7 @@ from cwl_dask.data.transfer import TransferError
 from cwl_dask.documents import schemas
 from cwl_dask.worker.memory_limit import memory_note
 from cwl_dask.worker.remote_data import RemoteInvocation
+from cwl_dask.worker.result_cache import cache_from_options, run_with_cache
 from cwl_dask.worker.secret_files import remove_secret_files
 from cwl_dask.worker.tool_classes import WorkerCommandLineTool, WorkerExpressionTool
 from cwl_dask.worker.tool_processes import (
@@ -90,6 +93,10 @@ class Outcome:
     log_text: str | None = None  # store mode: a small log itself (log_path is then its name)
     peak_mib: float | None = None  # the tool's peak resident memory, children included
     memory_note: str = ""  # the tool used more memory than its worker has (a warning)
+    cached: bool = False  # --cachedir: reused from the cache, the tool did not run
+    saved_seconds: float = 0.0  # a reused result: how long its tool had run
+    saved_bytes: int = 0  # a reused result: the bytes of its files
+    cache_warning: str = ""  # a damaged entry recomputed, a cache that cannot be used
 
 
 #: Tools built by this worker process, most recently used last. Bounded: a long-lived
@@ -238,10 +245,16 @@ def _invoke(
     _announce_start(task_key, name)
     set_current_task(task_key)
     try:
+        cache = cache_from_options(options)
+
+        def run(job: dict[str, Any]) -> Outcome:  # --cachedir: a cached result if there is one
+            attempt = partial(_run, tool, job, runtime, log_path, step_cluster)
+            return run_with_cache(cache, tool, job, runtime, log_path, attempt, Outcome)
+
         if remote is None:
-            outcome = _run(tool, job_order, runtime, log_path, step_cluster)
+            outcome = run(job_order)
         else:
-            outcome = _run_remote(remote, tool, job_order, runtime, log_path, step_cluster)
+            outcome = _run_remote(remote, run, tool, job_order, runtime, log_path)
     finally:
         set_current_task(None)
     outcome.started, outcome.finished = started, time.time()
@@ -258,11 +271,11 @@ def _invoke(
 
 def _run_remote(
     remote: RemoteInvocation,
+    run: Callable[[dict[str, Any]], Outcome],
     tool: Process,
     job_order: dict[str, Any],
     runtime: RuntimeContext,
     log_path: str,
-    step_cluster: dict[str, Any] | None,
 ) -> Outcome:
     """Store mode: fetch the inputs, run as usual, upload what the tool wrote.
 
@@ -276,7 +289,7 @@ def _run_remote(
         with open(log_path, "a", encoding="utf-8") as log:
             log.write(f"ERROR {err}\n")
         return Outcome("permanentFail", message=str(err))
-    outcome = _run(tool, local_job, runtime, log_path, step_cluster)
+    outcome = run(local_job)
     if outcome.status != "success":
         outcome.output = None  # its files stay in the worker's scratch, never results
     else:

@@ -313,6 +313,7 @@ class ZooDaskRunner:
         from cwl_dask.driver.stopping import stop_on_signals
         from cwl_dask.eo.wrap import STAGING_ENVIRONMENT
         from cwl_dask.errors import EXIT_FAILED
+        from cwl_dask.zoo.caching import cachedir_for
 
         execution = self.execution
         assert execution is not None
@@ -331,6 +332,7 @@ class ZooDaskRunner:
                     logs_dir=str(self.logs_dir()),
                     outdir=str(work / "outputs"),
                     workdir=_workdir(work),
+                    cachedir=cachedir_for(self.zoo_conf.conf),
                     container=container_engine(self.zoo_conf.conf),  # type: ignore[arg-type]
                     quiet=True,
                     observer=observer,
