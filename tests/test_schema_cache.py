@@ -73,7 +73,7 @@ def test_a_run_saves_the_parsed_schemas_of_every_cwl_version(tmp_path: Path, cac
     said(tmp_path, cache, "hello")
     [saved] = cache_files(cache)
     with open(saved, "rb") as handle:
-        assert sorted(pickle.load(handle)) == ["v1.0", "v1.1", "v1.2"]
+        assert sorted(pickle.load(handle)) == ["v1.0", "v1.1", "v1.2", "v1.3.0-dev1"]
     assert stat.S_IMODE(saved.stat().st_mode) == 0o600
 
 
@@ -98,7 +98,50 @@ print(sorted(cwltool.process.SCHEMA_CACHE), tool.tool["class"])
         timeout=120,
     )
     assert result.returncode == 0, result.stderr
-    assert result.stdout.split() == ["['v1.0',", "'v1.1',", "'v1.2']", "CommandLineTool"]
+    assert result.stdout.split() == [
+        "['v1.0',",
+        "'v1.1',",
+        "'v1.2',",
+        "'v1.3.0-dev1']",
+        "CommandLineTool",
+    ]
+
+
+TWO_STEPS = """\
+cwlVersion: v1.2
+class: Workflow
+inputs: []
+outputs: []
+steps:
+  one: {run: say.cwl, in: [], out: [said]}
+  two: {run: say.cwl, in: [], out: [said]}
+"""
+
+
+def test_a_workflow_of_file_steps_is_loaded_without_parsing_a_schema(
+    tmp_path: Path, cache: Path
+) -> None:
+    """cwltool validates the ``run:`` documents of the second step on against its internal
+    CWL version's schema (it has upgraded the workflow to it): that one is cached too."""
+    said(tmp_path, cache, "hello")
+    (tmp_path / "two.cwl").write_text(TWO_STEPS)
+    check = f"""
+import cwltool.process
+def refuse(*args, **kwargs):
+    raise AssertionError("the schema was parsed again")
+cwltool.process.load_schema = refuse
+from cwl_dask.documents.loading import load_process
+print(load_process({str(tmp_path / "two.cwl")!r}).tool["class"])
+"""
+    result = subprocess.run(
+        [sys.executable, "-c", check],
+        env={**os.environ, "DASK_CWL_DASK__SCHEMA_CACHE": str(cache)},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["Workflow"]
 
 
 def test_an_edited_document_is_read_anew_after_a_cached_run(tmp_path: Path, cache: Path) -> None:
