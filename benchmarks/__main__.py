@@ -30,6 +30,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from benchmarks.remote import RemoteCluster, job_file
+from benchmarks.targets import targets
 
 HERE = Path(__file__).resolve().parent
 CLUSTERS = HERE / "clusters.py"
@@ -66,6 +67,8 @@ def _workloads() -> dict[str, Workload]:
             for n in (1000, 3000, 10000)
         ),
         Workload("chain", "chain.cwl", "chain.yml", 20),
+        # Toil issue #4434's micro-benchmark: 500 trivial echo jobs scattered (TOIL_4434).
+        Workload("toil_4434", "scatter.cwl", "scatter_500.yml", 500),
         Workload("diamond_fanout", "diamond_fanout.cwl", "diamond_fanout.yml", 101),
         Workload("sleep_scatter", "sleep_scatter.cwl", "sleep_scatter.yml", 8),
         Workload("cpu_scatter", "cpu_scatter.cwl", "cpu_scatter.yml", 8),
@@ -102,6 +105,7 @@ GROUPS = {
         "scatter_100",
         "scatter_1000",
         "chain",
+        "toil_4434",
         "diamond_fanout",
         "sleep_scatter",
         "cpu_scatter",
@@ -118,7 +122,11 @@ GROUPS["all"] = list(
     )
 )
 
-RUNNERS = ("cwl-dask", "cwltool", "cwltool-parallel", "toil")
+RUNNERS = ("cwl-dask", "cwl-dask-before", "cwltool", "cwltool-parallel", "toil")
+#: ``--before SRC``: the runner ``cwl-dask-before`` runs cwl-dask from that source tree (e.g.
+#: ``git worktree add /tmp/base main``, then ``--before /tmp/base/src``), so a change's before
+#: and after alternate in one invocation, as the peers do.
+BEFORE_ENV = "CWL_DASK_BENCH_BEFORE_SRC"
 
 
 def _executable(name: str) -> str | None:
@@ -129,6 +137,8 @@ def _executable(name: str) -> str | None:
 
 def available_runners() -> list[str]:
     found = ["cwl-dask"]
+    if os.environ.get(BEFORE_ENV):
+        found.append("cwl-dask-before")
     if _executable("cwltool"):
         found += ["cwltool", "cwltool-parallel"]
     if _executable("toil-cwl-runner"):
@@ -141,7 +151,7 @@ def command(
 ) -> list[str]:
     cwl, job = str(HERE / workload.cwl), job_file(workload.job)
     out = os.path.join(run_dir, "out")
-    if runner == "cwl-dask":
+    if runner in ("cwl-dask", "cwl-dask-before"):
         extra = ["--cluster", workload.cluster] if workload.cluster else []
         if workload.remote:
             assert scheduler is not None, "a remote workload runs on benchmarks.remote's cluster"
@@ -202,11 +212,13 @@ class Sample:
     note: str = ""
 
 
-def measure(cmd: list[str], cwd: str, timeout: float) -> Sample:
+def measure(cmd: list[str], cwd: str, timeout: float, pythonpath: str | None = None) -> Sample:
     """Run ``cmd``, returning wall and CPU seconds and the process tree's peak RSS."""
     import psutil
 
     env = dict(os.environ)
+    if pythonpath:
+        env["PYTHONPATH"] = pythonpath
     # toil needs its helpers (cwl-docker-extract) on PATH even without containers.
     env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
     with (
@@ -326,7 +338,8 @@ def _run_workload(
             with tempfile.TemporaryDirectory(prefix=f"bench-{runner}-") as run_dir:
                 address = cluster.address if cluster is not None else None
                 cmd = command(runner, workload, run_dir, address)
-                sample = measure(cmd, run_dir, args.timeout)
+                before = os.environ.get(BEFORE_ENV) if runner == "cwl-dask-before" else None
+                sample = measure(cmd, run_dir, args.timeout, before)
                 if not sample.ok and args.keep_failed:
                     kept = tempfile.mkdtemp(prefix=f"bench-failed-{runner}-")
                     shutil.copytree(run_dir, kept, dirs_exist_ok=True)
@@ -473,6 +486,7 @@ def plot(results: list[Result], path: str) -> None:
 
 def report(results: list[Result]) -> str:
     parts = [table(results)]
+    parts.append("Targets (issue 30):\n" + "\n".join(f"- {t}" for t in targets(results)))
     fits = slopes(results)
     if fits:
         parts.append("Per-job slope:\n" + "\n".join(f"- {f}" for f in fits))
@@ -496,7 +510,7 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument(
         "--runners",
-        default=",".join(RUNNERS),
+        default=",".join(r for r in RUNNERS if r != "cwl-dask-before"),
         help="comma-separated subset of " + ", ".join(RUNNERS),
     )
     parser.add_argument("--reps", type=int, default=3, help="repetitions per runner (default 3)")
@@ -518,6 +532,11 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--from-json", help="report (and plot) saved results (comma-separated files); run nothing"
     )
     parser.add_argument("--plot", help="draw wall time vs N (log-log) to this PNG")
+    parser.add_argument(
+        "--before",
+        metavar="SRC",
+        help="also run cwl-dask from this source tree (runner cwl-dask-before), alternated",
+    )
     parser.add_argument("--keep-failed", action="store_true", help="keep failed runs' directories")
     args = parser.parse_args(argv)
     names: list[str] = []
@@ -531,6 +550,10 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
             parser.error(f"unknown workload {item!r}")
     args.workloads = list(dict.fromkeys(names))
     args.runners = [r.strip() for r in args.runners.split(",") if r.strip()]
+    if args.before:
+        os.environ[BEFORE_ENV] = str(Path(args.before).resolve())
+        if "cwl-dask-before" not in args.runners:
+            args.runners.insert(1, "cwl-dask-before")
     unknown = set(args.runners) - set(RUNNERS)
     if unknown:
         parser.error(f"unknown runner(s): {', '.join(sorted(unknown))}")

@@ -73,22 +73,21 @@ def test_a_run_saves_the_parsed_schemas_of_every_cwl_version(tmp_path: Path, cac
     said(tmp_path, cache, "hello")
     [saved] = cache_files(cache)
     with open(saved, "rb") as handle:
-        assert sorted(pickle.load(handle)) == ["v1.0", "v1.1", "v1.2"]
+        assert sorted(pickle.load(handle)) == ["v1.0", "v1.1", "v1.2", "v1.3.0-dev1"]
     assert stat.S_IMODE(saved.stat().st_mode) == 0o600
 
 
-def test_a_later_process_takes_the_schemas_from_the_cache_without_parsing(
-    tmp_path: Path, cache: Path
-) -> None:
-    said(tmp_path, cache, "hello")
+def loaded_without_parsing(document: Path, cache: Path) -> list[str]:
+    """In a new process whose cwltool may not parse any schema, load ``document`` with the
+    cache; the versions cwltool's schema cache then holds, and the process's class."""
     check = f"""
-import cwltool.process, cwltool.load_tool
+import cwltool.process
 def refuse(*args, **kwargs):
     raise AssertionError("the schema was parsed again")
 cwltool.process.load_schema = refuse
 from cwl_dask.documents.loading import load_process
-tool = load_process({str(tmp_path / "say.cwl")!r})
-print(sorted(cwltool.process.SCHEMA_CACHE), tool.tool["class"])
+process = load_process({str(document)!r})
+print(" ".join(sorted(cwltool.process.SCHEMA_CACHE)), process.tool["class"])
 """
     result = subprocess.run(
         [sys.executable, "-c", check],
@@ -98,7 +97,41 @@ print(sorted(cwltool.process.SCHEMA_CACHE), tool.tool["class"])
         timeout=120,
     )
     assert result.returncode == 0, result.stderr
-    assert result.stdout.split() == ["['v1.0',", "'v1.1',", "'v1.2']", "CommandLineTool"]
+    return result.stdout.split()
+
+
+def test_a_later_process_takes_the_schemas_from_the_cache_without_parsing(
+    tmp_path: Path, cache: Path
+) -> None:
+    said(tmp_path, cache, "hello")
+    assert loaded_without_parsing(tmp_path / "say.cwl", cache) == [
+        "v1.0",
+        "v1.1",
+        "v1.2",
+        "v1.3.0-dev1",
+        "CommandLineTool",
+    ]
+
+
+TWO_STEPS = """\
+cwlVersion: v1.2
+class: Workflow
+inputs: []
+outputs: []
+steps:
+  one: {run: say.cwl, in: [], out: [said]}
+  two: {run: say.cwl, in: [], out: [said]}
+"""
+
+
+def test_a_workflow_of_file_steps_is_loaded_without_parsing_a_schema(
+    tmp_path: Path, cache: Path
+) -> None:
+    """cwltool validates the ``run:`` documents of the second step on against its internal
+    CWL version's schema (it has upgraded the workflow to it): that one is cached too."""
+    said(tmp_path, cache, "hello")
+    (tmp_path / "two.cwl").write_text(TWO_STEPS)
+    assert loaded_without_parsing(tmp_path / "two.cwl", cache)[-1] == "Workflow"
 
 
 def test_an_edited_document_is_read_anew_after_a_cached_run(tmp_path: Path, cache: Path) -> None:

@@ -67,6 +67,11 @@ class Delivery:
     _queued: dict[tuple[Any, ...], list[_Invocation]]
     _lock: threading.Lock
     _finished: Any
+    #: The futures of the tasks delivered since the last wait, kept until the driver blocks
+    #: again. Releasing a future is a message on the client's batched stream to the
+    #: scheduler, which sends at most one batch per 10 ms: released at once, it went just
+    #: before the submission of the next step of a chain and held that back (issue 30).
+    _delivered: list[Any]
     #: ``--provenance``: records each invocation in the research object (else None).
     provenance: Any
 
@@ -89,12 +94,19 @@ class Delivery:
             self._deliver_unrun(refused)
             return
         self.flush()
-        self._deliver(self._finished.next_batch(block=True))
+        # Only now, after the tasks they enabled were submitted, are the tasks delivered
+        # since the last wait released: see _delivered.
+        self._delivered = []
+        batch = self._finished.next_batch(block=True)
+        self._delivered.extend(future for future, _ in batch)
+        self._deliver(batch)
 
     def poll(self) -> None:
         """Deliver finished tasks without blocking."""
         if self._finished.has_ready():
-            self._deliver(self._finished.next_batch(block=False))
+            batch = self._finished.next_batch(block=False)
+            self._delivered.extend(future for future, _ in batch)
+            self._deliver(batch)
 
     def _deliver(self, batch: list[tuple[Any, Any]]) -> None:
         failed = False

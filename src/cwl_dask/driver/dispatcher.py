@@ -128,6 +128,7 @@ class Dispatcher(Delivery):
         self._probing: set[tuple[int, str]] = set()
         self.failure: CwlDaskError | None = None
         self._finished = Completions()
+        self._delivered: list[Any] = []
         self._packages: dict[tuple[int, int], Any] = {}
         self._names: dict[str, int] = {}
         self._subscribed = False
@@ -195,9 +196,18 @@ class Dispatcher(Delivery):
         return step if count == 1 else f"{step}_{count}"
 
     def _package(self, tool: DaskProcessMixin, client: Any) -> Any:
-        """Send each tool's document once per run (and pool); tasks refer to it by future."""
-        future = self._packages.get((id(tool), id(client)))
-        if future is None:
+        """The tool's document for a task: by value in its first task, then by future.
+
+        A tool that runs once (a step of a chain: most Application Packages) travels inside
+        its one task. A separate task holding the document would cost each dependent step a
+        round trip to the worker before the tool's task can start, plus the delay of a second
+        message on Dask's batched streams (issue 30: ≈ 5-10 ms per step, measured). From the
+        tool's second invocation on (a scatter) the document is sent once per run and pool,
+        held by a task that later tasks refer to by future; both carry the same token, so a
+        worker builds the tool once either way.
+        """
+        held = self._packages.get((id(tool), id(client)))
+        if held is None:
             graph = (
                 tool.formatgraph if tool.formatgraph is not None and len(tool.formatgraph) else None
             )
@@ -208,11 +218,14 @@ class Dispatcher(Delivery):
                 loading_options=self.loading_options,
                 formatgraph=graph,
             )
+            self._packages[(id(tool), id(client))] = package
+            return package
+        if isinstance(held, ToolPackage):
             # A task rather than scattered data: Dask recomputes it when the worker holding
             # it dies, where a scattered value would be lost with its dependent tasks.
-            future = client.submit(hold, package, key=f"ToolPackage-{package.token}", pure=False)
-            self._packages[(id(tool), id(client))] = future
-        return future
+            held = client.submit(hold, held, key=f"ToolPackage-{held.token}", pure=False)
+            self._packages[(id(tool), id(client))] = held
+        return held
 
     def _staged(self, value: Any, document: bool = False) -> Any:
         """Store mode (``--workdir s3://``): the value with its local files uploaded."""
