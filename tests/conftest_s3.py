@@ -40,6 +40,10 @@ def s3(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
     urllib.request.urlopen(
         urllib.request.Request(f"{endpoint}/moto-api/reset", method="POST")
     ).close()
+    # fsspec caches filesystems by their arguments, not by the AWS_* variables: one made in
+    # this process for an earlier test's server would still point at that (stopped) server.
+    s3fs_class = fsspec.get_filesystem_class("s3")
+    s3fs_class.clear_instance_cache()
     fs = fsspec.filesystem("s3", skip_instance_cache=True)
     fs.endpoint = endpoint
     fs.mkdir("inputs")
@@ -49,3 +53,4 @@ def s3(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
         yield fs
     finally:
         server.stop()
+        s3fs_class.clear_instance_cache()
