@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
+import time
 from typing import Any, NamedTuple
 
 from cwltool.errors import UnsupportedRequirement
@@ -22,6 +23,7 @@ from cwl_dask.data.transfer import download_file
 from cwl_dask.driver.completions import Completions
 from cwl_dask.driver.failures import describe_failure, ram_max_of
 from cwl_dask.driver.faults import cancel_tasks, task_error_message
+from cwl_dask.driver.pacing import Pacer
 from cwl_dask.driver.tool import RemoteJob
 from cwl_dask.errors import CwlDaskError, SchedulerLost
 from cwl_dask.observe.events import InvocationRecord, RunObserver
@@ -30,6 +32,9 @@ from cwl_dask.observe.stopreport import StopReport, classify, lost_scheduler_mes
 from cwl_dask.worker.invocation import Outcome
 
 _logger = logging.getLogger("cwl_dask")
+
+#: How often a wait that gathers finished tasks looks for more (see ``pacing``).
+_GATHER_STEP = 0.005
 
 
 class _Invocation(NamedTuple):
@@ -61,6 +66,9 @@ class Delivery:
     halted: bool
     failure: CwlDaskError | None
     _pending: dict[str, list[_Invocation]]
+    #: Invocations queued or submitted and not delivered yet (the pacer's window).
+    in_flight: int
+    pacer: Pacer
     _futures: dict[str, Any]
     _started: dict[str, int]
     _refused: list[_Invocation]
@@ -98,8 +106,22 @@ class Delivery:
         # since the last wait released: see _delivered.
         self._delivered = []
         batch = self._finished.next_batch(block=True)
+        batch.extend(self._gathered(len(batch)))
         self._delivered.extend(future for future, _ in batch)
         self._deliver(batch)
+
+    def _gathered(self, have: int) -> list[tuple[Any, Any]]:
+        """More finished tasks, until the pacer's time is up or none is left in flight
+        (see :mod:`cwl_dask.driver.pacing`): a chain's next step is never held back."""
+        more: list[tuple[Any, Any]] = []
+        until = self.pacer.gather_until()
+        while have + len(more) < len(self._pending):
+            left = until - time.monotonic()
+            if left <= 0:
+                break
+            time.sleep(min(_GATHER_STEP, left))
+            more.extend(self._finished.next_batch(block=False))
+        return more
 
     def poll(self) -> None:
         """Deliver finished tasks without blocking."""
@@ -116,6 +138,7 @@ class Delivery:
                 self._futures.pop(future.key, None)
             if invocations is None:  # cancelled by a halt after a failure
                 continue
+            self.in_flight -= len(invocations)
             outcomes = outcomes_of(result)
             if outcomes is None:
                 error = result[1] if isinstance(result, tuple) else result
@@ -257,6 +280,7 @@ class Delivery:
             self._pending.clear()
             self._futures.clear()
         self._queued.clear()
+        self.in_flight = 0
         # The cancelled futures are not delivered (a halted run goes on to its end).
         self._finished = Completions()
         stepclusters.stop_orphans(self.client, self.backend)

@@ -27,6 +27,7 @@ from cwl_dask.driver.batching import BatchPolicy, split
 from cwl_dask.driver.completions import Completions
 from cwl_dask.driver.delivery import Delivery, _Invocation
 from cwl_dask.driver.faults import hold
+from cwl_dask.driver.pacing import Pacer
 from cwl_dask.driver.tool import DaskProcessMixin, RemoteJob
 from cwl_dask.errors import CwlDaskError
 from cwl_dask.observe.events import InvocationRecord, RunObserver
@@ -109,6 +110,9 @@ class Dispatcher(Delivery):
         self._announced_at = 0.0
         #: Submitted tasks by key: the invocations each runs (one, or a batch).
         self._pending: dict[str, list[_Invocation]] = {}
+        self.in_flight = 0
+        #: How often cwltool's workflow is walked, and how much is in flight (``pacing``).
+        self.pacer = Pacer.from_config()
         self._futures: dict[str, Any] = {}
         #: Invocations a worker announced, with the order of their announcements.
         self._started: dict[str, int] = {}
@@ -185,6 +189,11 @@ class Dispatcher(Delivery):
         if totals != self._announced:
             self._announced = totals
             self.observer.expected(dict(totals))
+
+    def has_room(self) -> bool:
+        """Whether another invocation may be handed over now (the pacer's window); after a
+        halt, always: what is handed over then is refused at once."""
+        return self.halted or self.pacer.has_room(self.in_flight)
 
     def unique_name(self, step: str) -> str:
         """``step``, ``step_2``, ``step_3``… as cwltool names jobs, counted per run.
@@ -268,6 +277,7 @@ class Dispatcher(Delivery):
             )
             options = {**options, stepclusters.OPTION: target}
         invocation = _Invocation(job, resources, options)
+        self.in_flight += 1
         slots = self.backend.parallel_slots(resources) if self.batching.enabled else None
         if slots is None or job.runtime_context.toplevel:
             self._submit_task([invocation])

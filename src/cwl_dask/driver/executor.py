@@ -337,13 +337,17 @@ class DaskExecutor(JobExecutor):
     ) -> None:
         dispatcher = self.dispatcher
         assert dispatcher is not None
+        pacer = dispatcher.pacer  # times each walk of cwltool's generators (driver/pacing.py)
+        pacer.walk_starts()
         for job in process.job(job_order, self.output_callback, runtime_context):
             if job is None:
+                pacer.walk_ends()
                 if not dispatcher.busy:
                     logger.error("Workflow cannot make any more progress.")
                     break
                 dispatcher.announce_totals(interval=0.05)
                 dispatcher.wait()
+                pacer.walk_starts()
                 continue
             if isinstance(job, WorkflowJob):
                 dispatcher.workflow_job(job)

@@ -26,10 +26,12 @@ from cwl_dask.clusters import placement
 
 class JobSink(Protocol):
     """What a tool needs of the executor's ``Dispatcher``: a unique name per invocation,
-    and somewhere to hand the invocation to. A protocol, so that this module does not
-    import the executor, which imports it."""
+    somewhere to hand the invocation to, and whether it takes more now. A protocol, so that
+    this module does not import the executor, which imports it."""
 
     def unique_name(self, step: str) -> str: ...
+
+    def has_room(self) -> bool: ...
 
     def submit(self, job: RemoteJob) -> None: ...
 
@@ -109,8 +111,9 @@ class DaskProcessMixin(Process):
         Submitting here instead of yielding the job keeps cwltool's scatter loop linear:
         ``parallel_steps`` restarts its scan of the N element generators from the first one
         after every job yielded (O(N²): 22 s of the driver at N = 10000, profiled), but
-        walks past generators that yield ``None`` — so a scatter's invocations are all
-        submitted in one pass, and the executor waits once they are.
+        walks past generators that yield ``None`` — so a scatter's invocations are
+        submitted in one pass (up to the dispatcher's window: see
+        :mod:`cwl_dask.driver.workflow`), and the executor waits once they are.
         """
         job = RemoteJob(self, job_order, cast(OutputCallbackType, output_callbacks), runtimeContext)
         dispatcher = cast(DaskRuntimeContext, runtimeContext).dispatcher
@@ -237,7 +240,8 @@ class DaskExpressionTool(DaskProcessMixin, ExpressionTool):
 
 
 def make_tool(toolpath_object: CommentedMap, loading_context: LoadingContext) -> Process:
-    """``LoadingContext.construct_tool_object``: Dask-backed tools, cwltool's workflows."""
+    """``LoadingContext.construct_tool_object``: Dask-backed tools, cwltool's workflows with
+    paced steps (:mod:`cwl_dask.driver.workflow`)."""
     match toolpath_object.get("class"):
         case "CommandLineTool":
             from cwl_dask.clusters import stepclusters
@@ -251,5 +255,9 @@ def make_tool(toolpath_object: CommentedMap, loading_context: LoadingContext) ->
             # its ExpressionTool takes the executor's, which cwl-dask's does not set.
             expression.prov_obj = loading_context.prov_obj
             return expression
+        case "Workflow":
+            from cwl_dask.driver.workflow import DaskWorkflow
+
+            return DaskWorkflow(toolpath_object, loading_context)
         case _:
             return default_make_tool(toolpath_object, loading_context)
