@@ -46,6 +46,8 @@ class Workload:
     cluster: str | None = None  # cwl-dask --cluster factory (scale-out); peers then skipped
     startup_of: str | None = None  # this workload measures the start-up of that one
     remote: bool = False  # cwl-dask on a real scheduler + worker processes (benchmarks.remote)
+    #: Store mode against a shared filesystem (benchmarks.objstore: moto, isolated worker).
+    store: bool = False
 
 
 def _workloads() -> dict[str, Workload]:
@@ -67,6 +69,8 @@ def _workloads() -> dict[str, Workload]:
             for n in (1000, 3000, 10000)
         ),
         Workload("chain", "chain.cwl", "chain.yml", 20),
+        # --workdir s3:// on moto with an isolated worker, against a shared filesystem.
+        Workload("store_scatter_1000", "scatter.cwl", "scatter_1000.yml", 1000, store=True),
         # Toil issue #4434's micro-benchmark: 500 trivial echo jobs scattered (TOIL_4434).
         Workload("toil_4434", "scatter.cwl", "scatter_500.yml", 500),
         Workload("diamond_fanout", "diamond_fanout.cwl", "diamond_fanout.yml", 101),
@@ -115,6 +119,8 @@ GROUPS = {
     "scale-remote": ["remote_scatter_1000", "remote_scatter_3000", "remote_scatter_10000"],
     # Opt-in, not in "all": ≈ 10 minutes and a 600 kB job file (benchmarks.remote.job_file).
     "scale-100k": ["scatter_100000"],
+    # Needs root (unshare -m) and moto; the two modes alternate (benchmarks.objstore).
+    "store": ["store_scatter_1000"],
 }
 GROUPS["all"] = list(
     dict.fromkeys(
@@ -122,7 +128,10 @@ GROUPS["all"] = list(
     )
 )
 
-RUNNERS = ("cwl-dask", "cwl-dask-before", "cwltool", "cwltool-parallel", "toil")
+RUNNERS = ("cwl-dask", "cwl-dask-before", "cwltool", "cwltool-parallel", "toil", "cwl-dask-shared")
+#: The store workloads' runners: cwl-dask with ``--workdir s3://`` and an isolated worker is
+#: ``cwl-dask``; the same scheduler set-up on a shared filesystem is ``cwl-dask-shared``.
+STORE_RUNNERS = {"s3, isolated worker": "cwl-dask", "shared filesystem": "cwl-dask-shared"}
 #: ``--before SRC``: the runner ``cwl-dask-before`` runs cwl-dask from that source tree (e.g.
 #: ``git worktree add /tmp/base main``, then ``--before /tmp/base/src``), so a change's before
 #: and after alternate in one invocation, as the peers do.
@@ -311,6 +320,9 @@ def run_benchmarks(args: argparse.Namespace) -> list[Result]:
     cluster: RemoteCluster | None = None
     try:
         for name in args.workloads:
+            if WORKLOADS[name].store:
+                results.extend(_run_store_workload(name, args.reps))
+                continue
             if WORKLOADS[name].remote and cluster is None:
                 cluster = RemoteCluster()
             _run_workload(name, runners, args, results, cluster)
@@ -352,6 +364,18 @@ def _run_workload(
                 file=sys.stderr,
                 flush=True,
             )
+
+
+def _run_store_workload(name: str, reps: int) -> list[Result]:
+    """Both modes of ``benchmarks.objstore``, alternated; wall seconds only (the workers are
+    the scheduler's, outside the measured process tree)."""
+    from benchmarks import objstore
+
+    by_runner = {r: Result(name, r) for r in STORE_RUNNERS.values()}
+    scatter = name.removeprefix("store_")
+    for _, mode, wall, _, _ in objstore.compare([scatter], reps):
+        by_runner[STORE_RUNNERS[mode]].samples.append(Sample(wall, 0.0, 0.0, True))
+    return list(by_runner.values())
 
 
 def _fmt(value: float | None, digits: int = 2) -> str:

@@ -6,6 +6,7 @@ noisy), so a target whose workloads were not run says so instead of guessing.
 
 from __future__ import annotations
 
+import itertools
 from typing import Protocol
 
 
@@ -24,6 +25,7 @@ RELATIVE = [
     ("chain", "cwltool", 1.0),
     ("scatter_1000", "cwltool-parallel", 0.5),
     ("remote_scatter_1000", "cwltool-parallel", 0.5),
+    ("store_scatter_1000", "cwl-dask-shared", 2.0),
 ]
 #: (workload, most wall seconds, most peak MB or None).
 ABSOLUTE = [("scatter_10000", 30.0, None), ("scatter_100000", 300.0, 800.0)]
@@ -68,8 +70,34 @@ def targets(results: list[_Result]) -> list[str]:
         ok = ours <= seconds and (megabytes is None or peak <= megabytes)
         memory = f", tree peak {peak:.0f} MB (≤ {megabytes:.0f})" if megabytes else ""
         lines.append(f"{workload}: {ours:.1f} s (≤ {seconds:.0f} s){memory}: {_verdict(ok)}")
+    lines.extend(_marginal(index))
     lines.extend(_toil_4434(index))
     return lines
+
+
+#: The marginal cost is "flat" when no later segment costs more per job than this times
+#: the first one (1k → 10k).
+FLAT = 1.25
+
+
+def _marginal(index: dict[tuple[str, str], _Result]) -> list[str]:
+    """cwl-dask's wall per job between consecutive scatter sizes (1k, 10k, 100k)."""
+    points = [
+        (n, median)
+        for n in (1000, 10000, 100000)
+        if (res := index.get((f"scatter_{n}", "cwl-dask"))) is not None
+        and (median := res.median()) is not None
+    ]
+    if len(points) < 2:
+        return []
+    costs = [
+        (n1, n2, 1000 * (w2 - w1) / (n2 - n1)) for (n1, w1), (n2, w2) in itertools.pairwise(points)
+    ]
+    segments = ", ".join(f"{n1 // 1000}k→{n2 // 1000}k {ms:.2f} ms/job" for n1, n2, ms in costs)
+    if len(costs) < 2:
+        return [f"marginal cost: {segments} (flatness needs scatter_1000, _10000, _100000)"]
+    flat = all(ms <= FLAT * costs[0][2] for _, _, ms in costs)
+    return [f"marginal cost: {segments} (flat: each ≤ {FLAT} x the first): {_verdict(flat)}"]
 
 
 def _toil_4434(index: dict[tuple[str, str], _Result]) -> list[str]:

@@ -155,9 +155,21 @@ def test_the_window_counts_invocations_in_flight() -> None:
     assert [pacer.has_room(n) for n in range(4)] == [True, True, False, False]
 
 
+def test_a_full_window_refills_once_half_of_it_was_delivered() -> None:
+    """Room comes back in big steps, so that what starts together can be batched."""
+    pacer = Pacer(window=10)
+    assert pacer.has_room(9)
+    assert not pacer.has_room(10)
+    assert [pacer.has_room(n) for n in (9, 8, 6)] == [False, False, False]
+    assert pacer.has_room(5)
+    assert pacer.has_room(9)
+    assert not pacer.has_room(10)
+
+
 def test_the_walk_settings_come_from_dask_config() -> None:
     with dask.config.set({"cwl-dask.walk.ratio": 0, "cwl-dask.walk.window": 7}):
-        assert Pacer.from_config() == Pacer(ratio=0.0, window=7)
+        pacer = Pacer.from_config()
+    assert (pacer.ratio, pacer.window) == (0.0, 7)
 
 
 def test_paced_steps_keep_the_names_cwltool_gave_them(
