@@ -250,10 +250,15 @@ def measure(cmd: list[str], cwd: str, timeout: float, pythonpath: str | None = N
             while not done.wait(0.25):
                 try:
                     total = root.memory_info().rss
+                    command_line = root.cmdline()
                     for p in root.children(recursive=True):
-                        # A forked child shares its parent's pages until it execs: count
-                        # only what is its own, or every fork would count the driver again.
+                        # A forked child shares its parent's pages until it execs, and
+                        # they count in its RSS (anonymous pages are not "shared"): one
+                        # not exec'd yet (its command line is still the runner's) is
+                        # skipped, or a 600 MB driver measured 1.5 GB at N = 100000.
                         with contextlib.suppress(psutil.Error):
+                            if p.cmdline() == command_line:
+                                continue
                             info = p.memory_info()
                             total += max(0, info.rss - info.shared)
                 except psutil.Error:

@@ -19,7 +19,7 @@ tasks made that quadratic. Two rules bound it without touching cwltool's code:
   100,000-element scatter had a 1 GB driver before its first invocation ran (measured).
   Elements still start in cwltool's order.
 
-Dask config: ``cwl-dask.walk.ratio`` (default 4; 0 turns pacing off) and
+Dask config: ``cwl-dask.walk.ratio`` (default 8; 0 turns pacing off) and
 ``cwl-dask.walk.window`` (default 10000 invocations).
 """
 
@@ -28,7 +28,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 
-DEFAULT_RATIO = 4.0
+DEFAULT_RATIO = 8.0
 DEFAULT_WINDOW = 10_000
 #: The longest a finished task waits for the next walk, whatever the walk cost.
 MAX_GAP = 0.5
