@@ -9,6 +9,8 @@ finished tasks, since it is about when the driver looks, not about what Dask doe
 
 from __future__ import annotations
 
+import json
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -176,21 +178,48 @@ def test_paced_steps_keep_the_names_cwltool_gave_them(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     """The steps are handed to cwltool's WorkflowJob as paced steps without being made
-    again: cwltool names each step once (a second naming logged ``first_2``)."""
-    pipeline = DATA / "reliability" / "pipeline.cwl"  # first -> middle -> last
+    again: cwltool names each step once per process (a second naming logged ``…_2``).
+    The step names are unique to this test, since cwltool's names are process-wide."""
+    first, second = f"first_{uuid.uuid4().hex[:8]}", f"second_{uuid.uuid4().hex[:8]}"
+    workflow = tmp_path / "two-steps.cwl"
+    workflow.write_text(
+        json.dumps(
+            {
+                "cwlVersion": "v1.2",
+                "class": "Workflow",
+                "requirements": {"StepInputExpressionRequirement": {}},
+                "inputs": {"word": "string"},
+                "outputs": {"out": {"type": "File", "outputSource": f"{second}/out"}},
+                "steps": {
+                    first: {"run": ECHO, "in": {"word": "word"}, "out": ["out"]},
+                    second: {
+                        "run": ECHO,
+                        "in": {"word": {"source": f"{first}/out", "valueFrom": "again"}},
+                        "out": ["out"],
+                    },
+                },
+            }
+        )
+    )
     caplog.set_level("INFO", logger="cwltool")
     with LocalCluster(n_workers=1, processes=False) as cluster, Client(cluster) as client:
         result = cwl_dask.run(
-            pipeline,
-            {"marker": str(tmp_path / "marker")},
-            client=client,
-            outdir=tmp_path / "out",
-            container="none",
+            workflow, {"word": "hello"}, client=client, outdir=tmp_path / "out", container="none"
         )
     assert result.ok
     started = [r.getMessage() for r in caplog.records if r.getMessage().endswith("] start")]
     assert [m for m in started if m.startswith("[step")] == [
-        "[step first] start",
-        "[step middle] start",
-        "[step last] start",
+        f"[step {first}] start",
+        f"[step {second}] start",
     ]
+
+
+#: An inline tool: the word, echoed to a file.
+ECHO = {
+    "class": "CommandLineTool",
+    "requirements": {"InlineJavascriptRequirement": {}},
+    "baseCommand": "echo",
+    "inputs": {"word": {"type": "Any", "inputBinding": {"position": 1}}},
+    "stdout": "out.txt",
+    "outputs": {"out": {"type": "stdout"}},
+}
