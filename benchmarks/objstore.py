@@ -31,9 +31,11 @@ WORKLOADS = {
 
 
 MODES = ("shared filesystem", "s3, isolated worker")
+#: (workload, mode, wall s, bytes downloaded, bytes uploaded)
+Row = tuple[str, str, float, int, int]
 
 
-def compare(names: list[str], reps: int = 1) -> list[tuple[str, str, float, int, int]]:
+def compare(names: list[str], reps: int = 1) -> list[Row]:
     """``(workload, mode, wall s, bytes downloaded, bytes uploaded)`` per run: both clusters
     stay up and the modes alternate in each repetition (the order rotates), so the two
     modes are measured in the same spell, as ``python -m benchmarks`` does its runners."""
@@ -43,7 +45,7 @@ def compare(names: list[str], reps: int = 1) -> list[tuple[str, str, float, int,
     moto = MotoServer(area / "moto.log").start()
     store_fs(moto).mkdir("bench")
     clusters: dict[str, tuple[Path, IsolatedCluster]] = {}
-    rows: list[tuple[str, str, float, int, int]] = []
+    rows: list[Row] = []
     try:
         for mode in MODES:
             isolated = mode != MODES[0]
@@ -68,7 +70,7 @@ def compare(names: list[str], reps: int = 1) -> list[tuple[str, str, float, int,
     return rows
 
 
-def _run(name: str, mode: str, hidden: Path, cluster: Any, moto: Any, rep: int) -> tuple:
+def _run(name: str, mode: str, hidden: Path, cluster: Any, moto: Any, rep: int) -> Row:
     from isolated import cwl_dask
 
     package, job = WORKLOADS[name]

@@ -42,7 +42,6 @@ class Pacer:
     window: int = DEFAULT_WINDOW
     _walk_started: float = field(default=0.0, repr=False)
     _walk_ended: float = field(default=0.0, repr=False)
-    _last_walk: float = field(default=0.0, repr=False)
     _refilling: bool = field(default=True, repr=False)
 
     @classmethod
@@ -59,11 +58,11 @@ class Pacer:
 
     def walk_ends(self) -> None:
         self._walk_ended = time.monotonic()
-        self._last_walk = self._walk_ended - self._walk_started
 
     def gather_until(self) -> float:
         """The monotonic time before which a wait keeps gathering finished tasks."""
-        return self._walk_ended + min(MAX_GAP, self.ratio * self._last_walk)
+        walk = self._walk_ended - self._walk_started  # asked between a walk and the next
+        return self._walk_ended + min(MAX_GAP, self.ratio * walk)
 
     def has_room(self, in_flight: int) -> bool:
         """Whether one more invocation may be submitted.

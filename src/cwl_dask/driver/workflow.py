@@ -19,8 +19,6 @@ The workflow reaches this code through cwltool's own extension point:
 
 from __future__ import annotations
 
-from typing import Any, cast
-
 from cwltool.context import RuntimeContext
 from cwltool.utils import CWLObjectType, JobsGeneratorType, OutputCallbackType
 from cwltool.workflow import Workflow
@@ -68,4 +66,4 @@ class DaskWorkflow(Workflow):
                 yield item
                 break
             yield item
-        yield from cast(Any, jobs)
+        yield from jobs  # the rest, delegated: no frame of ours in each walk
